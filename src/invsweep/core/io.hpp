@@ -1,0 +1,35 @@
+#pragma once
+// File-system helpers that keep the "bad input loses nothing" promise.
+#include <string>
+#include <string_view>
+
+namespace invsweep {
+
+/// strerror(errno) as a string.
+std::string errno_text();
+
+/// Checks, before any work starts, that `path` can be created: its directory exists and is
+/// writable, and the file does not exist unless `overwrite`. Throws IoError naming the path
+/// and `what` ("--out", "output").
+void check_output_path(const std::string& path, bool overwrite, std::string_view what);
+
+/// Writes to "<path>.tmp.<pid>" and renames onto `path` on commit(); the temporary file is
+/// removed if the object is destroyed without commit (an error), so a failed run leaves no
+/// partial output.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  /// The temporary path (for writers that need a name, such as HDF5).
+  const std::string& temp_path() const { return tmp_; }
+  void write(std::string_view bytes);  ///< appends text through a stream
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  bool committed_ = false;
+};
+
+}  // namespace invsweep
