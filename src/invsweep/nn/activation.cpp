@@ -1,0 +1,107 @@
+#include "invsweep/nn/activation.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+namespace invsweep::nn {
+
+namespace {
+constexpr std::array<std::string_view, 7> kNames = {"identity", "relu",  "tanh", "sigmoid",
+                                                    "softplus", "silu", "gelu"};
+
+template <class T>
+T sigmoid(T z) {
+  // Stable for large |z|.
+  if (z >= T(0)) return T(1) / (T(1) + std::exp(-z));
+  const T e = std::exp(z);
+  return e / (T(1) + e);
+}
+}  // namespace
+
+std::string_view to_string(Activation a) { return kNames[static_cast<std::size_t>(a)]; }
+
+std::optional<Activation> parse_activation(std::string_view name) {
+  for (std::size_t i = 0; i < kNames.size(); ++i)
+    if (kNames[i] == name) return static_cast<Activation>(i);
+  return std::nullopt;
+}
+
+std::span<const std::string_view> activation_names() { return kNames; }
+
+template <class T>
+void activate(Activation act, const T* z, T* a, Index n) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  Eigen::Map<const Arr> zv(z, n);
+  Eigen::Map<Arr> av(a, n);
+  switch (act) {
+    case Activation::identity:
+      if (a != z) av = zv;
+      return;
+    case Activation::relu:
+      av = zv.max(T(0));
+      return;
+    case Activation::tanh:
+      av = zv.tanh();
+      return;
+    case Activation::sigmoid:
+      for (Index i = 0; i < n; ++i) a[i] = sigmoid(z[i]);
+      return;
+    case Activation::softplus:
+      for (Index i = 0; i < n; ++i) a[i] = std::max(z[i], T(0)) + std::log1p(std::exp(-std::abs(z[i])));
+      return;
+    case Activation::silu:
+      for (Index i = 0; i < n; ++i) a[i] = z[i] * sigmoid(z[i]);
+      return;
+    case Activation::gelu:
+      for (Index i = 0; i < n; ++i)
+        a[i] = T(0.5) * z[i] * (T(1) + std::erf(z[i] * T(std::numbers::sqrt2 / 2)));
+      return;
+  }
+}
+
+template <class T>
+void multiply_derivative(Activation act, const T* z, const T* a, T* g, Index n) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  Eigen::Map<const Arr> av(a, n);
+  Eigen::Map<Arr> gv(g, n);
+  switch (act) {
+    case Activation::identity:
+      return;
+    case Activation::relu:
+      gv = (av > T(0)).select(gv, T(0));
+      return;
+    case Activation::tanh:
+      gv *= T(1) - av.square();
+      return;
+    case Activation::sigmoid:
+      gv *= av * (T(1) - av);
+      return;
+    case Activation::softplus:
+      for (Index i = 0; i < n; ++i) g[i] *= sigmoid(z[i]);
+      return;
+    case Activation::silu:
+      for (Index i = 0; i < n; ++i) {
+        const T s = sigmoid(z[i]);
+        g[i] *= s * (T(1) + z[i] * (T(1) - s));
+      }
+      return;
+    case Activation::gelu: {
+      const T inv_sqrt2 = T(std::numbers::sqrt2 / 2);
+      const T inv_sqrt2pi = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+      for (Index i = 0; i < n; ++i) {
+        const T x = z[i];
+        g[i] *= T(0.5) * (T(1) + std::erf(x * inv_sqrt2)) + x * inv_sqrt2pi * std::exp(T(-0.5) * x * x);
+      }
+      return;
+    }
+  }
+}
+
+template void activate<float>(Activation, const float*, float*, Index);
+template void activate<double>(Activation, const double*, double*, Index);
+template void multiply_derivative<float>(Activation, const float*, const float*, float*, Index);
+template void multiply_derivative<double>(Activation, const double*, const double*, double*, Index);
+
+}  // namespace invsweep::nn

@@ -1,0 +1,138 @@
+#include "invsweep/nn/mlp.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace invsweep::nn {
+
+template <class T>
+Mlp<T>::Mlp(std::vector<LayerSpec> layers) : layers_(std::move(layers)) {
+  Index off = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const LayerSpec& l = layers_[i];
+    if (l.in <= 0 || l.out <= 0)
+      throw std::invalid_argument("layer " + std::to_string(i) + " has a zero size");
+    if (i > 0 && layers_[i - 1].out != l.in)
+      throw std::invalid_argument("layer " + std::to_string(i) + " takes " + std::to_string(l.in) +
+                                  " inputs but the previous layer gives " +
+                                  std::to_string(layers_[i - 1].out));
+    w_off_.push_back(off);
+    off += l.in * l.out;
+    b_off_.push_back(off);
+    off += l.out;
+  }
+  params_ = Vector<T>::Zero(off);
+}
+
+template <class T>
+Mlp<T> Mlp<T>::make(Index n_in, std::span<const Index> hidden, Index n_out, Activation hidden_act,
+                    Activation out_act) {
+  std::vector<LayerSpec> layers;
+  Index prev = n_in;
+  for (Index h : hidden) {
+    layers.push_back({prev, h, hidden_act});
+    prev = h;
+  }
+  layers.push_back({prev, n_out, out_act});
+  return Mlp(std::move(layers));
+}
+
+template <class T>
+void Mlp<T>::init_glorot(Rng& rng) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const double limit =
+        std::sqrt(6.0 / static_cast<double>(layers_[i].in + layers_[i].out));
+    MatrixMap<T> w = weight(i);
+    for (Index j = 0; j < w.size(); ++j) w.data()[j] = static_cast<T>(rng.uniform(-limit, limit));
+    bias(i).setZero();
+  }
+}
+
+template <class T>
+Index Mlp<T>::max_width() const {
+  Index w = n_in();
+  for (const LayerSpec& l : layers_) w = std::max(w, l.out);
+  return w;
+}
+
+template <class T>
+void MlpWorkspace<T>::reserve(const Mlp<T>& net, Index capacity) {
+  capacity_ = capacity;
+  batch_ = capacity;
+  const std::size_t n = net.n_layers();
+  acts_.resize(n + 1);
+  grads_.resize(n + 1);
+  pre_.resize(n);
+  acts_[0].resize(net.n_in(), capacity);
+  grads_[0].resize(net.n_in(), capacity);
+  for (std::size_t i = 0; i < n; ++i) {
+    const LayerSpec& l = net.layer(i);
+    acts_[i + 1].resize(l.out, capacity);
+    grads_[i + 1].resize(l.out, capacity);
+    if (derivative_from_output(l.act))
+      pre_[i].resize(0, 0);
+    else
+      pre_[i].resize(l.out, capacity);
+  }
+}
+
+template <class T>
+void MlpWorkspace<T>::set_batch(Index batch) {
+  if (batch < 0 || batch > capacity_)
+    throw std::invalid_argument("batch " + std::to_string(batch) + " exceeds workspace capacity " +
+                                std::to_string(capacity_));
+  batch_ = batch;
+}
+
+template <class T>
+void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
+  for (std::size_t i = 0; i < net.n_layers(); ++i) {
+    const LayerSpec& l = net.layer(i);
+    MatrixMap<T> in = ws.act_map(i);
+    MatrixMap<T> out = ws.act_map(i + 1);
+    // z = W a + b, then the activation in place (or from the kept pre-activation).
+    MatrixMap<T> z = ws.keeps_pre(i) ? ws.pre_map(i) : out;
+    z.noalias() = net.weight(i) * in;
+    z.colwise() += net.bias(i);
+    activate(l.act, z.data(), out.data(), z.size());
+  }
+}
+
+template <class T>
+void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, Vector<T>* grad_params, bool want_input_grad) {
+  for (std::size_t k = net.n_layers(); k-- > 0;) {
+    const LayerSpec& l = net.layer(k);
+    MatrixMap<T> g = ws.grad_map(k + 1);  // dL/d a_{k+1} → becomes dL/d z_k
+    MatrixMap<T> a = ws.act_map(k + 1);
+    const T* z = ws.keeps_pre(k) ? ws.pre_map(k).data() : a.data();
+    multiply_derivative(l.act, z, a.data(), g.data(), g.size());
+    if (grad_params != nullptr) {
+      net.weight_in(*grad_params, k).noalias() += g * ws.act_map(k).transpose();
+      net.bias_in(*grad_params, k) += g.rowwise().sum();
+    }
+    if (k > 0 || want_input_grad) ws.grad_map(k).noalias() = net.weight(k).transpose() * g;
+  }
+}
+
+template <class T>
+Matrix<T> predict(const Mlp<T>& net, const Matrix<T>& x) {
+  MlpWorkspace<T> ws(net, x.cols());
+  ws.input() = x;
+  forward(net, ws);
+  return ws.output();
+}
+
+template class Mlp<float>;
+template class Mlp<double>;
+template class MlpWorkspace<float>;
+template class MlpWorkspace<double>;
+template void forward(const Mlp<float>&, MlpWorkspace<float>&);
+template void forward(const Mlp<double>&, MlpWorkspace<double>&);
+template void backward(const Mlp<float>&, MlpWorkspace<float>&, Vector<float>*, bool);
+template void backward(const Mlp<double>&, MlpWorkspace<double>&, Vector<double>*, bool);
+template Matrix<float> predict(const Mlp<float>&, const Matrix<float>&);
+template Matrix<double> predict(const Mlp<double>&, const Matrix<double>&);
+
+}  // namespace invsweep::nn
