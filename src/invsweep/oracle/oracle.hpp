@@ -1,0 +1,49 @@
+#pragma once
+// The oracle: a trained forward model x → y, frozen during inversion.
+//
+//   oracle(x) = net((x - in.mean) / in.scale) * out.scale + out.mean
+//
+// with `net` an MLP in double precision, exactly as stored in an oracle file (DESIGN.md,
+// "Oracle file"). Inputs and outputs are in the user's units; x is [n_in, batch].
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "invsweep/core/eigen.hpp"
+#include "invsweep/nn/mlp.hpp"
+#include "invsweep/nn/scaler.hpp"
+
+namespace invsweep::oracle {
+
+/// Fit quality recorded by `train-oracle` (optional in files made elsewhere).
+struct Metrics {
+  std::vector<double> train_rmse, val_rmse, val_r2;  ///< per output, in output units
+  std::int64_t n_train = 0, n_val = 0, epochs = 0;
+  bool empty() const { return val_rmse.empty(); }
+};
+
+struct Oracle {
+  std::vector<std::string> input_names, output_names;
+  nn::Mlp<double> net;
+  nn::Scaler input_scaler, output_scaler;
+  VectorD input_lo, input_hi;  ///< range of the training data, per input
+  Metrics metrics;
+
+  Index n_in() const { return static_cast<Index>(input_names.size()); }
+  Index n_out() const { return static_cast<Index>(output_names.size()); }
+
+  /// oracle(x) for x [n_in, batch] in input units; returns [n_out, batch] in output units.
+  MatrixD predict(const MatrixD& x) const;
+
+  /// Index of a named input / output, or -1.
+  Index input_index(std::string_view name) const;
+  Index output_index(std::string_view name) const;
+
+  /// Checks every invariant of the file contract; throws IoError prefixed by `source`:
+  /// names present and unique, layers chaining from n_in to n_out, finite numbers, scales
+  /// > 0, lo ≤ hi.
+  void validate(const std::string& source) const;
+};
+
+}  // namespace invsweep::oracle

@@ -1,0 +1,182 @@
+#include "invsweep/oracle/oracle_io.hpp"
+
+#include <fmt/format.h>
+
+#include "invsweep/core/io.hpp"
+
+namespace invsweep::oracle {
+
+namespace {
+
+VectorD read_vector(const h5::Node& g, const char* name) {
+  std::vector<hsize_t> dims;
+  std::vector<double> v = g.read_doubles(name, dims);
+  if (dims.size() != 1)
+    throw IoError(fmt::format("{}: expected a 1-D dataset, found {} dimensions", g.child_path(name), dims.size()));
+  return Eigen::Map<VectorD>(v.data(), static_cast<Index>(v.size()));
+}
+
+void write_vector(const h5::Node& g, const char* name, const VectorD& v) {
+  const hsize_t dims[1] = {static_cast<hsize_t>(v.size())};
+  g.write_doubles(name, dims, {v.data(), static_cast<std::size_t>(v.size())});
+}
+
+nn::Scaler read_scaler(const h5::Node& parent, const char* name) {
+  const h5::Node g = parent.open_group(name);
+  return {read_vector(g, "mean"), read_vector(g, "scale")};
+}
+
+std::vector<double> attr_doubles(const h5::Node& g, const char* name) {
+  std::vector<hsize_t> dims;
+  (void)dims;
+  // Small helper over attributes stored as 1-D double arrays.
+  hid_t a = h5::check(H5Aopen(g.id(), name, H5P_DEFAULT), fmt::format("{}: attribute {}", g.path(), name));
+  h5::Handle ah(a, H5Aclose);
+  h5::Handle sp(h5::check(H5Aget_space(a), "attribute space"), H5Sclose);
+  const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(sp.id()));
+  std::vector<double> out(n);
+  h5::check(H5Aread(a, H5T_NATIVE_DOUBLE, out.data()), fmt::format("{}: read {}", g.path(), name));
+  return out;
+}
+
+void set_attr_doubles(const h5::Node& g, const char* name, const std::vector<double>& v) {
+  const hsize_t dims[1] = {v.size()};
+  h5::Handle sp(h5::check(H5Screate_simple(1, dims, nullptr), "dataspace"), H5Sclose);
+  h5::Handle a(h5::check(H5Acreate2(g.id(), name, H5T_IEEE_F64LE, sp.id(), H5P_DEFAULT, H5P_DEFAULT),
+                         fmt::format("{}: create attribute {}", g.path(), name)),
+               H5Aclose);
+  h5::check(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, v.data()), fmt::format("{}: write {}", g.path(), name));
+}
+
+}  // namespace
+
+Oracle read_oracle_group(const h5::Node& og) {
+  const std::string& src = og.path();
+  if (!og.has_attr("format"))
+    throw IoError(fmt::format("{}: missing attribute 'format' (expected \"{}\"); not an oracle file?", src, kOracleFormat));
+  const std::string format = og.attr_string("format");
+  if (format != kOracleFormat)
+    throw IoError(fmt::format("{}: format is \"{}\", expected \"{}\"", src, format, kOracleFormat));
+  const std::int64_t version = og.attr_int("format_version");
+  if (version != kOracleFormatVersion)
+    throw IoError(fmt::format("{}: format_version {} is not supported (this invsweep reads version {})",
+                              src, version, kOracleFormatVersion));
+  Oracle o;
+  o.input_names = og.attr_strings("input_names");
+  o.output_names = og.attr_strings("output_names");
+
+  const h5::Node layers = og.open_group("layers");
+  const std::vector<std::string> names = layers.children();
+  if (names.empty()) throw IoError(fmt::format("{}: no layers", layers.path()));
+  std::vector<nn::LayerSpec> specs;
+  std::vector<std::vector<double>> weights, biases;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string key = std::to_string(i);
+    if (!layers.has(key))
+      throw IoError(fmt::format("{}: layers must be named 0..{}; '{}' is missing", layers.path(),
+                                names.size() - 1, key));
+    const h5::Node l = layers.open_group(key);
+    const std::string act_name = l.attr_string("activation");
+    const std::optional<nn::Activation> act = nn::parse_activation(act_name);
+    if (!act) {
+      std::vector<std::string> known(nn::activation_names().begin(), nn::activation_names().end());
+      throw IoError(fmt::format("{}: unknown activation '{}' (expected one of: {})", l.path(), act_name,
+                                fmt::join(known, ", ")));
+    }
+    std::vector<hsize_t> wd, bd;
+    weights.push_back(l.read_doubles("weight", wd));
+    biases.push_back(l.read_doubles("bias", bd));
+    if (wd.size() != 2) throw IoError(fmt::format("{}: weight must be 2-D [out, in]", l.path()));
+    if (bd.size() != 1 || bd[0] != wd[0])
+      throw IoError(fmt::format("{}: bias must be 1-D with {} values (the weight's rows)", l.path(), wd[0]));
+    if (i > 0 && static_cast<Index>(wd[1]) != specs.back().out)
+      throw IoError(fmt::format("{}: weight takes {} inputs but layer {} gives {}", l.path(), wd[1], i - 1,
+                                specs.back().out));
+    if (wd[0] == 0 || wd[1] == 0) throw IoError(fmt::format("{}: weight has a zero dimension", l.path()));
+    specs.push_back({static_cast<Index>(wd[1]), static_cast<Index>(wd[0]), *act});
+  }
+  o.net = nn::Mlp<double>(specs);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    // File is row-major [out, in]; the engine is column-major.
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    o.net.weight(i) = Eigen::Map<const RowMajor>(weights[i].data(), specs[i].out, specs[i].in);
+    o.net.bias(i) = Eigen::Map<const VectorD>(biases[i].data(), specs[i].out);
+  }
+  o.input_scaler = read_scaler(og, "input_scaler");
+  o.output_scaler = read_scaler(og, "output_scaler");
+  const h5::Node bounds = og.open_group("input_bounds");
+  o.input_lo = read_vector(bounds, "lo");
+  o.input_hi = read_vector(bounds, "hi");
+  if (og.has("metrics")) {
+    const h5::Node m = og.open_group("metrics");
+    if (m.has_attr("val_rmse")) o.metrics.val_rmse = attr_doubles(m, "val_rmse");
+    if (m.has_attr("val_r2")) o.metrics.val_r2 = attr_doubles(m, "val_r2");
+    if (m.has_attr("train_rmse")) o.metrics.train_rmse = attr_doubles(m, "train_rmse");
+    if (m.has_attr("n_train")) o.metrics.n_train = m.attr_int("n_train");
+    if (m.has_attr("n_val")) o.metrics.n_val = m.attr_int("n_val");
+    if (m.has_attr("epochs")) o.metrics.epochs = m.attr_int("epochs");
+  }
+  o.validate(src);
+  return o;
+}
+
+Oracle load_oracle(const std::string& path) {
+  const h5::File f = h5::File::open(path, h5::Mode::read_only);
+  if (!f.has("oracle")) throw IoError(fmt::format("{}: no /oracle group; not an invsweep oracle file", path));
+  return read_oracle_group(f.open_group("oracle"));
+}
+
+Oracle load_oracle_image(std::span<const std::byte> bytes, const std::string& label) {
+  const h5::File f = h5::File::open_image(bytes, label);
+  if (!f.has("oracle")) throw IoError(fmt::format("{}: no /oracle group; not an invsweep oracle file", label));
+  return read_oracle_group(f.open_group("oracle"));
+}
+
+void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::string& name) {
+  const h5::Node og = parent.create_group(name);
+  og.set_attr("format", std::string_view(kOracleFormat));
+  og.set_attr("format_version", kOracleFormatVersion);
+  og.set_attr("input_names", o.input_names);
+  og.set_attr("output_names", o.output_names);
+  const h5::Node layers = og.create_group("layers");
+  for (std::size_t i = 0; i < o.net.n_layers(); ++i) {
+    const h5::Node l = layers.create_group(std::to_string(i));
+    l.set_attr("activation", nn::to_string(o.net.layer(i).act));
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const RowMajor w = o.net.weight(i);
+    const hsize_t wd[2] = {static_cast<hsize_t>(w.rows()), static_cast<hsize_t>(w.cols())};
+    l.write_doubles("weight", wd, {w.data(), static_cast<std::size_t>(w.size())});
+    write_vector(l, "bias", o.net.bias(i));
+  }
+  const h5::Node is = og.create_group("input_scaler");
+  write_vector(is, "mean", o.input_scaler.mean);
+  write_vector(is, "scale", o.input_scaler.scale);
+  const h5::Node os = og.create_group("output_scaler");
+  write_vector(os, "mean", o.output_scaler.mean);
+  write_vector(os, "scale", o.output_scaler.scale);
+  const h5::Node b = og.create_group("input_bounds");
+  write_vector(b, "lo", o.input_lo);
+  write_vector(b, "hi", o.input_hi);
+  if (!o.metrics.empty()) {
+    const h5::Node m = og.create_group("metrics");
+    set_attr_doubles(m, "val_rmse", o.metrics.val_rmse);
+    set_attr_doubles(m, "val_r2", o.metrics.val_r2);
+    set_attr_doubles(m, "train_rmse", o.metrics.train_rmse);
+    m.set_attr("n_train", o.metrics.n_train);
+    m.set_attr("n_val", o.metrics.n_val);
+    m.set_attr("epochs", o.metrics.epochs);
+  }
+}
+
+void save_oracle(const std::string& path, const Oracle& o) {
+  o.validate(path);
+  AtomicFile out(path);
+  {
+    h5::File f = h5::File::create(out.temp_path(), true);
+    write_oracle_group(f, o);
+    f.close();
+  }
+  out.commit();
+}
+
+}  // namespace invsweep::oracle

@@ -1,0 +1,36 @@
+#pragma once
+// Reading and writing the oracle group of DESIGN.md ("Oracle file", format_version 1).
+//
+//   /oracle  attrs format="invsweep-oracle", format_version=1, input_names, output_names
+//   /oracle/layers/<i>/weight [out, in] float64, bias [out]; attr activation on <i>
+//   /oracle/input_scaler/{mean,scale}, /oracle/output_scaler/{mean,scale}
+//   /oracle/input_bounds/{lo,hi}
+//   /oracle/metrics  attrs train_rmse, val_rmse, val_r2 (per output), n_train, n_val, epochs
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "invsweep/oracle/oracle.hpp"
+#include "invsweep/store/h5.hpp"
+
+namespace invsweep::oracle {
+
+inline constexpr const char* kOracleFormat = "invsweep-oracle";
+inline constexpr std::int64_t kOracleFormatVersion = 1;
+
+/// Reads and validates the `/oracle` group of an HDF5 file. Throws IoError naming the file
+/// and what is wrong (missing, not HDF5, truncated, wrong format or version, bad shapes,
+/// unknown activation, non-finite numbers, non-positive scales).
+Oracle load_oracle(const std::string& path);
+/// The same from the bytes of an oracle file (as broadcast between MPI ranks).
+Oracle load_oracle_image(std::span<const std::byte> bytes, const std::string& label);
+/// Reads and validates an oracle group (for example `/oracle` inside a results file).
+Oracle read_oracle_group(const h5::Node& group);
+
+/// Writes `o` as group `name` under `parent` (collective in parallel files).
+void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::string& name = "oracle");
+/// Writes a new oracle file atomically (temporary file renamed into place).
+void save_oracle(const std::string& path, const Oracle& o);
+
+}  // namespace invsweep::oracle
