@@ -1,0 +1,55 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "commands.hpp"
+#include "invsweep/core/errors.hpp"
+#include "invsweep/core/strings.hpp"
+#include "invsweep/version.hpp"
+
+namespace invsweep::cli {
+
+int& exit_code() {
+  static int code = 0;
+  return code;
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"invsweep — inverts trained neural networks: many input vectors that make a "
+               "frozen forward model (the oracle) hit a target, over sweeps of settings."};
+  app.set_version_flag("--version", fmt::format("invsweep {} ({} build, flags: {})", kVersion, kBuildType, kBuildFlags));
+  app.require_subcommand(1);
+  setup_dataset(app);
+  setup_train_oracle(app);
+  setup_predict(app);
+  try {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      names.push_back(sub->get_name());
+    if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      throw ConfigError(fmt::format("unknown command '{}'{}; commands: {}", argv[1], did_you_mean(argv[1], names),
+                                    join(names)));
+    }
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "invsweep: error: {}\n", e.what());
+    fmt::print(stderr, "Run with --help for usage.\n");
+    return 2;
+  } catch (const UserError& e) {
+    fmt::print(stderr, "invsweep: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "invsweep: internal error: {}\n", e.what());
+    return 3;
+  }
+  return exit_code();
+}
+
+}  // namespace invsweep::cli

@@ -1,0 +1,150 @@
+// invsweep train-oracle --data FILE.csv --inputs a,b --outputs y ... --out oracle.h5
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <memory>
+#include <set>
+
+#include "commands.hpp"
+#include "invsweep/core/errors.hpp"
+#include "invsweep/core/io.hpp"
+#include "invsweep/core/strings.hpp"
+#include "invsweep/data/csv.hpp"
+#include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/oracle/train.hpp"
+
+namespace invsweep::cli {
+
+struct TrainOracleOptions {
+  std::string data, inputs, outputs, out;
+  std::string hidden = "64,64";
+  std::string activation = "tanh";
+  oracle::TrainOptions train;
+  bool force = false;
+  bool quiet = false;
+};
+
+namespace {
+
+std::vector<std::string> parse_names(const std::string& text, const char* option) {
+  std::vector<std::string> names = split_list(text);
+  if (names.empty()) throw ConfigError(fmt::format("{}: expected a comma-separated list of column names", option));
+  std::set<std::string> seen;
+  for (const std::string& n : names) {
+    if (n.empty()) throw ConfigError(fmt::format("{} '{}': empty name in the list", option, text));
+    if (!seen.insert(n).second) throw ConfigError(fmt::format("{}: '{}' is listed twice", option, n));
+  }
+  return names;
+}
+
+std::vector<Index> parse_hidden(const std::string& text) {
+  std::vector<Index> widths;
+  for (const std::string& part : split_list(text)) {
+    char* end = nullptr;
+    const long v = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || v < 1 || v > 100000)
+      throw ConfigError(fmt::format("--hidden '{}': '{}' is not a layer width (expected positive integers, "
+                                    "for example 64,64)",
+                                    text, part));
+    widths.push_back(v);
+  }
+  if (widths.empty()) throw ConfigError("--hidden: expected at least one layer width, for example 64,64");
+  return widths;
+}
+
+void print_progress(const oracle::EpochInfo& e, bool tty, double& last_print) {
+  const bool last = e.epoch == e.max_epochs;
+  if (!last && e.seconds - last_print < (tty ? 0.2 : 5.0)) return;
+  last_print = e.seconds;
+  const std::string line = fmt::format("epoch {:>5}/{}  train {:.3e}  val {:.3e}  best {:.3e}  lr {:.1e}  {:.1f}s",
+                                       e.epoch, e.max_epochs, e.train_loss, e.val_loss, e.best_val_loss, e.lr, e.seconds);
+  if (tty)
+    fmt::print(stderr, "\r{}\033[K", line);
+  else
+    fmt::print(stderr, "{}\n", line);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int run_train_oracle(const TrainOracleOptions& o) {
+  // Validate every argument before reading or writing anything.
+  const std::vector<std::string> inputs = parse_names(o.inputs, "--inputs");
+  const std::vector<std::string> outputs = parse_names(o.outputs, "--outputs");
+  for (const std::string& n : outputs)
+    for (const std::string& m : inputs)
+      if (n == m) throw ConfigError(fmt::format("'{}' is given both in --inputs and in --outputs", n));
+  oracle::TrainOptions topt = o.train;
+  topt.hidden = parse_hidden(o.hidden);
+  const std::optional<nn::Activation> act = nn::parse_activation(o.activation);
+  if (!act) {
+    std::vector<std::string_view> names(nn::activation_names().begin(), nn::activation_names().end());
+    throw ConfigError(fmt::format("--activation '{}': unknown activation{}; expected one of: {}", o.activation,
+                                  did_you_mean(o.activation, names), fmt::join(names, ", ")));
+  }
+  topt.activation = *act;
+  if (topt.epochs < 1) throw ConfigError(fmt::format("--epochs {}: expected a positive number", topt.epochs));
+  if (topt.batch < 1) throw ConfigError(fmt::format("--batch {}: expected a positive number", topt.batch));
+  if (!(topt.lr > 0) || !std::isfinite(topt.lr))
+    throw ConfigError(fmt::format("--lr {}: expected a positive learning rate", topt.lr));
+  if (!(topt.val_fraction >= 0.01 && topt.val_fraction <= 0.5))
+    throw ConfigError(fmt::format("--val-fraction {}: expected a value in [0.01, 0.5]", topt.val_fraction));
+  check_output_path(o.out, o.force, "--out");
+
+  const data::Table table = data::read_csv(o.data);
+  const MatrixD x = table.select(inputs);
+  const MatrixD y = table.select(outputs);
+  if (!o.quiet)
+    fmt::print("training oracle {} -> {} on {} rows of {} (hidden {}, {}, {} precision)\n", fmt::join(inputs, ","),
+               fmt::join(outputs, ","), table.rows(), o.data, o.hidden, o.activation,
+               topt.float64 ? "float64" : "float32");
+  std::fflush(stdout);
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  double last_print = -1e9;
+  oracle::ProgressFn progress;
+  if (!o.quiet) progress = [&](const oracle::EpochInfo& e) { print_progress(e, tty, last_print); };
+  const oracle::TrainResult r = oracle::train_oracle(x, y, inputs, outputs, topt, o.data, progress);
+  if (!o.quiet && tty) fmt::print(stderr, "\n");
+  oracle::save_oracle(o.out, r.oracle);
+
+  const oracle::Metrics& m = r.oracle.metrics;
+  fmt::print("trained in {:.1f} s, {} epochs (best at {}), {} training / {} validation rows\n", r.seconds,
+             r.epochs_run, r.best_epoch, m.n_train, m.n_val);
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    fmt::print("  {:<12} validation RMSE {:.6g}  R² {:.7f}  (training RMSE {:.6g})\n", outputs[i], m.val_rmse[i],
+               m.val_r2[i], m.train_rmse[i]);
+  fmt::print("wrote {}\n", o.out);
+  return 0;
+}
+
+void setup_train_oracle(CLI::App& app) {
+  auto opt = std::make_shared<TrainOracleOptions>();
+  CLI::App* sub = app.add_subcommand("train-oracle", "Train an oracle (forward model) from a CSV file");
+  sub->add_option("--data", opt->data, "CSV file with a header row")->required();
+  sub->add_option("--inputs", opt->inputs, "Input columns, comma-separated")->required();
+  sub->add_option("--outputs", opt->outputs, "Output columns, comma-separated")->required();
+  sub->add_option("--out,-o", opt->out, "Oracle file to write (.h5)")->required();
+  sub->add_option("--hidden", opt->hidden, "Hidden layer widths")->capture_default_str();
+  sub->add_option("--activation", opt->activation, "Hidden activation: identity, relu, tanh, sigmoid, softplus, silu, gelu")
+      ->capture_default_str();
+  sub->add_option("--epochs", opt->train.epochs, "Maximum epochs")->capture_default_str();
+  sub->add_option("--batch", opt->train.batch, "Mini-batch size")->capture_default_str();
+  sub->add_option("--lr", opt->train.lr, "Initial learning rate (Adam)")->capture_default_str();
+  sub->add_option("--seed", opt->train.seed, "Seed of the split, initialisation and shuffling")->capture_default_str();
+  sub->add_option("--val-fraction", opt->train.val_fraction, "Share of rows held out for validation")
+      ->capture_default_str();
+  sub->add_option("--patience", opt->train.patience, "Epochs without improvement before stopping")
+      ->capture_default_str();
+  sub->add_option("--lr-patience", opt->train.lr_patience, "Epochs without improvement before the learning rate is halved")
+      ->capture_default_str();
+  sub->add_option("--min-lr", opt->train.min_lr, "Training stops once the learning rate falls below this")
+      ->capture_default_str();
+  sub->add_flag("--float64", opt->train.float64, "Train in double precision (default float32)");
+  sub->add_flag("--force", opt->force, "Overwrite an existing output file");
+  sub->add_flag("--quiet,-q", opt->quiet, "No progress output");
+  sub->callback([opt] { exit_code() = run_train_oracle(*opt); });
+}
+
+}  // namespace invsweep::cli
