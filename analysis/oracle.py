@@ -1,0 +1,106 @@
+"""Evaluate an invsweep oracle from its HDF5 file with numpy alone.
+
+oracle(x) = (L_k ∘ … ∘ L_1)((x - mean_in) / scale_in) * scale_out + mean_out,
+L_i(h) = act_i(W_i h + b_i), W_i stored [out, in] (PyTorch's nn.Linear convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import sqrt
+
+import h5py
+import numpy as np
+
+FORMAT = "invsweep-oracle"
+FORMAT_VERSION = 1
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # numpy has no erf; math.erf element-wise is exact to the last bit of libm.
+    from math import erf
+
+    return np.vectorize(erf, otypes=[float])(x)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+ACTIVATIONS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "softplus": lambda z: np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))),
+    "silu": lambda z: z * _sigmoid(z),
+    "gelu": lambda z: 0.5 * z * (1.0 + _erf(z / sqrt(2.0))),
+}
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+@dataclass
+class Oracle:
+    input_names: list[str]
+    output_names: list[str]
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    activations: list[str]
+    in_mean: np.ndarray
+    in_scale: np.ndarray
+    out_mean: np.ndarray
+    out_scale: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_group(cls, g: h5py.Group) -> "Oracle":
+        if _text(g.attrs.get("format", "")) != FORMAT:
+            raise ValueError(f"{g.file.filename}:{g.name}: not an invsweep oracle")
+        if int(g.attrs["format_version"]) != FORMAT_VERSION:
+            raise ValueError(f"{g.file.filename}: oracle format_version {g.attrs['format_version']} unsupported")
+        layers = g["layers"]
+        n = len(layers)
+        weights = [np.asarray(layers[str(i)]["weight"], dtype=np.float64) for i in range(n)]
+        biases = [np.asarray(layers[str(i)]["bias"], dtype=np.float64) for i in range(n)]
+        acts = [_text(layers[str(i)].attrs["activation"]) for i in range(n)]
+        metrics = dict(g["metrics"].attrs) if "metrics" in g else {}
+        return cls(
+            input_names=[_text(s) for s in g.attrs["input_names"]],
+            output_names=[_text(s) for s in g.attrs["output_names"]],
+            weights=weights,
+            biases=biases,
+            activations=acts,
+            in_mean=np.asarray(g["input_scaler/mean"], dtype=np.float64),
+            in_scale=np.asarray(g["input_scaler/scale"], dtype=np.float64),
+            out_mean=np.asarray(g["output_scaler/mean"], dtype=np.float64),
+            out_scale=np.asarray(g["output_scaler/scale"], dtype=np.float64),
+            lo=np.asarray(g["input_bounds/lo"], dtype=np.float64),
+            hi=np.asarray(g["input_bounds/hi"], dtype=np.float64),
+            metrics=metrics,
+        )
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """x: [..., n_in] in input units → [..., n_out] in output units."""
+        x = np.asarray(x, dtype=np.float64)
+        h = (x - self.in_mean) / self.in_scale
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            h = ACTIVATIONS[act](h @ w.T + b)
+        return h * self.out_scale + self.out_mean
+
+
+def load_oracle(path_or_group) -> Oracle:
+    """Reads the /oracle group of an oracle or results file (a path or an open h5py group)."""
+    if isinstance(path_or_group, h5py.Group):
+        return Oracle.from_group(path_or_group)
+    with h5py.File(path_or_group, "r") as f:
+        return Oracle.from_group(f["oracle"])
