@@ -101,7 +101,8 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
 }
 
 template <class T>
-void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, Vector<T>* grad_params, bool want_input_grad) {
+void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vector<T>>* grad_params,
+              bool want_input_grad) {
   for (std::size_t k = net.n_layers(); k-- > 0;) {
     const LayerSpec& l = net.layer(k);
     MatrixMap<T> g = ws.grad_map(k + 1);  // dL/d a_{k+1} → becomes dL/d z_k

@@ -7,6 +7,7 @@
 // an `MlpWorkspace`, allocated once for a maximum batch size: forward and backward passes
 // never allocate.
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "invsweep/core/eigen.hpp"
@@ -123,7 +124,8 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws);
 /// parameter gradient, as when backpropagating through a frozen oracle), and when
 /// `want_input_grad` writes dL/dx into ws.grad_input(). Overwrites ws.grad_output().
 template <class T>
-void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, Vector<T>* grad_params, bool want_input_grad);
+void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vector<T>>* grad_params,
+              bool want_input_grad);
 
 /// Convenience (allocates): net(x) for x [n_in, batch].
 template <class T>

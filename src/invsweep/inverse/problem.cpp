@@ -1,0 +1,271 @@
+#include "invsweep/inverse/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "invsweep/core/errors.hpp"
+
+namespace invsweep::inverse {
+
+const char* to_string(ObjectiveKind k) {
+  constexpr const char* names[] = {"target", "range", "maximize", "minimize"};
+  return names[static_cast<int>(k)];
+}
+const char* to_string(SolverKind k) {
+  constexpr const char* names[] = {"generator", "adjoint", "amortized"};
+  return names[static_cast<int>(k)];
+}
+const char* to_string(BoundMethod k) {
+  constexpr const char* names[] = {"sigmoid", "paper", "penalty"};
+  return names[static_cast<int>(k)];
+}
+
+Constraint Constraint::free(Index n) {
+  Constraint c;
+  c.fixed.assign(static_cast<std::size_t>(n), 0);
+  c.fixed_value = VectorD::Constant(n, std::numeric_limits<double>::quiet_NaN());
+  c.lower = VectorD::Constant(n, -std::numeric_limits<double>::infinity());
+  c.upper = VectorD::Constant(n, std::numeric_limits<double>::infinity());
+  return c;
+}
+
+Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objective& obj, const Constraint& c,
+                 const Regularize& reg)
+    : oracle_(&o), net_(&net), obj_(obj), con_(c), reg_(reg) {
+  const Index n = o.n_in(), m = o.n_out();
+  if (static_cast<Index>(c.fixed.size()) != n || c.lower.size() != n || c.upper.size() != n || c.fixed_value.size() != n)
+    throw ConfigError(fmt::format("constraint '{}': expected {} features", c.name, n));
+  const nn::Scaler& is = o.input_scaler;
+  fixed_s_ = VectorF::Zero(n);
+  for (Index i = 0; i < n; ++i) {
+    const std::string& name = o.input_names[static_cast<std::size_t>(i)];
+    if (c.lower[i] > c.upper[i])
+      throw ConfigError(fmt::format("constraint '{}': bounds of '{}' have lower {} > upper {}", c.name, name,
+                                    c.lower[i], c.upper[i]));
+    if (c.fixed[static_cast<std::size_t>(i)] != 0) {
+      const double v = c.fixed_value[i];
+      if (!std::isfinite(v)) throw ConfigError(fmt::format("constraint '{}': fixed value of '{}' is not finite", c.name, name));
+      if (v < c.lower[i] || v > c.upper[i])
+        throw ConfigError(fmt::format("constraint '{}': '{}' is fixed at {} outside its bounds [{}, {}]", c.name, name, v,
+                                      c.lower[i], c.upper[i]));
+      fixed_s_[i] = static_cast<float>((v - is.mean[i]) / is.scale[i]);
+    } else {
+      free_.push_back(i);
+    }
+  }
+  if (free_.empty()) throw ConfigError(fmt::format("constraint '{}': every feature is fixed; nothing to solve for", c.name));
+  const Index nf = n_free();
+  lo_s_.resize(nf);
+  hi_s_.resize(nf);
+  start_lo_.resize(nf);
+  start_hi_.resize(nf);
+  for (Index k = 0; k < nf; ++k) {
+    const Index i = free_[static_cast<std::size_t>(k)];
+    lo_s_[k] = (c.lower[i] - is.mean[i]) / is.scale[i];
+    hi_s_[k] = (c.upper[i] - is.mean[i]) / is.scale[i];
+    const double dlo = std::isfinite(o.input_lo[i]) ? (o.input_lo[i] - is.mean[i]) / is.scale[i] : -2.0;
+    const double dhi = std::isfinite(o.input_hi[i]) ? (o.input_hi[i] - is.mean[i]) / is.scale[i] : 2.0;
+    start_lo_[k] = std::isfinite(lo_s_[k]) ? lo_s_[k] : std::min(dlo, hi_s_[k] - (dhi - dlo));
+    start_hi_[k] = std::isfinite(hi_s_[k]) ? hi_s_[k] : std::max(dhi, start_lo_[k] + (dhi - dlo));
+  }
+
+  const nn::Scaler& os = o.output_scaler;
+  VectorD w = obj.weights.size() == m ? obj.weights : VectorD::Ones(m);
+  if (w.size() != m) throw ConfigError(fmt::format("objective: expected {} weights", m));
+  switch (obj.kind) {
+    case ObjectiveKind::target:
+      if (obj.target.size() != m)
+        throw ConfigError(fmt::format("objective: target has {} values, the oracle has {} outputs", obj.target.size(), m));
+      target_u_ = ((obj.target - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      w_ = w.cast<float>();
+      break;
+    case ObjectiveKind::range:
+      if (obj.lo.size() != m || obj.hi.size() != m)
+        throw ConfigError(fmt::format("objective: range needs {} lo and hi values", m));
+      lo_u_ = ((obj.lo - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      hi_u_ = ((obj.hi - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      w_ = w.cast<float>();
+      break;
+    case ObjectiveKind::maximize:
+    case ObjectiveKind::minimize: {
+      // Σ w·y = Σ (w·scale)·u + const: normalised so the gradient is O(1).
+      VectorD ws = w.cwiseProduct(os.scale);
+      const double norm = ws.norm();
+      if (!(norm > 0)) throw ConfigError("objective: maximize/minimize needs a non-zero weight on some output");
+      ws /= norm;
+      if (obj.kind == ObjectiveKind::maximize) ws = -ws;
+      w_ = ws.cast<float>();
+      break;
+    }
+  }
+  if (reg.proximity > 0) {
+    if (reg.reference.size() != n) throw ConfigError(fmt::format("regularize: reference needs {} values", n));
+    reference_s_.resize(nf);
+    for (Index k = 0; k < nf; ++k) {
+      const Index i = free_[static_cast<std::size_t>(k)];
+      reference_s_[k] = static_cast<float>((reg.reference[i] - is.mean[i]) / is.scale[i]);
+    }
+  }
+}
+
+void Problem::fill_fixed(MatrixMap<float> s_full) const {
+  for (Index i = 0; i < n_in(); ++i)
+    if (con_.fixed[static_cast<std::size_t>(i)] != 0) s_full.row(i).setConstant(fixed_s_[i]);
+}
+
+void Problem::set_free(const Eigen::Ref<const MatrixF>& s_free, MatrixMap<float> s_full) const {
+  for (Index k = 0; k < n_free(); ++k) s_full.row(free_[static_cast<std::size_t>(k)]) = s_free.row(k);
+}
+
+void Problem::get_free(const MatrixMap<float>& g_full, Eigen::Ref<MatrixF> g_free) const {
+  for (Index k = 0; k < n_free(); ++k) g_free.row(k) = g_full.row(free_[static_cast<std::size_t>(k)]);
+}
+
+double Problem::objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_u) const {
+  const Index n = u.cols();
+  const float inv_n = 1.0f / static_cast<float>(n);
+  double total = 0;
+  switch (obj_.kind) {
+    case ObjectiveKind::target:
+      for (Index j = 0; j < n; ++j)
+        for (Index k = 0; k < u.rows(); ++k) {
+          const float d = u(k, j) - target_u_[k];
+          total += static_cast<double>(w_[k] * d * d);
+          grad_u(k, j) = 2.0f * w_[k] * d * inv_n;
+        }
+      break;
+    case ObjectiveKind::range:
+      for (Index j = 0; j < n; ++j)
+        for (Index k = 0; k < u.rows(); ++k) {
+          const float d = u(k, j) < lo_u_[k] ? u(k, j) - lo_u_[k] : (u(k, j) > hi_u_[k] ? u(k, j) - hi_u_[k] : 0.0f);
+          total += static_cast<double>(w_[k] * d * d);
+          grad_u(k, j) = 2.0f * w_[k] * d * inv_n;
+        }
+      break;
+    case ObjectiveKind::maximize:
+    case ObjectiveKind::minimize:
+      for (Index j = 0; j < n; ++j)
+        for (Index k = 0; k < u.rows(); ++k) {
+          total += static_cast<double>(w_[k] * u(k, j));
+          grad_u(k, j) = w_[k] * inv_n;
+        }
+      break;
+  }
+  return total / static_cast<double>(n);
+}
+
+double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<MatrixF> g, std::vector<float>& scratch) const {
+  const Index n = s.cols();
+  const float inv_n = 1.0f / static_cast<float>(n);
+  double loss = 0;
+  if (reg_.min_norm > 0) {
+    const auto lam = static_cast<float>(reg_.min_norm);
+    loss += reg_.min_norm * static_cast<double>(s.squaredNorm()) / static_cast<double>(n);
+    g += (2.0f * lam * inv_n) * s;
+  }
+  if (reg_.proximity > 0) {
+    const auto lam = static_cast<float>(reg_.proximity);
+    for (Index j = 0; j < n; ++j) {
+      loss += reg_.proximity * static_cast<double>((s.col(j) - reference_s_).squaredNorm()) / static_cast<double>(n);
+      g.col(j) += (2.0f * lam * inv_n) * (s.col(j) - reference_s_);
+    }
+  }
+  if (reg_.diversity > 0 && n > 1) {
+    // RBF repulsion: λ/(n(n−1)) Σ_{i≠j} exp(−|s_i − s_j|²/h), bandwidth h = median(d²)/log(n+1)
+    // (treated as a constant in the gradient).
+    const std::size_t pairs = static_cast<std::size_t>(n * (n - 1) / 2);
+    if (scratch.size() < 2 * pairs) scratch.resize(2 * pairs);  // sized once, on the first step
+    std::size_t p = 0;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) scratch[p++] = (s.col(i) - s.col(j)).squaredNorm();
+    std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(pairs), scratch.begin() + static_cast<std::ptrdiff_t>(pairs));
+    auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(pairs + pairs / 2);
+    std::nth_element(scratch.begin() + static_cast<std::ptrdiff_t>(pairs), mid, scratch.begin() + static_cast<std::ptrdiff_t>(2 * pairs));
+    const float h = std::max(*mid / std::log(static_cast<float>(n) + 1.0f), 1e-8f);
+    const float c = static_cast<float>(reg_.diversity) / static_cast<float>(n * (n - 1));
+    p = 0;
+    double sum = 0;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) {
+        const float k = std::exp(-scratch[p++] / h);
+        sum += 2.0 * static_cast<double>(k);
+        // d/ds_i of 2·k_ij = 2·k·(−2(s_i − s_j)/h)
+        const float f = -4.0f * c * k / h;
+        for (Index r = 0; r < s.rows(); ++r) {
+          const float d = s(r, i) - s(r, j);
+          g(r, i) += f * d;
+          g(r, j) -= f * d;
+        }
+      }
+    loss += static_cast<double>(c) * sum;
+  }
+  return loss;
+}
+
+MatrixD Problem::to_original(const MatrixD& s_free) const {
+  const nn::Scaler& is = oracle_->input_scaler;
+  MatrixD x(n_in(), s_free.cols());
+  for (Index i = 0; i < n_in(); ++i)
+    if (con_.fixed[static_cast<std::size_t>(i)] != 0) x.row(i).setConstant(con_.fixed_value[i]);
+  for (Index k = 0; k < n_free(); ++k) {
+    const Index i = free_[static_cast<std::size_t>(k)];
+    x.row(i) = (s_free.row(k).array() * is.scale[i] + is.mean[i]).matrix();
+  }
+  return x;
+}
+
+MatrixD Problem::to_scaled_free(const MatrixD& x) const {
+  const nn::Scaler& is = oracle_->input_scaler;
+  MatrixD s(n_free(), x.cols());
+  for (Index k = 0; k < n_free(); ++k) {
+    const Index i = free_[static_cast<std::size_t>(k)];
+    s.row(k) = ((x.row(i).array() - is.mean[i]) / is.scale[i]).matrix();
+  }
+  return s;
+}
+
+VectorD Problem::residuals(const MatrixD& y) const {
+  VectorD r(y.cols());
+  const VectorD w = obj_.weights.size() == n_out() ? obj_.weights : VectorD::Ones(n_out());
+  for (Index j = 0; j < y.cols(); ++j) {
+    double acc = 0;
+    for (Index k = 0; k < y.rows(); ++k) {
+      switch (obj_.kind) {
+        case ObjectiveKind::target:
+          if (w[k] != 0) acc += (y(k, j) - obj_.target[k]) * (y(k, j) - obj_.target[k]);
+          break;
+        case ObjectiveKind::range: {
+          const double d = y(k, j) < obj_.lo[k] ? obj_.lo[k] - y(k, j) : (y(k, j) > obj_.hi[k] ? y(k, j) - obj_.hi[k] : 0.0);
+          if (w[k] != 0) acc += d * d;
+          break;
+        }
+        case ObjectiveKind::maximize:
+        case ObjectiveKind::minimize:
+          acc += w[k] * y(k, j);
+          break;
+      }
+    }
+    const bool dist = obj_.kind == ObjectiveKind::target || obj_.kind == ObjectiveKind::range;
+    r[j] = dist ? std::sqrt(acc) : acc;
+  }
+  return r;
+}
+
+Index Problem::finish(const MatrixD& s_free, TaskResult& r) const {
+  r.vectors = to_original(s_free);
+  r.outputs = oracle_->predict(r.vectors);
+  r.residuals = residuals(r.outputs);
+  Index bad = 0;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (Index j = 0; j < r.vectors.cols(); ++j) {
+    if (r.vectors.col(j).allFinite() && r.outputs.col(j).allFinite() && std::isfinite(r.residuals[j])) continue;
+    ++bad;
+    r.vectors.col(j).setConstant(nan);
+    r.outputs.col(j).setConstant(nan);
+    r.residuals[j] = nan;
+  }
+  return bad;
+}
+
+}  // namespace invsweep::inverse

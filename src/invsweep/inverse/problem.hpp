@@ -1,0 +1,82 @@
+#pragma once
+// One inversion problem in the units the solvers work in.
+//
+// Solvers optimise the *free* features in the oracle's scaled input units
+// s = (x − mean_in)/scale_in; fixed features are inserted as constants before the oracle; the
+// objective is computed on the oracle's scaled outputs u = (y − mean_out)/scale_out. The
+// oracle network runs in float32 during training (frozen: only its input gradient is used);
+// final vectors, outputs and residuals are recomputed in float64 (`finish`).
+#include <vector>
+
+#include "invsweep/inverse/spec.hpp"
+#include "invsweep/nn/mlp.hpp"
+#include "invsweep/oracle/oracle.hpp"
+
+namespace invsweep::inverse {
+
+class Problem {
+ public:
+  /// Validates the objective and constraint against the oracle's shapes (throws ConfigError).
+  Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objective& obj, const Constraint& c,
+          const Regularize& reg);
+
+  const oracle::Oracle& oracle() const { return *oracle_; }
+  const nn::Mlp<float>& net() const { return *net_; }
+  const Objective& objective() const { return obj_; }
+  const Constraint& constraint() const { return con_; }
+  Index n_in() const { return oracle_->n_in(); }
+  Index n_out() const { return oracle_->n_out(); }
+  Index n_free() const { return static_cast<Index>(free_.size()); }
+  /// Feature index of free feature i.
+  Index free_index(Index i) const { return free_[static_cast<std::size_t>(i)]; }
+  /// Bounds of the free features in scaled units (±inf where unbounded).
+  const VectorD& lo() const { return lo_s_; }
+  const VectorD& hi() const { return hi_s_; }
+  bool has_bounds(Index i) const { return std::isfinite(lo_s_[i]) || std::isfinite(hi_s_[i]); }
+  /// A box to draw starting points from, per free feature (scaled units): the bounds where
+  /// finite, else the oracle's training range.
+  double start_lo(Index i) const { return start_lo_[i]; }
+  double start_hi(Index i) const { return start_hi_[i]; }
+
+  /// Writes the fixed features' scaled values into every column of `s_full` ([n_in, batch]).
+  void fill_fixed(MatrixMap<float> s_full) const;
+  /// Copies the free features (rows of `s_free`, [n_free, batch]) into `s_full`.
+  void set_free(const Eigen::Ref<const MatrixF>& s_free, MatrixMap<float> s_full) const;
+  /// Gathers dL/ds of the free features from dL/ds_full into `g_free` (overwrites).
+  void get_free(const MatrixMap<float>& g_full, Eigen::Ref<MatrixF> g_free) const;
+
+  /// Mean objective over the batch from scaled outputs `u` [n_out, batch]; writes
+  /// dL/du (of the mean) into `grad_u`.
+  double objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_u) const;
+
+  /// Adds the regularisers' mean loss (returned) and gradient (into g_free) for s_free.
+  /// `scratch` must hold at least batch² floats (pairwise distances, for diversity).
+  double regularize(const Eigen::Ref<const MatrixF>& s_free, Eigen::Ref<MatrixF> g_free,
+                    std::vector<float>& scratch) const;
+
+  /// Full vectors in original units from scaled free features [n_free, N] (double).
+  MatrixD to_original(const MatrixD& s_free) const;
+  /// Residual of each column of `y` (original units): Euclidean distance to the target or the
+  /// range; for maximise/minimise the weighted sum of outputs.
+  VectorD residuals(const MatrixD& y) const;
+  /// Scaled free features of full vectors in original units.
+  MatrixD to_scaled_free(const MatrixD& x) const;
+
+  /// Fills r.vectors, r.outputs, r.residuals from scaled free features (double), marking
+  /// columns with any non-finite value as NaN; returns how many columns were non-finite.
+  Index finish(const MatrixD& s_free, TaskResult& r) const;
+
+ private:
+  const oracle::Oracle* oracle_;
+  const nn::Mlp<float>* net_;
+  Objective obj_;
+  Constraint con_;
+  Regularize reg_;
+  std::vector<Index> free_;
+  VectorF fixed_s_;  // per feature (0 where free)
+  VectorD lo_s_, hi_s_, start_lo_, start_hi_;
+  VectorF target_u_, lo_u_, hi_u_, w_;  // objective in scaled output units
+  VectorF reference_s_;                 // proximity reference, free features, scaled
+};
+
+}  // namespace invsweep::inverse

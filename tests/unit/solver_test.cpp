@@ -1,0 +1,188 @@
+// Solvers against closed-form inverses: linear and tanh oracles built by hand.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "invsweep/core/errors.hpp"
+#include "invsweep/inverse/solve.hpp"
+
+using namespace invsweep;
+using namespace invsweep::inverse;
+
+namespace {
+
+/// y = a·x + b with one identity layer (scalers identity), inputs bounded to [−5, 5].
+oracle::Oracle linear_oracle(const VectorD& a, double b) {
+  oracle::Oracle o;
+  for (Index i = 0; i < a.size(); ++i) o.input_names.push_back("x" + std::to_string(i + 1));
+  o.output_names = {"y"};
+  o.net = nn::Mlp<double>({{a.size(), 1, nn::Activation::identity}});
+  o.net.weight(0) = a.transpose();
+  o.net.bias(0)[0] = b;
+  o.input_scaler = nn::Scaler::identity(a.size());
+  o.output_scaler = nn::Scaler::identity(1);
+  o.input_lo = VectorD::Constant(a.size(), -5);
+  o.input_hi = VectorD::Constant(a.size(), 5);
+  return o;
+}
+
+/// y = tanh(x), one input.
+oracle::Oracle tanh_oracle() {
+  oracle::Oracle o = linear_oracle(VectorD::Ones(1), 0.0);
+  o.net = nn::Mlp<double>({{1, 1, nn::Activation::tanh}});
+  o.net.weight(0)(0, 0) = 1.0;
+  return o;
+}
+
+TaskSpec target_task(const oracle::Oracle& o, double t, SolverKind solver) {
+  TaskSpec s;
+  s.seed = 7;
+  s.samples = 64;
+  s.solver = solver;
+  s.objective.kind = ObjectiveKind::target;
+  s.objective.target = VectorD::Constant(1, t);
+  s.constraint = Constraint::free(o.n_in());
+  s.generator.steps = 1500;
+  s.generator.lr = 3e-3;
+  s.adjoint.steps = 800;
+  s.adjoint.lr = 2e-2;
+  return s;
+}
+
+double median(VectorD v) {
+  std::sort(v.data(), v.data() + v.size());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+class BothSolvers : public ::testing::TestWithParam<SolverKind> {};
+
+TEST_P(BothSolvers, HitALinearTargetAndPolishToMachinePrecision) {
+  VectorD a(3);
+  a << 2.0, 3.0, -1.0;
+  const oracle::Oracle o = linear_oracle(a, 0.5);
+  const nn::Mlp<float> net = o.net.cast<float>();
+  TaskSpec spec = target_task(o, 4.0, GetParam());
+  const TaskResult r = solve(o, net, spec);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  EXPECT_LT(median(r.residuals), 0.01 * 4.0);
+  // Outputs are the oracle applied to the vectors, in double.
+  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_NEAR(r.outputs(0, j), a.dot(r.vectors.col(j)) + 0.5, 1e-12);
+  spec.polish.enabled = true;
+  const TaskResult q = solve(o, net, spec);
+  EXPECT_LE(q.residuals.maxCoeff(), 1e-10);
+  EXPECT_GT(q.steps, 0);
+  EXPECT_TRUE(std::isfinite(q.loss[0]));
+}
+
+TEST_P(BothSolvers, FixedFeaturesAreExact) {
+  VectorD a(3);
+  a << 2.0, 3.0, -1.0;
+  const oracle::Oracle o = linear_oracle(a, 0.0);
+  TaskSpec spec = target_task(o, 1.0, GetParam());
+  spec.constraint.fixed[2] = 1;
+  spec.constraint.fixed_value[2] = 2.25;
+  spec.polish.enabled = true;
+  const TaskResult r = solve(o, o.net.cast<float>(), spec);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_EQ(r.vectors(2, j), 2.25);
+  EXPECT_LE(r.residuals.maxCoeff(), 1e-10);
+}
+
+TEST_P(BothSolvers, TanhInverseIsFoundExactly) {
+  const oracle::Oracle o = tanh_oracle();
+  TaskSpec spec = target_task(o, 0.5, GetParam());
+  spec.polish.enabled = true;
+  const TaskResult r = solve(o, o.net.cast<float>(), spec);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_NEAR(r.vectors(0, j), std::atanh(0.5), 1e-9);
+}
+
+TEST_P(BothSolvers, SigmoidBoundsHoldWhileMaximising) {
+  VectorD a(3);
+  a << 1.0, 2.0, -1.0;
+  const oracle::Oracle o = linear_oracle(a, 0.0);
+  TaskSpec spec = target_task(o, 0.0, GetParam());
+  spec.objective.kind = ObjectiveKind::maximize;
+  for (Index i = 0; i < 3; ++i) {
+    spec.constraint.lower[i] = 0.0;
+    spec.constraint.upper[i] = 1.0;
+  }
+  const TaskResult r = solve(o, o.net.cast<float>(), spec);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  EXPECT_GE(r.vectors.minCoeff(), 0.0);
+  EXPECT_LE(r.vectors.maxCoeff(), 1.0);
+  EXPECT_GE(r.residuals.maxCoeff(), 0.99 * 3.0);  // max of x1 + 2 x2 − x3 on the box is 3
+}
+
+TEST_P(BothSolvers, AnAbsurdLearningRateDivergesWithoutStoringNonFiniteResults) {
+  const oracle::Oracle o = tanh_oracle();
+  TaskSpec spec = target_task(o, 0.5, GetParam());
+  spec.generator.lr = 1e38;
+  spec.adjoint.lr = 1e38;
+  const TaskResult r = solve(o, o.net.cast<float>(), spec);
+  EXPECT_EQ(r.status, Status::diverged);
+  EXPECT_FALSE(r.message.empty());
+  for (Index j = 0; j < r.vectors.cols(); ++j) {
+    const bool nan_row = r.vectors.col(j).array().isNaN().all() && std::isnan(r.residuals[j]);
+    EXPECT_TRUE(r.vectors.col(j).allFinite() || nan_row);
+    EXPECT_TRUE(r.vectors.col(j).allFinite() == r.outputs.col(j).allFinite());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Solvers, BothSolvers, ::testing::Values(SolverKind::generator, SolverKind::adjoint),
+                         [](const ::testing::TestParamInfo<SolverKind>& i) { return std::string(to_string(i.param)); });
+
+TEST(Generator, DiversitySpreadsTheVectorsAlongTheFreeDirection) {
+  VectorD a(2);
+  a << 1.0, 0.0;  // x2 does not matter
+  const oracle::Oracle o = linear_oracle(a, 0.0);
+  TaskSpec spec = target_task(o, 1.0, SolverKind::generator);
+  for (Index i = 0; i < 2; ++i) {
+    spec.constraint.lower[i] = -5;
+    spec.constraint.upper[i] = 5;
+  }
+  const TaskResult plain = solve(o, o.net.cast<float>(), spec);
+  spec.regularize.diversity = 1.0;
+  const TaskResult div = solve(o, o.net.cast<float>(), spec);
+  auto spread = [](const TaskResult& r) {
+    const VectorD x2 = r.vectors.row(1).transpose();
+    return std::sqrt((x2.array() - x2.mean()).square().mean());
+  };
+  EXPECT_GT(spread(div), 2.0 * spread(plain));
+  EXPECT_GT(spread(div), 1.5);  // uniform on [−5, 5] has 2.89
+  EXPECT_LT(median(div.residuals), 0.05);
+}
+
+TEST(Problem, ImpossibleConstraintsAreRefused) {
+  const oracle::Oracle o = linear_oracle(VectorD::Ones(2), 0.0);
+  const nn::Mlp<float> net = o.net.cast<float>();
+  Objective obj;
+  obj.target = VectorD::Ones(1);
+  auto message = [&](const Constraint& c) {
+    try {
+      Problem p(o, net, obj, c, Regularize{});
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  Constraint c = Constraint::free(2);
+  c.name = "box";
+  c.lower[0] = 2;
+  c.upper[0] = 1;
+  EXPECT_NE(message(c).find("constraint 'box': bounds of 'x1' have lower 2 > upper 1"), std::string::npos);
+  c = Constraint::free(2);
+  c.fixed[1] = 1;
+  c.fixed_value[1] = 7;
+  c.upper[1] = 5;
+  EXPECT_NE(message(c).find("'x2' is fixed at 7 outside its bounds"), std::string::npos) << message(c);
+  c = Constraint::free(2);
+  c.fixed = {1, 1};
+  c.fixed_value << 1, 1;
+  EXPECT_NE(message(c).find("every feature is fixed"), std::string::npos);
+  obj.target = VectorD::Ones(2);
+  EXPECT_NE(message(Constraint::free(2)).find("target has 2 values, the oracle has 1 outputs"), std::string::npos);
+}
