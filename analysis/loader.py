@@ -1,0 +1,380 @@
+"""Read an invsweep results file (docs/FILE_FORMATS.md, "Results file") into numpy arrays and
+tidy tables.
+
+    res = load_results("results/paper4.h5")            # done tasks only
+    res = load_results(path, statuses=STATUSES)        # every task
+    tasks = tasks_table(res)                           # one row per task
+    vecs = vectors_table(res)                          # one row per valid vector
+
+A file that lacks a required part, or is of another format or version, raises ResultsError (a
+ValueError) naming the file and the dataset or attribute. Extra groups, datasets and attributes
+are ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .oracle import Oracle, load_oracle
+from .table import Table
+
+FORMAT = "invsweep-results"
+FORMAT_VERSION = 1
+
+# The enums of /tasks/objective, /tasks/solver and /tasks/status: the stored value is the index.
+OBJECTIVES = ("target", "range", "maximize", "minimize")
+SOLVERS = ("generator", "adjoint", "amortized")
+STATUSES = ("pending", "done", "diverged", "failed")
+
+ROOT_ATTRS = ("invsweep_version", "sweep_toml", "sweep_hash", "n_tasks", "n_samples",
+              "feature_names", "output_names", "created")
+TASK_COLUMNS = ("objective", "solver", "constraint", "seed", "replicate", "status", "rank",
+                "wall_seconds", "steps", "final_loss")
+
+# Acceptance: a vector is accepted when it and its residual are finite and, for target and range
+# objectives, residual <= max(rtol * |target|, atol) (|.| the Euclidean norm over outputs).
+# atol defaults to rtol * |oracle output scale| (the training outputs' standard deviation), so
+# that a target of 0 still has a tolerance in the units of the outputs.
+DEFAULT_RTOL = 1e-2
+
+
+class ResultsError(ValueError):
+    """The file is not a readable invsweep results file; the message names file and part."""
+
+
+@dataclass
+class Constraint:
+    name: str
+    fixed_mask: np.ndarray  # bool [n_in]
+    fixed_value: np.ndarray  # float [n_in], NaN where not fixed
+    lower: np.ndarray  # float [n_in], -inf where unbounded
+    upper: np.ndarray  # float [n_in], +inf where unbounded
+    method: str
+
+    @property
+    def free(self) -> np.ndarray:
+        return ~self.fixed_mask
+
+
+@dataclass
+class Results:
+    """Arrays of the selected tasks (`task_ids`, the rows of the file), in file order."""
+
+    path: str
+    attrs: dict
+    feature_names: list[str]
+    output_names: list[str]
+    oracle: Oracle
+    constraints: list[Constraint]
+    status_counts: dict[str, int]  # over every task of the file
+    task_ids: np.ndarray  # [n] int
+    tasks: dict[str, np.ndarray]  # TASK_COLUMNS (+ "message"), each [n]
+    target: np.ndarray  # [n, n_out]
+    vectors: np.ndarray  # [n, n_samples, n_in]
+    outputs: np.ndarray  # [n, n_samples, n_out]
+    residuals: np.ndarray  # [n, n_samples]
+    loss: np.ndarray  # [n, n_log]
+    loss_step: np.ndarray  # [n_log]
+    rtol: float = DEFAULT_RTOL
+    atol: float = 0.0
+    labels: list[str] = field(default_factory=list)  # target label per selected task
+
+    @property
+    def sweep_toml(self) -> str:
+        return self.attrs["sweep_toml"]
+
+    def tolerance(self) -> np.ndarray:
+        """Acceptance tolerance per selected task (inf for maximize/minimize)."""
+        norm = np.sqrt(np.sum(self.target**2, axis=1))
+        tol = np.maximum(self.rtol * np.where(np.isfinite(norm), norm, 0.0), self.atol)
+        return np.where(self.tasks["objective"] >= OBJECTIVES.index("maximize"), np.inf, tol)
+
+    def valid(self) -> np.ndarray:
+        """[n, n_samples] bool: the sample holds a vector (all finite) and a finite residual."""
+        return np.all(np.isfinite(self.vectors), axis=2) & np.isfinite(self.residuals)
+
+    def accepted(self) -> np.ndarray:
+        """[n, n_samples] bool: valid and within the task's tolerance."""
+        return self.valid() & (self.residuals <= self.tolerance()[:, None])
+
+
+def load_results(path: str | Path, statuses=("done",), rtol: float = DEFAULT_RTOL,
+                 atol: float | None = None) -> Results:
+    """Reads the tasks whose status is in `statuses` (names from STATUSES)."""
+    path = str(path)
+    for s in statuses:
+        if s not in STATUSES:
+            raise ValueError(f"unknown task status {s!r}; expected one of {', '.join(STATUSES)}")
+    if not Path(path).is_file():
+        raise ResultsError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ResultsError(f"{path}: not an HDF5 file ({e})") from None
+    with f:
+        return _read(f, path, statuses, rtol, atol)
+
+
+def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
+    _check_format(f, path)
+    attrs = {}
+    for name in ROOT_ATTRS:
+        if name not in f.attrs:
+            raise ResultsError(f"{path}: root attribute '{name}' is missing")
+        attrs[name] = f.attrs[name]
+    for name in ("invsweep_version", "sweep_toml", "sweep_hash", "created"):
+        attrs[name] = _text(attrs[name])
+    n_tasks, n_samples = int(attrs["n_tasks"]), int(attrs["n_samples"])
+    attrs["n_tasks"], attrs["n_samples"] = n_tasks, n_samples
+    features = _texts(attrs.pop("feature_names"))
+    outputs = _texts(attrs.pop("output_names"))
+    n_in, n_out = len(features), len(outputs)
+
+    if "oracle" not in f:
+        raise ResultsError(f"{path}: group '/oracle' is missing")
+    try:
+        oracle = load_oracle(f["oracle"])
+    except (KeyError, ValueError) as e:
+        raise ResultsError(f"{path}: /oracle: {e}") from None
+    if oracle.input_names != features or oracle.output_names != outputs:
+        raise ResultsError(f"{path}: /oracle names {oracle.input_names} -> {oracle.output_names} differ from "
+                           f"the root attributes feature_names {features}, output_names {outputs}")
+
+    constraints = _read_constraints(f, path, n_in)
+
+    status = _dataset(f, path, "tasks/status", (n_tasks,))
+    if np.any(status >= len(STATUSES)):
+        raise ResultsError(f"{path}: /tasks/status holds a value outside 0..{len(STATUSES) - 1}")
+    counts = {s: int(np.sum(status == i)) for i, s in enumerate(STATUSES)}
+    wanted = [STATUSES.index(s) for s in statuses]
+    ids = np.flatnonzero(np.isin(status, wanted))
+
+    tasks = {c: _dataset(f, path, f"tasks/{c}", (n_tasks,))[ids] for c in TASK_COLUMNS}
+    for col, names in (("objective", OBJECTIVES), ("solver", SOLVERS)):
+        if np.any((tasks[col] < 0) | (tasks[col] >= len(names))):
+            raise ResultsError(f"{path}: /tasks/{col} holds a value outside 0..{len(names) - 1}")
+    if np.any((tasks["constraint"] < 0) | (tasks["constraint"] >= len(constraints))):
+        raise ResultsError(f"{path}: /tasks/constraint holds an index outside 0..{len(constraints) - 1}")
+    if "message" in f["tasks"]:
+        tasks["message"] = np.array(_texts(_dataset(f, path, "tasks/message", (n_tasks,))[ids]), dtype=object)
+    else:
+        tasks["message"] = np.full(len(ids), "", dtype=object)
+
+    n_log = _shape(f, path, "loss_step", 1)[0]
+    loss_step = _dataset(f, path, "loss_step", (n_log,)).astype(np.float64)
+    res = Results(
+        path=path, attrs=attrs, feature_names=features, output_names=outputs, oracle=oracle,
+        constraints=constraints, status_counts=counts, task_ids=ids, tasks=tasks,
+        target=_rows(f, path, "tasks/target", (n_tasks, n_out), ids),
+        vectors=_rows(f, path, "vectors", (n_tasks, n_samples, n_in), ids),
+        outputs=_rows(f, path, "outputs", (n_tasks, n_samples, n_out), ids),
+        residuals=_rows(f, path, "residuals", (n_tasks, n_samples), ids),
+        loss=_rows(f, path, "loss", (n_tasks, n_log), ids),
+        loss_step=loss_step, rtol=rtol,
+        atol=rtol * float(np.linalg.norm(oracle.out_scale)) if atol is None else atol,
+    )
+    res.labels = [target_label(o, t, outputs, _objective_outputs(attrs["sweep_toml"]))
+                  for o, t in zip(res.tasks["objective"], res.target)]
+    return res
+
+
+def _check_format(f: h5py.File, path: str) -> None:
+    fmt = _text(f.attrs.get("format", ""))
+    if fmt != FORMAT:
+        hint = " (an oracle file: pass it to load_oracle)" if "oracle" in f and "tasks" not in f else ""
+        raise ResultsError(f"{path}: root attribute 'format' is {fmt!r}, expected {FORMAT!r}{hint}")
+    version = f.attrs.get("format_version")
+    if version is None or int(version) != FORMAT_VERSION:
+        raise ResultsError(f"{path}: format_version {version} is not supported (this reader reads {FORMAT_VERSION})")
+
+
+def _read_constraints(f: h5py.File, path: str, n_in: int) -> list[Constraint]:
+    nc = _shape(f, path, "constraints/name", 1)[0]
+    names = _texts(_dataset(f, path, "constraints/name", (nc,)))
+    methods = _texts(_dataset(f, path, "constraints/method", (nc,)))
+    mask = _dataset(f, path, "constraints/fixed_mask", (nc, n_in)).astype(bool)
+    value = _dataset(f, path, "constraints/fixed_value", (nc, n_in)).astype(np.float64)
+    lower = _dataset(f, path, "constraints/lower", (nc, n_in)).astype(np.float64)
+    upper = _dataset(f, path, "constraints/upper", (nc, n_in)).astype(np.float64)
+    return [Constraint(names[i], mask[i], value[i], lower[i], upper[i], methods[i]) for i in range(nc)]
+
+
+def _shape(f: h5py.File, path: str, name: str, ndim: int) -> tuple:
+    if name not in f or not isinstance(f[name], h5py.Dataset):
+        raise ResultsError(f"{path}: dataset '/{name}' is missing")
+    shape = f[name].shape
+    if shape is None or len(shape) != ndim:
+        raise ResultsError(f"{path}: dataset '/{name}' has shape {shape}, expected {ndim} dimension(s)")
+    return shape
+
+
+def _checked(f: h5py.File, path: str, name: str, shape: tuple) -> h5py.Dataset:
+    got = _shape(f, path, name, len(shape))
+    if tuple(got) != tuple(shape):
+        raise ResultsError(f"{path}: dataset '/{name}' has shape {tuple(got)}, expected {tuple(shape)}")
+    return f[name]
+
+
+def _dataset(f: h5py.File, path: str, name: str, shape: tuple) -> np.ndarray:
+    return _checked(f, path, name, shape)[()]
+
+
+def _rows(f: h5py.File, path: str, name: str, shape: tuple, ids: np.ndarray) -> np.ndarray:
+    """Rows `ids` (sorted) of a [n_tasks, ...] dataset, as float64."""
+    ds = _checked(f, path, name, shape)
+    if len(ids) == shape[0]:
+        data = ds[()]
+    elif len(ids) == 0:
+        data = np.empty((0, *shape[1:]))
+    else:
+        data = ds[ids.tolist()]
+    return np.asarray(data, dtype=np.float64)
+
+
+def _text(v) -> str:
+    if isinstance(v, (bytes, np.bytes_)):
+        v = v.decode("utf-8", errors="replace")
+    return str(v).rstrip("\x00").rstrip()
+
+
+def _texts(values) -> list[str]:
+    return [_text(v) for v in np.atleast_1d(values)]
+
+
+def _objective_outputs(sweep_toml: str) -> str:
+    """For maximize/minimize labels: the sweep's objective output (or weights), if it parses."""
+    try:
+        obj = tomllib.loads(sweep_toml).get("objective", {})
+    except tomllib.TOMLDecodeError:
+        return ""
+    if "output" in obj:
+        return str(obj["output"])
+    if isinstance(obj.get("weights"), dict):
+        return "+".join(f"{w:g}*{k}" for k, w in obj["weights"].items())
+    return ""
+
+
+def target_label(objective: int, target: np.ndarray, output_names: list[str], what: str = "") -> str:
+    """A short name for a task's objective setting: 'y=1900', 'y1=1, y2=2', 'range y=5',
+    'maximize y'. Tasks with the same label are one setting in every table."""
+    kind = OBJECTIVES[int(objective)]
+    if kind in ("maximize", "minimize"):
+        return f"{kind} {what}".strip()
+    text = ", ".join(f"{n}={v:.10g}" for n, v in zip(output_names, target))
+    return text if kind == "target" else f"range {text}"
+
+
+def tasks_table(res: Results) -> Table:
+    """One row per selected task, with its settings, status and vector counts."""
+    valid, acc = res.valid(), res.accepted()
+    best = np.where(valid, res.residuals, np.inf).min(axis=1, initial=np.inf)
+    t = res.tasks
+    cols = {
+        "task": res.task_ids,
+        "target": np.array(res.labels, dtype=object),
+        "objective": np.array([OBJECTIVES[i] for i in t["objective"]], dtype=object),
+        "constraint": np.array([res.constraints[i].name for i in t["constraint"]], dtype=object),
+        "solver": np.array([SOLVERS[i] for i in t["solver"]], dtype=object),
+        "replicate": t["replicate"].astype(np.int64),
+        "seed": t["seed"].astype(np.uint64),
+        "status": np.array([STATUSES[i] for i in t["status"]], dtype=object),
+        "rank": t["rank"].astype(np.int64),
+        "wall_seconds": t["wall_seconds"].astype(np.float64),
+        "steps": t["steps"].astype(np.int64),
+        "final_loss": t["final_loss"].astype(np.float64),
+        "n_valid": valid.sum(axis=1),
+        "n_accepted": acc.sum(axis=1),
+        "tolerance": res.tolerance(),
+        "best_residual": np.where(np.isfinite(best), best, np.nan),
+        "message": t["message"],
+    }
+    for j, name in enumerate(res.output_names):
+        cols[f"target_{name}"] = res.target[:, j] if len(res.target) else np.empty(0)
+    return Table(cols)
+
+
+def vectors_table(res: Results, accepted_only: bool = False) -> Table:
+    """One row per valid vector (or per accepted vector): its task's settings, the features,
+    the outputs (columns out_<name>), the residual and whether it is accepted."""
+    keep = res.accepted() if accepted_only else res.valid()
+    ti, si = np.nonzero(keep)
+    t = res.tasks
+    cols = {
+        "task": res.task_ids[ti],
+        "sample": si,
+        "target": np.array(res.labels, dtype=object)[ti] if len(ti) else np.empty(0, dtype=object),
+        "constraint": np.array([res.constraints[t["constraint"][i]].name for i in ti], dtype=object),
+        "solver": np.array([SOLVERS[t["solver"][i]] for i in ti], dtype=object),
+        "replicate": t["replicate"][ti].astype(np.int64),
+    }
+    for j, name in enumerate(res.feature_names):
+        cols[name] = res.vectors[ti, si, j]
+    for j, name in enumerate(res.output_names):
+        cols[f"out_{name}"] = res.outputs[ti, si, j]
+    cols["residual"] = res.residuals[ti, si]
+    cols["accepted"] = res.accepted()[ti, si]
+    return Table(cols)
+
+
+@dataclass
+class Setting:
+    """The vectors of one (target, constraint) setting, merged over solvers and seeds."""
+
+    target: str  # the target label (see target_label)
+    objective: str
+    target_value: np.ndarray  # [n_out]
+    constraint: int  # index into Results.constraints
+    constraint_name: str
+    free: np.ndarray  # bool [n_in]: features not fixed by the constraint
+    n_tasks: int  # selected tasks of this setting
+    tolerance: float  # acceptance tolerance on the residual (inf: every valid vector)
+    vectors: np.ndarray  # [m, n_in]
+    outputs: np.ndarray  # [m, n_out]
+    residuals: np.ndarray  # [m]
+    task: np.ndarray  # [m] task id (row of the file)
+    solver: np.ndarray  # [m] solver name
+
+
+def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
+    """The settings present, in task order, each with its accepted (or valid) vectors."""
+    keep = res.accepted() if accepted_only else res.valid()
+    tol = res.tolerance()
+    order: dict[tuple[str, int], list[int]] = {}
+    for i, (label, c) in enumerate(zip(res.labels, res.tasks["constraint"])):
+        order.setdefault((label, int(c)), []).append(i)
+    out = []
+    for (label, c), rows in order.items():
+        rows = np.array(rows)
+        ti, si = np.nonzero(keep[rows])
+        ti = rows[ti]
+        out.append(Setting(
+            target=label, objective=OBJECTIVES[int(res.tasks["objective"][rows[0]])],
+            target_value=res.target[rows[0]], constraint=c, constraint_name=res.constraints[c].name,
+            free=res.constraints[c].free, n_tasks=len(rows), tolerance=float(tol[rows[0]]),
+            vectors=res.vectors[ti, si], outputs=res.outputs[ti, si], residuals=res.residuals[ti, si],
+            task=res.task_ids[ti], solver=np.array([SOLVERS[k] for k in res.tasks["solver"][ti]], dtype=object),
+        ))
+    return out
+
+
+def summary_table(res: Results) -> Table:
+    """One row per setting: tasks, valid and accepted vectors, tolerance and residuals."""
+    valid = by_setting(res, accepted_only=False)
+    acc = by_setting(res, accepted_only=True)
+    rows = []
+    for v, a in zip(valid, acc):
+        rows.append({
+            "target": v.target, "constraint": v.constraint_name, "objective": v.objective,
+            "n_tasks": v.n_tasks, "n_valid": len(v.residuals), "n_accepted": len(a.residuals),
+            "tolerance": v.tolerance,
+            "best_residual": float(v.residuals.min()) if len(v.residuals) else np.nan,
+            "median_residual": float(np.median(a.residuals)) if len(a.residuals) else np.nan,
+        })
+    names = ["target", "constraint", "objective", "n_tasks", "n_valid", "n_accepted", "tolerance",
+             "best_residual", "median_residual"]
+    return Table.from_rows(rows, names)
