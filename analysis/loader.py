@@ -1,10 +1,10 @@
-"""Read an invsweep results file (docs/FILE_FORMATS.md, "Results file") into numpy arrays and
-tidy tables.
+"""Read an invsweep results file into numpy arrays (the layout: docs/ANALYSIS.md, "What the
+analysis reads").
 
     res = load_results("results/paper4.h5")            # done tasks only
     res = load_results(path, statuses=STATUSES)        # every task
-    tasks = tasks_table(res)                           # one row per task
-    vecs = vectors_table(res)                          # one row per valid vector
+
+Tidy tables over a loaded file (tasks, vectors, settings) are in analysis.tidy.
 
 A file that lacks a required part, or is of another format or version, raises ResultsError (a
 ValueError) naming the file and the dataset or attribute. Extra groups, datasets and attributes
@@ -21,7 +21,6 @@ import h5py
 import numpy as np
 
 from .oracle import Oracle, load_oracle
-from .table import Table
 
 FORMAT = "invsweep-results"
 FORMAT_VERSION = 1
@@ -41,6 +40,16 @@ TASK_COLUMNS = ("objective", "solver", "constraint", "seed", "replicate", "statu
 # atol defaults to rtol * |oracle output scale| (the training outputs' standard deviation), so
 # that a target of 0 still has a tolerance in the units of the outputs.
 DEFAULT_RTOL = 1e-2
+
+
+def best_residual(values: np.ndarray, objective: str) -> float:
+    """The best of some residuals: the largest for maximize (the residual is then the objective
+    value), the smallest otherwise; NaN when there are none."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return np.nan
+    return float(values.max() if objective == "maximize" else values.min())
 
 
 class ResultsError(ValueError):
@@ -90,8 +99,8 @@ class Results:
 
     def tolerance(self) -> np.ndarray:
         """Acceptance tolerance per selected task (inf for maximize/minimize)."""
-        norm = np.sqrt(np.sum(self.target**2, axis=1))
-        tol = np.maximum(self.rtol * np.where(np.isfinite(norm), norm, 0.0), self.atol)
+        norm = np.sqrt(np.nansum(self.target**2, axis=1))  # NaN entries (outputs not targeted) count 0
+        tol = np.maximum(self.rtol * norm, self.atol)
         return np.where(self.tasks["objective"] >= OBJECTIVES.index("maximize"), np.inf, tol)
 
     def valid(self) -> np.ndarray:
@@ -117,7 +126,10 @@ def load_results(path: str | Path, statuses=("done",), rtol: float = DEFAULT_RTO
     except OSError as e:
         raise ResultsError(f"{path}: not an HDF5 file ({e})") from None
     with f:
-        return _read(f, path, statuses, rtol, atol)
+        try:
+            return _read(f, path, statuses, rtol, atol)
+        except OSError as e:  # a damaged dataset surfaces only when it is read
+            raise ResultsError(f"{path}: cannot be read: {e}") from None
 
 
 def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
@@ -267,114 +279,3 @@ def target_label(objective: int, target: np.ndarray, output_names: list[str], wh
         return f"{kind} {what}".strip()
     text = ", ".join(f"{n}={v:.10g}" for n, v in zip(output_names, target))
     return text if kind == "target" else f"range {text}"
-
-
-def tasks_table(res: Results) -> Table:
-    """One row per selected task, with its settings, status and vector counts."""
-    valid, acc = res.valid(), res.accepted()
-    best = np.where(valid, res.residuals, np.inf).min(axis=1, initial=np.inf)
-    t = res.tasks
-    cols = {
-        "task": res.task_ids,
-        "target": np.array(res.labels, dtype=object),
-        "objective": np.array([OBJECTIVES[i] for i in t["objective"]], dtype=object),
-        "constraint": np.array([res.constraints[i].name for i in t["constraint"]], dtype=object),
-        "solver": np.array([SOLVERS[i] for i in t["solver"]], dtype=object),
-        "replicate": t["replicate"].astype(np.int64),
-        "seed": t["seed"].astype(np.uint64),
-        "status": np.array([STATUSES[i] for i in t["status"]], dtype=object),
-        "rank": t["rank"].astype(np.int64),
-        "wall_seconds": t["wall_seconds"].astype(np.float64),
-        "steps": t["steps"].astype(np.int64),
-        "final_loss": t["final_loss"].astype(np.float64),
-        "n_valid": valid.sum(axis=1),
-        "n_accepted": acc.sum(axis=1),
-        "tolerance": res.tolerance(),
-        "best_residual": np.where(np.isfinite(best), best, np.nan),
-        "message": t["message"],
-    }
-    for j, name in enumerate(res.output_names):
-        cols[f"target_{name}"] = res.target[:, j] if len(res.target) else np.empty(0)
-    return Table(cols)
-
-
-def vectors_table(res: Results, accepted_only: bool = False) -> Table:
-    """One row per valid vector (or per accepted vector): its task's settings, the features,
-    the outputs (columns out_<name>), the residual and whether it is accepted."""
-    keep = res.accepted() if accepted_only else res.valid()
-    ti, si = np.nonzero(keep)
-    t = res.tasks
-    cols = {
-        "task": res.task_ids[ti],
-        "sample": si,
-        "target": np.array(res.labels, dtype=object)[ti] if len(ti) else np.empty(0, dtype=object),
-        "constraint": np.array([res.constraints[t["constraint"][i]].name for i in ti], dtype=object),
-        "solver": np.array([SOLVERS[t["solver"][i]] for i in ti], dtype=object),
-        "replicate": t["replicate"][ti].astype(np.int64),
-    }
-    for j, name in enumerate(res.feature_names):
-        cols[name] = res.vectors[ti, si, j]
-    for j, name in enumerate(res.output_names):
-        cols[f"out_{name}"] = res.outputs[ti, si, j]
-    cols["residual"] = res.residuals[ti, si]
-    cols["accepted"] = res.accepted()[ti, si]
-    return Table(cols)
-
-
-@dataclass
-class Setting:
-    """The vectors of one (target, constraint) setting, merged over solvers and seeds."""
-
-    target: str  # the target label (see target_label)
-    objective: str
-    target_value: np.ndarray  # [n_out]
-    constraint: int  # index into Results.constraints
-    constraint_name: str
-    free: np.ndarray  # bool [n_in]: features not fixed by the constraint
-    n_tasks: int  # selected tasks of this setting
-    tolerance: float  # acceptance tolerance on the residual (inf: every valid vector)
-    vectors: np.ndarray  # [m, n_in]
-    outputs: np.ndarray  # [m, n_out]
-    residuals: np.ndarray  # [m]
-    task: np.ndarray  # [m] task id (row of the file)
-    solver: np.ndarray  # [m] solver name
-
-
-def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
-    """The settings present, in task order, each with its accepted (or valid) vectors."""
-    keep = res.accepted() if accepted_only else res.valid()
-    tol = res.tolerance()
-    order: dict[tuple[str, int], list[int]] = {}
-    for i, (label, c) in enumerate(zip(res.labels, res.tasks["constraint"])):
-        order.setdefault((label, int(c)), []).append(i)
-    out = []
-    for (label, c), rows in order.items():
-        rows = np.array(rows)
-        ti, si = np.nonzero(keep[rows])
-        ti = rows[ti]
-        out.append(Setting(
-            target=label, objective=OBJECTIVES[int(res.tasks["objective"][rows[0]])],
-            target_value=res.target[rows[0]], constraint=c, constraint_name=res.constraints[c].name,
-            free=res.constraints[c].free, n_tasks=len(rows), tolerance=float(tol[rows[0]]),
-            vectors=res.vectors[ti, si], outputs=res.outputs[ti, si], residuals=res.residuals[ti, si],
-            task=res.task_ids[ti], solver=np.array([SOLVERS[k] for k in res.tasks["solver"][ti]], dtype=object),
-        ))
-    return out
-
-
-def summary_table(res: Results) -> Table:
-    """One row per setting: tasks, valid and accepted vectors, tolerance and residuals."""
-    valid = by_setting(res, accepted_only=False)
-    acc = by_setting(res, accepted_only=True)
-    rows = []
-    for v, a in zip(valid, acc):
-        rows.append({
-            "target": v.target, "constraint": v.constraint_name, "objective": v.objective,
-            "n_tasks": v.n_tasks, "n_valid": len(v.residuals), "n_accepted": len(a.residuals),
-            "tolerance": v.tolerance,
-            "best_residual": float(v.residuals.min()) if len(v.residuals) else np.nan,
-            "median_residual": float(np.median(a.residuals)) if len(a.residuals) else np.nan,
-        })
-    names = ["target", "constraint", "objective", "n_tasks", "n_valid", "n_accepted", "tolerance",
-             "best_residual", "median_residual"]
-    return Table.from_rows(rows, names)

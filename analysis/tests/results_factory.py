@@ -1,4 +1,4 @@
-"""Writes synthetic results files that follow docs/FILE_FORMATS.md ("Results file") exactly,
+"""Writes synthetic results files that follow the results-file contract (docs/ANALYSIS.md) exactly,
 with whatever vectors a test needs, so the analysis can be checked against known structure."""
 
 from __future__ import annotations

@@ -1,0 +1,354 @@
+"""PNG plots of a results file. Each function writes one or more files into `out` and returns
+their names. Figures are built with matplotlib's object API (no pyplot), so importing this
+module neither changes the user's backend nor needs a display."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .clusters import SettingClusters
+from .loader import OBJECTIVES, SOLVERS, Results
+from .table import Table
+
+PER_PAGE = 12
+DPI = 110
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+          "#bcbd22", "#7f7f7f"]
+SOLVER_COLORS = {"generator": "#1f77b4", "adjoint": "#d62728", "amortized": "#2ca02c"}
+
+
+def _grid(n: int) -> tuple[int, int]:
+    cols = min(n, 3)
+    return (n + cols - 1) // cols, cols
+
+
+def _pages(items: list, per_page: int = PER_PAGE) -> list[list]:
+    return [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
+
+
+def _name(stem: str, page: int, pages: int) -> str:
+    return f"{stem}.png" if pages == 1 else f"{stem}_{page + 1}.png"
+
+
+def _save(fig: Figure, out: Path, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=DPI)
+    return name
+
+
+def _title(target: str, constraint: str) -> str:
+    return f"{target}  |  {constraint}"
+
+
+def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
+    """(target label, constraint index, task rows) per setting, in task order."""
+    seen: dict[tuple[str, int], list[int]] = {}
+    for i, (label, c) in enumerate(zip(res.labels, res.tasks["constraint"])):
+        seen.setdefault((label, int(c)), []).append(i)
+    return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
+
+
+def loss_curves(res: Results, out: Path) -> list[str]:
+    """Per setting: the median loss over tasks and the 10–90 % band, one colour per solver."""
+    settings = _setting_rows(res)
+    if res.loss.shape[1] == 0 or not settings:
+        return []
+    pages = _pages(settings)
+    names = []
+    for p, page in enumerate(pages):
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.0 * cols, 3.6 * rows))
+        for k, (label, c, tasks) in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            for s in np.unique(res.tasks["solver"][tasks]):
+                mine = tasks[res.tasks["solver"][tasks] == s]
+                curves = res.loss[mine]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps after the end
+                    med = np.nanmedian(curves, axis=0)
+                    lo, hi = np.nanpercentile(curves, [10, 90], axis=0)
+                color = SOLVER_COLORS[SOLVERS[s]]
+                ax.plot(res.loss_step, med, color=color, lw=1.8, label=f"{SOLVERS[s]} median ({len(mine)} tasks)")
+                ax.fill_between(res.loss_step, lo, hi, color=color, alpha=0.25, lw=0, label="10–90 %")
+            finite = res.loss[tasks][np.isfinite(res.loss[tasks])]
+            if len(finite) and np.all(finite > 0):
+                ax.set_yscale("log")
+            ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        names.append(_save(fig, out, _name("loss_curves", p, len(pages))))
+    return names
+
+
+def residual_histograms(res: Results, out: Path) -> list[str]:
+    """Per setting: histogram of the valid vectors' residuals per solver, the acceptance
+    tolerance as a dashed line (log axis when every residual is positive)."""
+    settings = _setting_rows(res)
+    valid, tol = res.valid(), res.tolerance()
+    pages = _pages(settings)
+    names = []
+    for p, page in enumerate(pages):
+        if not page:
+            break
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.0 * cols, 3.6 * rows))
+        for k, (label, c, tasks) in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            r_all = res.residuals[tasks][valid[tasks]]
+            optimise = res.tasks["objective"][tasks[0]] >= OBJECTIVES.index("maximize")
+            if len(r_all) == 0:
+                ax.text(0.5, 0.5, "no valid vectors", ha="center", va="center", transform=ax.transAxes)
+            else:
+                log = bool(np.all(r_all > 0)) and not optimise
+                lo, hi = r_all.min(), r_all.max()
+                if log:
+                    bins = np.geomspace(lo, hi if hi > lo else lo * 10, 40)
+                    ax.set_xscale("log")
+                else:
+                    bins = np.linspace(lo, hi if hi > lo else lo + 1, 40)
+                for s in np.unique(res.tasks["solver"][tasks]):
+                    mine = tasks[res.tasks["solver"][tasks] == s]
+                    ax.hist(res.residuals[mine][valid[mine]], bins=bins, alpha=0.55,
+                            color=SOLVER_COLORS[SOLVERS[s]], label=SOLVERS[s])
+                if np.isfinite(tol[tasks[0]]):
+                    ax.axvline(tol[tasks[0]], color="k", ls="--", lw=1.2, label=f"accept ≤ {tol[tasks[0]]:.3g}")
+                ax.legend(fontsize=8)
+            ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
+            ax.set_xlabel("objective value" if optimise else "residual")
+            ax.set_ylabel("vectors")
+            ax.grid(alpha=0.3)
+        names.append(_save(fig, out, _name("residuals", p, len(pages))))
+    return names
+
+
+def importance_bars(imp: Table, out: Path) -> list[str]:
+    """Per constraint: importance of each free feature, one bar per target, with the bootstrap
+    interval; log scale (importances span orders of magnitude)."""
+    if len(imp) == 0:
+        return []
+    constraints = list(dict.fromkeys(imp["constraint"].tolist()))
+    pages = _pages(constraints, 6)
+    names = []
+    for p, page in enumerate(pages):
+        rows, cols = len(page), 1
+        fig = Figure(figsize=(9.0, 3.8 * rows))
+        for k, c in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            t = imp.where(imp["constraint"] == c)
+            features = list(dict.fromkeys(t["feature"].tolist()))
+            targets = list(dict.fromkeys(t["target"].tolist()))
+            width = 0.8 / len(targets)
+            top = 1.0
+            for i, target in enumerate(targets):
+                r = t.where(t["target"] == target)
+                pos = {f: j for j, f in enumerate(features)}
+                x = np.array([pos[f] for f in r["feature"]]) - 0.4 + width * (i + 0.5)
+                val = np.minimum(r["importance"].astype(float), 1e12)
+                err = np.vstack([val - np.minimum(r["ci_low"].astype(float), val),
+                                 np.maximum(np.minimum(r["ci_high"].astype(float), 1e12) - val, 0)])
+                ax.bar(x, val, width=width * 0.95, color=COLORS[i % len(COLORS)], label=target,
+                       yerr=err, capsize=3, error_kw={"lw": 1})
+                tip = val + err[1]
+                for xi, v, rank in zip(x, tip, r["rank"]):
+                    ax.text(xi, v * 1.08, f"#{rank}", ha="center", va="bottom", fontsize=8)
+                top = max(top, float(np.nanmax(tip)))
+            ax.axhline(np.sqrt(12.0), color="grey", ls=":", lw=1, label="uniform over range (3.46)")
+            ax.set_yscale("log")
+            ax.set_ylim(top=top * 3)
+            ax.set_xticks(range(len(features)))
+            ax.set_xticklabels(features)
+            ax.set_ylabel("importance = range / std")
+            ax.set_title(f"feature importance  |  {c}   (#n = rank, bars = 95 % bootstrap interval)", fontsize=10)
+            ax.grid(alpha=0.3, axis="y")
+            ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper right")
+        names.append(_save(fig, out, _name("importance", p, len(pages))))
+    return names
+
+
+def _family_legend(ax, labels: np.ndarray) -> None:
+    handles, texts = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles[:10], texts[:10], fontsize=8, markerscale=2,
+                  title=f"{labels.max() + 1} families" if len(labels) and labels.max() else None,
+                  title_fontsize=8)
+
+
+def _scatter_families(ax, x: np.ndarray, y: np.ndarray, labels: np.ndarray, legend: bool) -> None:
+    for c in range(int(labels.max()) + 1 if len(labels) else 0):
+        mine = labels == c
+        ax.scatter(x[mine], y[mine], s=9, alpha=0.7, color=COLORS[c % len(COLORS)], lw=0,
+                   label=f"family {c} ({mine.sum()})" if legend else None)
+
+
+def _limits(ax, lo: float, hi: float, axis: str) -> None:
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        pad = 0.03 * (hi - lo)
+        (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
+
+
+def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40) -> list[str]:
+    """Per setting: the accepted vectors' free features coloured by family — a strip for one
+    free feature, a pair plot for 2–5, the first two principal components above. Axes span the
+    oracle's training range."""
+    names = []
+    lo, hi = res.oracle.lo, res.oracle.hi
+    for i, sc in enumerate(found[:max_plots]):
+        s = sc.setting
+        free = np.flatnonzero(s.free)
+        if len(free) == 0 or len(s.vectors) == 0:
+            continue
+        x, labels = s.vectors[:, free], sc.labels
+        fnames = [res.feature_names[j] for j in free]
+        n = len(free)
+        n_fam = labels.max() + 1
+        title = (f"{_title(s.target, s.constraint_name)}: {n_fam} {'family' if n_fam == 1 else 'families'}, "
+                 f"{len(labels)} vectors")
+        if n == 1:
+            fig = Figure(figsize=(8.0, 3.0))
+            ax = fig.add_subplot(1, 1, 1)
+            jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
+            _scatter_families(ax, x[:, 0], jitter, labels, True)
+            for c in range(labels.max() + 1):
+                ax.axvline(x[labels == c, 0].mean(), color=COLORS[c % len(COLORS)], lw=1, ls="--")
+            _limits(ax, lo[free[0]], hi[free[0]], "x")
+            ax.set_yticks([])
+            ax.set_ylim(-1.6, 1.6)
+            ax.set_xlabel(fnames[0])
+            ax.set_title(title + "  (dashed: family centres)", fontsize=10)
+            _family_legend(ax, labels)
+        elif n <= 5:
+            fig = Figure(figsize=(2.6 * n + 1.0, 2.6 * n))
+            for a in range(n):
+                for b in range(a + 1):
+                    ax = fig.add_subplot(n, n, a * n + b + 1)
+                    if a == b:
+                        bins = np.linspace(*_span(x[:, a], lo[free[a]], hi[free[a]]), 30)
+                        for c in range(labels.max() + 1):
+                            ax.hist(x[labels == c, a], bins=bins, color=COLORS[c % len(COLORS)], alpha=0.6)
+                        _limits(ax, lo[free[a]], hi[free[a]], "x")
+                    else:
+                        _scatter_families(ax, x[:, b], x[:, a], labels, legend=(a == 1 and b == 0))
+                        _limits(ax, lo[free[b]], hi[free[b]], "x")
+                        _limits(ax, lo[free[a]], hi[free[a]], "y")
+                    if a == n - 1:
+                        ax.set_xlabel(fnames[b])
+                    if b == 0:
+                        ax.set_ylabel(fnames[a] if a > 0 else "count")
+                    ax.tick_params(labelsize=7)
+            handles, texts = fig.axes[1].get_legend_handles_labels()
+            fig.legend(handles[:10], texts[:10], loc="upper right", fontsize=9, markerscale=2)
+            fig.suptitle(title, fontsize=11)
+        else:
+            fig = Figure(figsize=(7.0, 6.0))
+            ax = fig.add_subplot(1, 1, 1)
+            z = sc.scaled - sc.scaled.mean(axis=0)
+            _, sv, vt = np.linalg.svd(z, full_matrices=False)
+            pc = z @ vt[:2].T
+            share = sv[:2] ** 2 / max(np.sum(sv**2), 1e-300)
+            _scatter_families(ax, pc[:, 0], pc[:, 1] if pc.shape[1] > 1 else np.zeros(len(pc)), labels, True)
+            ax.set_xlabel(f"PC1 ({100 * share[0]:.0f} % of variance; features scaled by range)")
+            ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
+            ax.set_title(title, fontsize=10)
+            _family_legend(ax, labels)
+        names.append(_save(fig, out, f"clouds_{i + 1}.png"))
+    return names
+
+
+def _span(v: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        return lo, hi
+    a, b = float(v.min()), float(v.max())
+    return (a, b) if b > a else (a - 0.5, a + 0.5)
+
+
+def target_vs_achieved(res: Results, out: Path) -> list[str]:
+    """Per output: achieved against target (when there are two targets or more), and the
+    deviation achieved - target per target with the acceptance tolerance (accepted vectors in
+    colour, rejected in grey); for maximize/minimize settings, the achieved outputs per setting."""
+    valid, acc, tol = res.valid(), res.accepted(), res.tolerance()
+    has_target = res.tasks["objective"] <= OBJECTIVES.index("range")
+    panels = []
+    for j in range(len(res.output_names)):
+        if has_target.any():
+            if len(np.unique(res.target[has_target, j])) >= 2:
+                panels.append(("scatter", j))
+            panels.append(("deviation", j))
+        if (~has_target).any():
+            panels.append(("optimise", j))
+    if not panels:
+        return []
+    rows, cols = _grid(len(panels))
+    fig = Figure(figsize=(5.4 * cols, 4.4 * rows))
+    t = np.flatnonzero(has_target)
+    for k, (kind, j) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        name = res.output_names[j]
+        if kind == "scatter":
+            tx = np.repeat(res.target[t, j][:, None], res.outputs.shape[1], axis=1)
+            y = res.outputs[t, :, j]
+            rej = valid[t] & ~acc[t]
+            ax.scatter(tx[rej], y[rej], s=8, color="#999999", alpha=0.5, lw=0, label=f"rejected ({rej.sum()})")
+            ax.scatter(tx[acc[t]], y[acc[t]], s=10, color="#1f77b4", alpha=0.7, lw=0, label=f"accepted ({acc[t].sum()})")
+            span = np.array([res.target[t, j].min(), res.target[t, j].max()])
+            ax.plot(span, span, color="k", lw=1, ls="--", label="achieved = target")
+            ax.set_xlabel(f"target {name}")
+            ax.set_ylabel(f"achieved {name} (oracle)")
+            ax.set_title(f"achieved vs target: {name}", fontsize=10)
+            ax.legend(fontsize=8)
+        elif kind == "deviation":
+            _deviation(ax, res, t, j, valid, acc, tol)
+        else:
+            groups, labels = [], []
+            opt = np.flatnonzero(~has_target)
+            names = np.array(res.labels, dtype=object)
+            for label in dict.fromkeys(names[opt].tolist()):
+                mine = opt[names[opt] == label]
+                groups.append(res.outputs[mine, :, j][valid[mine]])
+                labels.append(label)
+            ax.boxplot(groups, labels=labels)
+            ax.set_ylabel(f"achieved {name} (oracle)")
+            ax.set_title(f"maximize/minimize: achieved {name}", fontsize=10)
+            ax.tick_params(axis="x", labelsize=8, rotation=20)
+        ax.grid(alpha=0.3)
+    return [_save(fig, out, "target_vs_achieved.png")]
+
+
+def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None:
+    """Strip per distinct target: achieved - target, the tolerance as dashes at +-tol."""
+    name = res.output_names[j]
+    targets = np.unique(res.target[t, j])
+    rng = np.random.default_rng(0)
+    limit = 0.0
+    n_out = 0
+    for i, value in enumerate(targets):
+        mine = t[res.target[t, j] == value]
+        dev = res.outputs[mine, :, j] - value
+        for mask, color, size in ((valid[mine] & ~acc[mine], "#999999", 8), (acc[mine], "#1f77b4", 10)):
+            d = dev[mask]
+            ax.scatter(i + rng.uniform(-0.3, 0.3, len(d)), d, s=size, color=color, alpha=0.6, lw=0,
+                       label=("accepted" if color != "#999999" else "rejected") if i == 0 else None)
+        tol_i = float(np.max(tol[mine]))
+        if np.isfinite(tol_i):
+            ax.hlines([-tol_i, tol_i], i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1.2,
+                      label="± tolerance" if i == 0 else None)
+            limit = max(limit, 1.5 * tol_i)
+        d_acc = dev[acc[mine]]
+        if len(d_acc):
+            limit = max(limit, 1.1 * float(np.max(np.abs(d_acc))))
+        n_out += int(np.sum(np.abs(dev[valid[mine]]) > limit)) if limit > 0 else 0
+    if limit > 0:
+        ax.set_ylim(-limit, limit)
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.set_xticks(range(len(targets)))
+    ax.set_xticklabels([f"{v:.6g}" for v in targets], rotation=20 if len(targets) > 6 else 0, fontsize=8)
+    ax.set_xlabel(f"target {name}")
+    ax.set_ylabel(f"achieved {name} - target")
+    note = f" ({n_out} rejected outside the axis)" if n_out else ""
+    ax.set_title(f"deviation from target: {name}{note}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
