@@ -50,6 +50,18 @@ std::string divergence(const StepControl& ctl, double last) {
   return "";
 }
 
+/// Records the run's steps, loss curve and best loss in r, and marks it diverged if it did.
+void close_run(const StepControl& ctl, int steps, double last, TaskResult& r) {
+  r.steps = steps;
+  r.loss = ctl.log();
+  r.final_loss = ctl.best();
+  const std::string div = divergence(ctl, last);
+  if (!div.empty()) {
+    r.status = Status::diverged;
+    r.message = div;
+  }
+}
+
 MatrixD run_generator(const Problem& p, const TaskSpec& spec, TaskResult& r) {
   const GeneratorSettings& gs = spec.generator;
   const Index n = spec.samples, nf = p.n_free();
@@ -106,14 +118,7 @@ MatrixD run_generator(const Problem& p, const TaskSpec& spec, TaskResult& r) {
       break;
     }
   }
-  r.steps = step;
-  r.loss = ctl.log();
-  r.final_loss = ctl.best();
-  const std::string div = divergence(ctl, last);
-  if (!div.empty()) {
-    r.status = Status::diverged;
-    r.message = div;
-  }
+  close_run(ctl, step, last, r);
   // The vectors: the best generator on a fresh batch (or the fixed one).
   g.params() = best;
   gws.input() = z0;
@@ -162,14 +167,7 @@ MatrixD run_adjoint(const Problem& p, const TaskSpec& spec, TaskResult& r) {
       break;
     }
   }
-  r.steps = step;
-  r.loss = ctl.log();
-  r.final_loss = ctl.best();
-  const std::string div = divergence(ctl, last);
-  if (!div.empty()) {
-    r.status = Status::diverged;
-    r.message = div;
-  }
+  close_run(ctl, step, last, r);
   if (reparam) map.apply(best, s); else s = best;
   return s.cast<double>();
 }
