@@ -2,6 +2,7 @@
 
 #include <H5LTpublic.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -290,7 +291,7 @@ std::vector<double> Node::read_doubles(std::string_view name, std::vector<hsize_
   if (c != H5T_FLOAT && c != H5T_INTEGER)
     throw Error(fmt::format("{}: expected numbers", child_path(name)));
   Handle space(check(H5Dget_space(ds.id()), "dataset space"), H5Sclose);
-  const int rank = check(H5Sget_simple_extent_ndims(space.id()), "dataset rank");
+  const auto rank = static_cast<int>(check(H5Sget_simple_extent_ndims(space.id()), "dataset rank"));
   dims.assign(static_cast<std::size_t>(rank), 0);
   if (rank > 0) check(H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr), "dataset dims");
   const auto npoints = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.id()));
@@ -301,7 +302,16 @@ std::vector<double> Node::read_doubles(std::string_view name, std::vector<hsize_
   return data;
 }
 
-File File::open(const std::string& path, Mode mode) {
+namespace {
+/// File access properties: MPI-IO over `comm`, or the default driver.
+Handle file_access(MPI_Comm comm) {
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "create fapl"), H5Pclose);
+  if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL), "set MPI-IO file access");
+  return fapl;
+}
+}  // namespace
+
+File File::open(const std::string& path, Mode mode, MPI_Comm comm) {
   init();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
@@ -313,18 +323,20 @@ File File::open(const std::string& path, Mode mode) {
   }
   const unsigned flags = mode == Mode::read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
   File f;
-  f.h_ = Handle(check(H5Fopen(path.c_str(), flags, H5P_DEFAULT),
+  const Handle fapl = file_access(comm);
+  f.h_ = Handle(check(H5Fopen(path.c_str(), flags, fapl.id()),
                       fmt::format("{}: cannot open HDF5 file (truncated or damaged?)", path)),
                 H5Fclose);
   f.path_ = path + ":/";
   return f;
 }
 
-File File::create(const std::string& path, bool truncate) {
+File File::create(const std::string& path, bool truncate, MPI_Comm comm) {
   init();
   File f;
+  const Handle fapl = file_access(comm);
   f.h_ = Handle(check(H5Fcreate(path.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT,
-                                H5P_DEFAULT),
+                                fapl.id()),
                       fmt::format("{}: cannot create HDF5 file", path)),
                 H5Fclose);
   f.path_ = path + ":/";
@@ -347,6 +359,136 @@ void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("
 void File::close() {
   if (!h_.valid()) return;
   check(H5Fclose(h_.release()), fmt::format("{}: close", path_));
+}
+
+}  // namespace invsweep::h5
+
+namespace invsweep::h5 {
+
+namespace {
+Handle fixed_string_type(std::size_t width) {
+  Handle t(check(H5Tcopy(H5T_C_S1), "copy string type"), H5Tclose);
+  check(H5Tset_size(t.id(), width), "set string size");
+  check(H5Tset_strpad(t.id(), H5T_STR_NULLPAD), "set string padding");
+  check(H5Tset_cset(t.id(), H5T_CSET_UTF8), "set string charset");
+  return t;
+}
+
+Handle create_dataset(const Node& parent, std::string_view name, hid_t file_type, const std::vector<hsize_t>& dims,
+                      hid_t mem_type, const void* fill) {
+  Handle space = simple_space(dims);
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "create dcpl"), H5Pclose);
+  check(H5Pset_layout(dcpl.id(), H5D_CONTIGUOUS), "set contiguous layout");
+  check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "set early allocation");
+  if (fill != nullptr) {
+    check(H5Pset_fill_value(dcpl.id(), mem_type, fill), "set fill value");
+    check(H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_ALLOC), "set fill time");
+  }
+  const std::string n(name);
+  return {check(H5Dcreate2(parent.id(), n.c_str(), file_type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                fmt::format("{}: cannot create dataset", parent.child_path(name))),
+          H5Dclose};
+}
+}  // namespace
+
+Dataset Dataset::create(const Node& parent, std::string_view name, hid_t file_type, hid_t mem_type,
+                        std::vector<hsize_t> dims, const void* fill) {
+  Dataset d;
+  d.h_ = create_dataset(parent, name, file_type, dims, mem_type, fill);
+  d.dims_ = std::move(dims);
+  d.path_ = parent.child_path(name);
+  return d;
+}
+
+Dataset Dataset::create_strings(const Node& parent, std::string_view name, std::vector<hsize_t> dims, std::size_t width) {
+  const Handle t = fixed_string_type(width);
+  Dataset d;
+  d.h_ = create_dataset(parent, name, t.id(), dims, t.id(), nullptr);
+  d.dims_ = std::move(dims);
+  d.path_ = parent.child_path(name);
+  d.str_width_ = width;
+  return d;
+}
+
+Dataset Dataset::open(const Node& parent, std::string_view name) {
+  Dataset d;
+  d.path_ = parent.child_path(name);
+  if (!parent.has(name)) throw Error(fmt::format("{}: missing dataset", d.path_));
+  const std::string n(name);
+  d.h_ = Handle(check(H5Dopen2(parent.id(), n.c_str(), H5P_DEFAULT), fmt::format("{}: cannot open dataset", d.path_)),
+                H5Dclose);
+  Handle space(check(H5Dget_space(d.h_.id()), "dataset space"), H5Sclose);
+  const auto rank = static_cast<int>(check(H5Sget_simple_extent_ndims(space.id()), "dataset rank"));
+  d.dims_.assign(static_cast<std::size_t>(rank), 0);
+  if (rank > 0) check(H5Sget_simple_extent_dims(space.id(), d.dims_.data(), nullptr), "dataset dims");
+  Handle type(check(H5Dget_type(d.h_.id()), "dataset type"), H5Tclose);
+  if (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) <= 0) d.str_width_ = H5Tget_size(type.id());
+  return d;
+}
+
+H5T_class_t Dataset::type_class() const {
+  Handle type(check(H5Dget_type(h_.id()), "dataset type"), H5Tclose);
+  return H5Tget_class(type.id());
+}
+
+hsize_t Dataset::row_size() const {
+  hsize_t n = 1;
+  for (std::size_t i = 1; i < dims_.size(); ++i) n *= dims_[i];
+  return n;
+}
+
+namespace {
+/// File and memory spaces selecting rows [row, row + count) of a dataset of shape `dims`.
+std::pair<Handle, Handle> row_spaces(hid_t ds, const std::vector<hsize_t>& dims, hsize_t row, hsize_t count,
+                                     const std::string& path) {
+  if (dims.empty() || row + count > dims[0])
+    throw Error(fmt::format("{}: rows {}..{} out of range", path, row, row + count));
+  Handle file_space(check(H5Dget_space(ds), "dataset space"), H5Sclose);
+  std::vector<hsize_t> start(dims.size(), 0), cnt = dims;
+  start[0] = row;
+  cnt[0] = count;
+  check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr),
+        "select rows");
+  return {std::move(file_space), simple_space(cnt)};
+}
+}  // namespace
+
+void Dataset::write_rows(hsize_t row, hsize_t count, hid_t mem_type, const void* data) const {
+  if (count == 0) return;
+  const auto [file_space, mem_space] = row_spaces(h_.id(), dims_, row, count, path_);
+  check(H5Dwrite(h_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+        fmt::format("{}: cannot write rows {}..{}", path_, row, row + count));
+}
+
+void Dataset::read_rows(hsize_t row, hsize_t count, hid_t mem_type, void* data) const {
+  if (count == 0) return;
+  const auto [file_space, mem_space] = row_spaces(h_.id(), dims_, row, count, path_);
+  check(H5Dread(h_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+        fmt::format("{}: cannot read rows {}..{}", path_, row, row + count));
+}
+
+void Dataset::write_strings(hsize_t row, const std::vector<std::string>& values) const {
+  if (str_width_ == 0) throw Error(fmt::format("{}: not a fixed-length string dataset", path_));
+  std::string buf(values.size() * str_width_, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i].copy(buf.data() + i * str_width_, std::min(values[i].size(), str_width_));
+  const Handle t = fixed_string_type(str_width_);
+  write_rows(row, values.size(), t.id(), buf.data());
+}
+
+std::vector<std::string> Dataset::read_strings() const {
+  if (str_width_ == 0) throw Error(fmt::format("{}: not a fixed-length string dataset", path_));
+  const hsize_t n = dims_.empty() ? 0 : dims_[0];
+  std::string buf(n * str_width_, '\0');
+  const Handle t = fixed_string_type(str_width_);
+  read_rows(0, n, t.id(), buf.data());
+  std::vector<std::string> out;
+  for (hsize_t i = 0; i < n; ++i) {
+    std::string v = buf.substr(i * str_width_, str_width_);
+    v.erase(std::find(v.begin(), v.end(), '\0'), v.end());
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 }  // namespace invsweep::h5

@@ -9,6 +9,7 @@
 // groups, datasets and attributes is COLLECTIVE — every rank calls it, in the same order.
 // Row writes (`write_rows`) are independent.
 #include <hdf5.h>
+#include <mpi.h>
 
 #include <cstdint>
 #include <optional>
@@ -99,14 +100,74 @@ class Node {
 
 enum class Mode { read_only, read_write };
 
+/// The HDF5 memory type of a C++ number type.
+template <class T>
+hid_t native();
+template <> inline hid_t native<double>() { return H5T_NATIVE_DOUBLE; }
+template <> inline hid_t native<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+template <> inline hid_t native<std::int8_t>() { return H5T_NATIVE_INT8; }
+template <> inline hid_t native<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <> inline hid_t native<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <> inline hid_t native<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+
+/// A dataset of numbers or fixed-length strings, contiguous and allocated at creation (so
+/// that ranks can write its rows independently without touching the file's structure).
+class Dataset {
+ public:
+  Dataset() = default;
+  /// COLLECTIVE in parallel files. Creates `name` under `parent` with shape `dims`, file type
+  /// `file_type` (such as H5T_IEEE_F64LE) and every element set to `*fill` (memory type
+  /// `mem_type`) at creation.
+  static Dataset create(const Node& parent, std::string_view name, hid_t file_type, hid_t mem_type,
+                        std::vector<hsize_t> dims, const void* fill);
+  /// COLLECTIVE in parallel files: a dataset of fixed-length strings (`width` bytes, padded).
+  static Dataset create_strings(const Node& parent, std::string_view name, std::vector<hsize_t> dims,
+                                std::size_t width);
+  static Dataset open(const Node& parent, std::string_view name);
+
+  const std::vector<hsize_t>& dims() const { return dims_; }
+  const std::string& path() const { return path_; }
+  /// Elements in one row (the product of every dimension but the first).
+  hsize_t row_size() const;
+  /// INDEPENDENT: writes rows [row, row + count) of the first dimension from contiguous
+  /// row-major memory of `mem_type` (H5T_NATIVE_*, or the string type for string sets).
+  void write_rows(hsize_t row, hsize_t count, hid_t mem_type, const void* data) const;
+  void read_rows(hsize_t row, hsize_t count, hid_t mem_type, void* data) const;
+  /// Writes / reads strings of a string dataset, `count` rows from `row`.
+  void write_strings(hsize_t row, const std::vector<std::string>& values) const;
+  std::vector<std::string> read_strings() const;
+  /// The class of the stored type (H5T_FLOAT, H5T_INTEGER, H5T_STRING, ...).
+  H5T_class_t type_class() const;
+
+  template <class T>
+  void write_rows(hsize_t row, hsize_t count, const T* data) const {
+    write_rows(row, count, native<T>(), data);
+  }
+  template <class T>
+  std::vector<T> read_all() const {
+    std::vector<T> out(static_cast<std::size_t>(dims_.empty() ? 1 : dims_[0] * row_size()));
+    if (!out.empty() && (dims_.empty() || dims_[0] > 0)) read_rows(0, dims_.empty() ? 1 : dims_[0], native<T>(), out.data());
+    return out;
+  }
+
+ private:
+  Handle h_;
+  std::vector<hsize_t> dims_;
+  std::string path_;
+  std::size_t str_width_ = 0;
+};
+
 /// An HDF5 file. Opening checks the signature first so that a non-HDF5 or truncated file
 /// gives a clear message.
 class File : public Node {
  public:
   File() = default;
-  static File open(const std::string& path, Mode mode);
+  /// With `comm` other than MPI_COMM_NULL the file is opened through MPI-IO by every rank of
+  /// `comm` together (COLLECTIVE); otherwise by this process alone.
+  static File open(const std::string& path, Mode mode, MPI_Comm comm = MPI_COMM_NULL);
   /// Creates a new file; fails when it exists (`truncate` = false) or replaces it.
-  static File create(const std::string& path, bool truncate);
+  /// COLLECTIVE over `comm` when given, as for open().
+  static File create(const std::string& path, bool truncate, MPI_Comm comm = MPI_COMM_NULL);
   /// Opens an in-memory file image (the bytes of an HDF5 file), read-only.
   static File open_image(std::span<const std::byte> bytes, const std::string& label);
   void flush() const;  ///< collective in parallel files
