@@ -1,4 +1,5 @@
 #include <cmath>
+#include <fmt/format.h>
 #include <numbers>
 
 #include "invsweep/inverse/solve.hpp"
@@ -52,6 +53,19 @@ bool StepControl::record(int step, double loss) {
   if (tolerance_ > 0 && loss <= tolerance_) return false;
   if (patience_ > 0 && since_best_ >= patience_) return false;
   return true;
+}
+
+std::string divergence(const StepControl& ctl, double last) {
+  if (!std::isfinite(last)) return "the loss became non-finite (learning rate too high?)";
+  if (std::abs(last) > 100.0 * (std::abs(ctl.first()) + 1.0))
+    return fmt::format("the loss grew from {:.3g} to {:.3g} (learning rate too high?)", ctl.first(), last);
+  // Ended worse than it started and far from its best: the steps threw the solution away
+  // (with bounded maps or a saturating oracle the loss cannot explode, it stalls high).
+  const double first = ctl.first(), best = ctl.best();
+  if (last > first + 1e-9 * std::abs(first) && last - best > 0.25 * (std::abs(first) + std::abs(best)) + 1e-12)
+    return fmt::format("the loss ended at {:.3g}, above its start {:.3g} and far above its best {:.3g} (learning rate "
+                       "too high?)", last, first, best);
+  return "";
 }
 
 }  // namespace invsweep::inverse

@@ -254,6 +254,19 @@ VectorD Problem::residuals(const MatrixD& y) const {
 
 Index Problem::finish(const MatrixD& s_free, TaskResult& r) const {
   r.vectors = to_original(s_free);
+  // Values past a bound by rounding alone (float32 steps, unit conversion) are put on the
+  // bound, so that "inside the box" holds exactly; real excursions (the paper map is soft)
+  // are kept as they are.
+  for (Index k = 0; k < n_free(); ++k) {
+    const Index i = free_index(k);
+    const double lo = con_.lower[i], hi = con_.upper[i];
+    const double tol = 1e-5 * (std::isfinite(hi - lo) ? hi - lo : oracle_->input_scaler.scale[i]);
+    for (Index j = 0; j < r.vectors.cols(); ++j) {
+      double& x = r.vectors(i, j);
+      if (x < lo && x >= lo - tol) x = lo;
+      if (x > hi && x <= hi + tol) x = hi;
+    }
+  }
   r.outputs = oracle_->predict(r.vectors);
   r.residuals = residuals(r.outputs);
   Index bad = 0;

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
+#include "invsweep/inverse/amortized.hpp"
 #include "invsweep/inverse/bounds.hpp"
 #include "invsweep/nn/adam.hpp"
 
@@ -42,14 +42,6 @@ void draw_latents(Rng& rng, LatentDist dist, MatrixMap<float> z) {
     z.data()[i] = static_cast<float>(dist == LatentDist::normal ? rng.normal() : rng.uniform(-1.0, 1.0));
 }
 
-/// Divergence test after a run: non-finite, or a loss that exploded.
-std::string divergence(const StepControl& ctl, double last) {
-  if (!std::isfinite(last)) return "the loss became non-finite (learning rate too high?)";
-  if (std::abs(last) > 100.0 * (std::abs(ctl.first()) + 1.0))
-    return fmt::format("the loss grew from {:.3g} to {:.3g} (learning rate too high?)", ctl.first(), last);
-  return "";
-}
-
 /// Records the run's steps, loss curve and best loss in r, and marks it diverged if it did.
 void close_run(const StepControl& ctl, int steps, double last, TaskResult& r) {
   r.steps = steps;
@@ -69,9 +61,19 @@ MatrixD run_generator(const Problem& p, const TaskSpec& spec, TaskResult& r) {
   nn::Mlp<float> g = nn::Mlp<float>::make(gs.latent, gs.hidden, nf, gs.activation);
   g.init_glorot(rng);
   // Start the generator's outputs near the middle of the start box: last-layer bias.
+  // For the paper and penalty maps, which act only outside the box, the outputs also start
+  // narrow (last-layer weights scaled to a fifth of the box width) so that the first
+  // generator lies inside its bounds: the paper's stopping rule then keeps an in-range one.
+  const std::size_t last_layer = g.n_layers() - 1;
   for (Index k = 0; k < nf; ++k) {
     const double mid = 0.5 * (p.start_lo(k) + p.start_hi(k));
-    g.bias(g.n_layers() - 1)[k] = static_cast<float>(p.constraint().method == BoundMethod::sigmoid && p.has_bounds(k) ? 0.0 : mid);
+    const bool sigmoid = p.constraint().method == BoundMethod::sigmoid && p.has_bounds(k);
+    g.bias(last_layer)[k] = static_cast<float>(sigmoid ? 0.0 : mid);
+    if (!sigmoid && std::isfinite(p.hi()[k] - p.lo()[k])) {
+      const double width = p.hi()[k] - p.lo()[k];
+      const float norm = std::max(g.weight(last_layer).row(k).cwiseAbs().sum(), 1e-12f);
+      g.weight(last_layer).row(k) *= static_cast<float>(std::min(1.0, 0.2 * width / static_cast<double>(norm)));
+    }
   }
   const BoundMap map(p);
   nn::MlpWorkspace<float> gws(g, n);
@@ -88,6 +90,7 @@ MatrixD run_generator(const Problem& p, const TaskSpec& spec, TaskResult& r) {
   double last = 0;
   int step = 0;
   for (; step < gs.steps; ++step) {
+    if (spec.heartbeat && step % spec.log_every == 0) spec.heartbeat();  // may throw Interrupted
     if (gs.fresh_latents && step > 0) draw_latents(rng, gs.latent_dist, gws.input());
     forward(g, gws);
     v = gws.output();
@@ -149,6 +152,7 @@ MatrixD run_adjoint(const Problem& p, const TaskSpec& spec, TaskResult& r) {
   double last = 0;
   int step = 0;
   for (; step < as.steps; ++step) {
+    if (spec.heartbeat && step % spec.log_every == 0) spec.heartbeat();  // may throw Interrupted
     if (reparam) map.apply(v, s); else s = v;
     last = pass.run(s, g, map);
     if (!std::isfinite(last)) break;
@@ -175,6 +179,8 @@ MatrixD run_adjoint(const Problem& p, const TaskSpec& spec, TaskResult& r) {
 }  // namespace
 
 TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const TaskSpec& spec) {
+  if (spec.solver == SolverKind::amortized)
+    return solve_amortized(oracle, net, spec, AmortizedModel::train(oracle, net, spec), true);
   const Clock::time_point t0 = Clock::now();
   const Problem p(oracle, net, spec.objective, spec.constraint, spec.regularize);
   TaskResult r;
@@ -188,7 +194,7 @@ TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const 
       s = run_adjoint(p, spec, r);
       break;
     case SolverKind::amortized:
-      throw ConfigError("the amortized solver runs through a shared model (see solve_amortized)");
+      break;  // handled above
   }
   if (spec.polish.enabled && r.status == Status::done && s.allFinite()) polish(p, spec.polish, s);
   const Index bad = p.finish(s, r);

@@ -5,12 +5,16 @@
 // a loss that explodes, ends the run with Status::diverged and a message; non-finite vectors
 // are replaced by NaN rows and never reported as results. Configuration errors (a target of
 // the wrong length, an impossible constraint) throw ConfigError before any work.
+#include <string>
+
 #include "invsweep/inverse/problem.hpp"
 #include "invsweep/inverse/spec.hpp"
 
 namespace invsweep::inverse {
 
 /// Runs one task. `net` is the oracle's network in float32 (oracle.net cast once per rank).
+/// An amortized task trains its own model from spec.seed and answers with it (one task; a
+/// sweep shares a model across targets through amortized.hpp instead).
 TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const TaskSpec& spec);
 
 /// Levenberg–Marquardt refinement in double precision of the free features of each column
@@ -42,5 +46,10 @@ class StepControl {
   int since_best_ = 0, since_plateau_ = 0, halvings_ = 0;
   bool improved_ = false;
 };
+
+/// Why a run whose last loss was `last` diverged — a non-finite loss, one grown more than
+/// 100·(|first| + 1), or one that ended above its start and more than (|first| + |best|)/4
+/// above its best — or "" when it did not.
+std::string divergence(const StepControl& ctl, double last);
 
 }  // namespace invsweep::inverse

@@ -3,6 +3,7 @@
 // settings. These are plain values, filled from a sweep file (sweep/) or by tests directly.
 // Enum values are stored in results files: never renumber them (docs/FILE_FORMATS.md).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,16 +79,24 @@ struct AdjointSettings {
   double tolerance = 0.0;
 };
 
+/// Defaults tuned on the paper4 oracle (docs/ARCHITECTURE.md, "Amortized solver").
 struct AmortizedSettings {
   Index latent = 4;
-  std::vector<Index> hidden{64, 64};
+  std::vector<Index> hidden{64, 64, 64};
   nn::Activation activation = nn::Activation::tanh;
-  int steps = 4000;
-  double lr = 2e-3;
-  Index batch = 256;
-  /// Training targets: uniform over [target_lo, target_hi] when given, else the oracle's own
-  /// outputs at inputs drawn uniformly inside the bounds (its reachable range).
+  int steps = 8000;
+  double lr = 5e-3;
+  Index batch = 128;  ///< targets (each with its own latent) per training step
+  LatentDist latent_dist = LatentDist::normal;
+  Schedule schedule = Schedule::cosine;
+  double final_lr_fraction = 0.01;  ///< cosine: the rate decays to lr·this
+  double warmup = 0.05;             ///< the rate ramps up linearly over this fraction of the steps
+  /// Training targets: uniform over [target_lo, target_hi] (original units) when given, else
+  /// the oracle's own outputs at inputs drawn uniformly inside the constraint's start box (its
+  /// reachable range), of which, for a one-output oracle, this share of each batch is instead
+  /// drawn uniformly over the range of outputs seen (fills the sparse tails; inverse/amortized.hpp).
   std::optional<VectorD> target_lo, target_hi;
+  double uniform_share = 0.5;
 };
 
 struct PolishSettings {
@@ -110,7 +119,13 @@ struct TaskSpec {
   PolishSettings polish;
   int log_every = 20;      ///< record the loss every this many steps
   Index log_points = 101;  ///< length of the loss curve (NaN-padded)
+  /// Called by the solvers every `log_every` steps (the runner's progress and stop checks);
+  /// may throw `Interrupted` to abandon the task.
+  std::function<void()> heartbeat;
 };
+
+/// Thrown by a heartbeat to abandon a task (the run is stopping); the task stays pending.
+struct Interrupted {};
 
 /// Task outcome, stored as /tasks/status (written last).
 enum class Status : std::uint8_t { pending = 0, done = 1, diverged = 2, failed = 3 };
