@@ -23,6 +23,9 @@ int run_cli(int argc, char** argv) {
   setup_dataset(app);
   setup_train_oracle(app);
   setup_predict(app);
+  setup_run(app);
+  setup_check(app);
+  setup_status(app);
   try {
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))

@@ -1,0 +1,81 @@
+// invsweep run SWEEP.toml [--out FILE] [--resume] — under mpirun / srun, or alone as one rank.
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <memory>
+
+#include "commands.hpp"
+#include "invsweep/core/errors.hpp"
+#include "invsweep/runner/runner.hpp"
+
+namespace invsweep::cli {
+
+namespace {
+
+/// MPI for the duration of one command (finalised on every path, including errors).
+class MpiSession {
+ public:
+  MpiSession() {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  }
+  ~MpiSession() { MPI_Finalize(); }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+std::uint64_t parse_size(const std::string& text) {
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  const std::string unit = text.substr(pos);
+  double mult = 1;
+  if (unit == "K" || unit == "KiB") mult = 1024.0;
+  else if (unit == "M" || unit == "MiB") mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB") mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty() || pos == 0) mult = -1;
+  if (mult < 0 || !(v > 0))
+    throw ConfigError(fmt::format("--max-size '{}': expected a positive size such as 500M or 64G", text));
+  return static_cast<std::uint64_t>(v * mult);
+}
+
+struct RunCliOptions {
+  runner::RunOptions run;
+  std::string max_size = "64G";
+};
+
+int run_run(const RunCliOptions& o) {
+  runner::RunOptions opt = o.run;
+  opt.max_bytes = parse_size(o.max_size);
+  if (!(opt.progress_seconds > 0))
+    throw ConfigError(fmt::format("--progress-every {}: expected a positive number of seconds", opt.progress_seconds));
+  const MpiSession mpi;
+  runner::install_stop_handlers();
+  return runner::run_sweep(opt);
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app) {
+  auto opt = std::make_shared<RunCliOptions>();
+  CLI::App* sub = app.add_subcommand("run", "Run a sweep (under mpirun/srun on many ranks, or alone on one)");
+  sub->add_option("sweep", opt->run.sweep, "Sweep file (.toml)")->required();
+  sub->add_option("--out,-o", opt->run.out, "Results file (default: the sweep's 'output')");
+  sub->add_flag("--resume", opt->run.resume,
+                "Continue the results file if it exists (it must come from the same sweep); start it otherwise");
+  sub->add_flag("--force", opt->run.force, "Allow a results file larger than --max-size");
+  sub->add_option("--max-size", opt->max_size, "Refuse sweeps whose results file would exceed this (without --force)")
+      ->capture_default_str();
+  sub->add_option("--progress-every", opt->run.progress_seconds,
+                  "Seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
+  sub->add_flag("--quiet,-q", opt->run.quiet, "No progress output");
+  sub->callback([opt] { exit_code() = run_run(*opt); });
+}
+
+}  // namespace invsweep::cli

@@ -1,0 +1,326 @@
+#include "invsweep/runner/runner.hpp"
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "invsweep/core/errors.hpp"
+#include "invsweep/core/io.hpp"
+#include "invsweep/inverse/amortized.hpp"
+#include "invsweep/inverse/solve.hpp"
+#include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/runner/progress.hpp"
+#include "invsweep/store/results.hpp"
+#include "invsweep/sweep/sweep.hpp"
+
+namespace invsweep::runner {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Slots of the shared window on rank 0.
+enum Slot : int { kNext = 0, kDone = 1, kDiverged = 2, kFailed = 3, kStop = 4, kSlots = 5 };
+
+[[noreturn]] void fatal(int rank, const std::string& what, int code) {
+  fmt::print(stderr, "invsweep: fatal error on rank {}: {}\n", rank, what);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();  // not reached
+}
+
+void bcast_bytes(std::string& s, int root = 0) {
+  auto n = static_cast<unsigned long long>(s.size());
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
+  s.resize(static_cast<std::size_t>(n));
+  // MPI counts are int: send in chunks so that any size works.
+  constexpr std::size_t chunk = 1 << 30;
+  for (std::size_t off = 0; off < s.size(); off += chunk)
+    MPI_Bcast(s.data() + off, static_cast<int>(std::min(chunk, s.size() - off)), MPI_CHAR, root, MPI_COMM_WORLD);
+}
+
+/// What rank 0 prepares and every rank receives.
+struct Setup {
+  std::string sweep_path, sweep_text, oracle_path, oracle_bytes, out;
+  bool resume_existing = false;
+  std::vector<std::uint8_t> status;  // for a resumed file
+};
+
+std::string human_bytes(std::uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.3g} {}", v, units[u]);
+}
+
+/// Rank 0: everything that can be wrong with the user's input, checked before any output.
+Setup prepare(const RunOptions& opt) {
+  Setup s;
+  s.sweep_path = opt.sweep;
+  s.sweep_text = sweep::read_text_file(opt.sweep, "sweep file");
+  s.oracle_path = sweep::peek_oracle_path(opt.sweep, s.sweep_text);
+  const oracle::Oracle o = oracle::load_oracle(s.oracle_path);
+  s.oracle_bytes = sweep::read_text_file(s.oracle_path, "oracle file");
+  const sweep::Sweep sw = sweep::parse_sweep(opt.sweep, s.sweep_text, o);
+  s.out = !opt.out.empty() ? opt.out : sw.output_path;
+  if (s.out.empty())
+    throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
+  const std::uint64_t bytes = store::estimated_size(sw, o);
+  if (bytes > opt.max_bytes && !opt.force)
+    throw ConfigError(fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
+                                  "limit of {}; run with --force if that is intended",
+                                  opt.sweep, human_bytes(bytes), sw.n_tasks(), sw.samples, human_bytes(opt.max_bytes)));
+  std::error_code ec;
+  if (opt.resume && fs::exists(s.out, ec)) {
+    check_output_path(s.out, true, "results file");
+    if (::access(s.out.c_str(), W_OK) != 0)
+      throw IoError(fmt::format("results file {}: not writable", s.out));
+    s.status = store::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
+    s.resume_existing = true;
+  } else {
+    if (fs::exists(s.out, ec))
+      throw IoError(fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
+                                "another --out to start over", s.out));
+    check_output_path(s.out, false, "results file");
+  }
+  return s;
+}
+
+/// The shared counters on rank 0 (MPI-3 passive-target one-sided operations).
+class Shared {
+ public:
+  Shared() {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const MPI_Aint size = rank == 0 ? kSlots * static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
+    MPI_Win_allocate(size, sizeof(std::int64_t), MPI_INFO_NULL, MPI_COMM_WORLD, &base_, &win_);
+    if (rank == 0)
+      for (int i = 0; i < kSlots; ++i) base_[i] = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, win_);
+  }
+  ~Shared() {
+    MPI_Win_unlock_all(win_);
+    MPI_Win_free(&win_);
+  }
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
+
+  std::int64_t add(Slot slot, std::int64_t v) {
+    std::int64_t old = 0;
+    MPI_Fetch_and_op(&v, &old, MPI_INT64_T, 0, slot, MPI_SUM, win_);
+    MPI_Win_flush(0, win_);
+    return old;
+  }
+  std::int64_t get(Slot slot) {
+    std::int64_t v = 0, dummy = 0;
+    MPI_Fetch_and_op(&dummy, &v, MPI_INT64_T, 0, slot, MPI_NO_OP, win_);
+    MPI_Win_flush(0, win_);
+    return v;
+  }
+  Counts counts() { return {get(kDone), get(kDiverged), get(kFailed)}; }
+
+ private:
+  std::int64_t* base_ = nullptr;
+  MPI_Win win_ = MPI_WIN_NULL;
+};
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+int run_sweep(const RunOptions& opt) {
+  int rank = 0, n_ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
+
+  // 1. Rank 0 validates the input; the verdict is shared so that every rank stops together.
+  Setup setup;
+  std::string error;
+  if (rank == 0) {
+    try {
+      setup = prepare(opt);
+    } catch (const UserError& e) {
+      error = e.what();
+    }
+  }
+  bcast_bytes(error);
+  if (!error.empty()) {
+    if (rank == 0) throw ConfigError(error);
+    return 2;
+  }
+  bcast_bytes(setup.sweep_path);
+  bcast_bytes(setup.sweep_text);
+  bcast_bytes(setup.oracle_path);
+  bcast_bytes(setup.oracle_bytes);
+  bcast_bytes(setup.out);
+  int resume = setup.resume_existing ? 1 : 0;
+  MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+  // Every rank validates what it received; a failure here is not the user's doing.
+  oracle::Oracle orc;
+  sweep::Sweep sw;
+  try {
+    orc = oracle::load_oracle_image(std::as_bytes(std::span(setup.oracle_bytes)), setup.oracle_path);
+    sw = sweep::parse_sweep(setup.sweep_path, setup.sweep_text, orc);
+  } catch (const std::exception& e) {
+    fatal(rank, fmt::format("the broadcast sweep or oracle does not validate: {}", e.what()), 3);
+  }
+  const std::string hash = sw.hash(orc);
+  const nn::Mlp<float> net = orc.net.cast<float>();
+
+  // The pending tasks, in id order.
+  std::vector<std::uint8_t> status(static_cast<std::size_t>(sw.n_tasks()), 0);
+  if (resume != 0) {
+    if (rank == 0) status = setup.status;
+    MPI_Bcast(status.data(), static_cast<int>(status.size()), MPI_UINT8_T, 0, MPI_COMM_WORLD);
+  }
+  std::vector<std::int64_t> pending;
+  for (std::size_t t = 0; t < status.size(); ++t)
+    if (status[t] != static_cast<std::uint8_t>(inverse::Status::done)) pending.push_back(static_cast<std::int64_t>(t));
+  std::vector<std::uint8_t>().swap(status);
+
+  // 2. The results file, created (or reopened) by every rank together.
+  store::ResultsFile file;
+  try {
+    file = resume != 0 ? store::ResultsFile::open(setup.out, MPI_COMM_WORLD)
+                       : store::ResultsFile::create(setup.out, MPI_COMM_WORLD, sw, orc, hash);
+  } catch (const std::exception& e) {
+    if (rank == 0 && resume == 0) {
+      std::error_code ec;
+      fs::remove(setup.out + ".part", ec);  // no partial output
+    }
+    fatal(rank, e.what(), 2);
+  }
+  if (rank == 0 && !opt.quiet) {
+    fmt::print(stderr, "invsweep: {} tasks ({} to run) × {} samples on {} rank{} → {}{}\n", sw.n_tasks(),
+               pending.size(), sw.samples, n_ranks, n_ranks == 1 ? "" : "s", setup.out,
+               resume != 0 ? " (resumed)" : "");
+    std::fflush(stderr);
+  }
+
+  // 3–4. Take tasks until none remain.
+  int exit_code = 0;
+  {
+    Shared shared;
+    Progress progress(static_cast<std::int64_t>(pending.size()), sw.n_tasks(), opt.quiet || rank != 0,
+                      opt.progress_seconds);
+    std::map<std::pair<Index, Index>, std::unique_ptr<inverse::AmortizedModel>> amortized;
+    bool stopping = false;
+    Clock::time_point last_check = Clock::now();
+    const auto heartbeat = [&] {
+      const Clock::time_point now = Clock::now();
+      if (std::chrono::duration<double>(now - last_check).count() < 0.2 && g_stop_signal == 0) return;
+      last_check = now;
+      if (g_stop_signal != 0 && !stopping) shared.add(kStop, 1);
+      if (shared.get(kStop) != 0) {
+        stopping = true;
+        throw inverse::Interrupted{};
+      }
+      if (rank == 0) progress.update(shared.counts());
+    };
+    while (!stopping) {
+      try {
+        heartbeat();
+      } catch (const inverse::Interrupted&) {
+        break;
+      }
+      const std::int64_t k = shared.add(kNext, 1);
+      if (k >= static_cast<std::int64_t>(pending.size())) break;
+      const std::int64_t id = pending[static_cast<std::size_t>(k)];
+      inverse::TaskSpec spec = sw.task(id);
+      spec.heartbeat = heartbeat;
+      inverse::TaskResult r;
+      try {
+        if (spec.solver == inverse::SolverKind::amortized) {
+          const sweep::TaskCoords c = sw.coords(id);
+          std::unique_ptr<inverse::AmortizedModel>& model = amortized[{c.constraint, c.replicate}];
+          const bool fresh = model == nullptr;
+          if (fresh) {
+            inverse::TaskSpec train = spec;
+            train.seed = sw.amortized_seed(c.constraint, c.replicate);
+            model = std::make_unique<inverse::AmortizedModel>(inverse::AmortizedModel::train(orc, net, train));
+          }
+          r = inverse::solve_amortized(orc, net, spec, *model, fresh);
+        } else {
+          r = inverse::solve(orc, net, spec);
+        }
+      } catch (const inverse::Interrupted&) {
+        break;  // abandoned: the task stays pending
+      } catch (const std::exception& e) {
+        r = inverse::TaskResult{};
+        r.status = inverse::Status::failed;
+        r.message = fmt::format("task {} failed: {}", id, e.what());
+        r.vectors = MatrixD::Constant(orc.n_in(), sw.samples, std::numeric_limits<double>::quiet_NaN());
+        r.outputs = MatrixD::Constant(orc.n_out(), sw.samples, std::numeric_limits<double>::quiet_NaN());
+        r.residuals = VectorD::Constant(sw.samples, std::numeric_limits<double>::quiet_NaN());
+        r.loss = VectorD::Constant(sw.log_points, std::numeric_limits<double>::quiet_NaN());
+      }
+      try {
+        file.write_task(id, r, rank);
+      } catch (const std::exception& e) {
+        fatal(rank, fmt::format("writing task {} to {}: {}", id, setup.out, e.what()), 2);
+      }
+      const Slot slot = r.status == inverse::Status::done       ? kDone
+                        : r.status == inverse::Status::diverged ? kDiverged
+                                                                : kFailed;
+      shared.add(slot, 1);
+    }
+    // Rank 0 keeps reporting while the others finish their last tasks.
+    MPI_Request barrier = MPI_REQUEST_NULL;
+    MPI_Ibarrier(MPI_COMM_WORLD, &barrier);
+    for (int done = 0; done == 0;) {
+      MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
+      if (done == 0) {
+        if (g_stop_signal != 0 && shared.get(kStop) == 0) shared.add(kStop, 1);
+        if (rank == 0) progress.update(shared.counts());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    const Counts total = shared.counts();
+    const bool stopped = shared.get(kStop) != 0;
+    if (rank == 0) {
+      progress.finish(total);
+      const std::int64_t left = static_cast<std::int64_t>(pending.size()) - total.finished();
+      if (stopped)
+        fmt::print(stderr, "invsweep: stopped by a signal; {} task{} left pending in {} — run again with --resume\n", left,
+                   left == 1 ? "" : "s", setup.out);
+      if (total.diverged + total.failed > 0)
+        fmt::print(stderr, "invsweep: {} task{} diverged, {} failed (see /tasks/message, or `invsweep status {}`)\n",
+                   total.diverged, total.diverged == 1 ? "" : "s", total.failed, setup.out);
+    }
+    exit_code = stopped ? 143 : (total.diverged + total.failed > 0 ? 1 : 0);
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  try {
+    file.close();
+  } catch (const std::exception& e) {
+    fatal(rank, fmt::format("closing {}: {}", setup.out, e.what()), 2);
+  }
+  return exit_code;
+}
+
+}  // namespace invsweep::runner

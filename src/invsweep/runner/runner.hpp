@@ -1,0 +1,39 @@
+#pragma once
+// Running a sweep on every rank of MPI_COMM_WORLD (one rank without mpirun).
+//
+//  1. Rank 0 reads the sweep file and the oracle, validates both and the output path, and
+//     broadcasts the sweep text and the oracle file's bytes; every rank parses and validates
+//     what it received. Bad input ends every rank with exit code 2 before anything is written.
+//  2. All ranks create the results file together (or reopen it with --resume).
+//  3. Dynamic scheduling without a master: a shared counter on rank 0 (MPI-3 one-sided
+//     MPI_Fetch_and_op) hands out the next pending task to whichever rank is free; rank 0
+//     computes too. A task's random stream depends on (sweep seed, task id) only, so the file
+//     is the same whatever the number of ranks.
+//  4. Each rank writes its tasks' rows as they finish (independent I/O, status last).
+//  5. SIGTERM / SIGINT: every rank stops taking tasks, abandons the one in flight (it stays
+//     pending), and the file is closed consistently; a later --resume continues.
+//  Fatal errors (I/O failure, a bug) call MPI_Abort: no rank is left waiting.
+#include <cstdint>
+#include <string>
+
+namespace invsweep::runner {
+
+struct RunOptions {
+  std::string sweep;              ///< the sweep file
+  std::string out;                ///< results file (overrides the sweep's `output`)
+  bool resume = false;            ///< continue an existing results file of the same sweep
+  bool force = false;             ///< allow results files beyond `max_bytes`
+  bool quiet = false;             ///< no progress lines
+  double progress_seconds = 5.0;  ///< interval of plain progress lines (not on a terminal)
+  std::uint64_t max_bytes = 64ULL << 30;
+};
+
+/// Exit code of a finished run: 0 all done, 1 some tasks diverged or failed, 143 stopped by a
+/// signal (resume to continue). COLLECTIVE over MPI_COMM_WORLD; MPI must be initialised.
+/// Throws UserError on rank 0 (other ranks return 2) for bad input.
+int run_sweep(const RunOptions& options);
+
+/// Installs the SIGTERM / SIGINT handlers that ask the run to stop.
+void install_stop_handlers();
+
+}  // namespace invsweep::runner

@@ -1,0 +1,302 @@
+#include "invsweep/store/results.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "invsweep/core/errors.hpp"
+#include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/version.hpp"
+
+namespace invsweep::store {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using Dims = std::vector<hsize_t>;
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t));
+}
+
+/// Rank 0's string on every rank (attributes must hold the same value everywhere).
+std::string bcast_string(std::string s, MPI_Comm comm) {
+  auto n = static_cast<unsigned long long>(s.size());
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+  s.resize(static_cast<std::size_t>(n));
+  MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, comm);
+  return s;
+}
+
+int rank_of(MPI_Comm comm) {
+  int r = 0;
+  MPI_Comm_rank(comm, &r);
+  return r;
+}
+
+template <class T>
+h5::Dataset make(const h5::Node& g, std::string_view name, hid_t file_type, Dims dims, T fill) {
+  return h5::Dataset::create(g, name, file_type, h5::native<T>(), std::move(dims), &fill);
+}
+
+std::size_t string_width(const std::vector<std::string>& v) {
+  std::size_t w = 1;
+  for (const std::string& s : v) w = std::max(w, s.size());
+  return w;
+}
+
+void write_constraints(const h5::Node& root, const sweep::Sweep& s, Index n_in, bool writer) {
+  const h5::Node g = root.create_group("constraints");
+  const auto nc = static_cast<hsize_t>(s.n_constraints());
+  const auto ni = static_cast<hsize_t>(n_in);
+  std::vector<std::string> names, methods;
+  std::vector<std::uint8_t> mask;
+  std::vector<double> value, lower, upper, c1, c2, penalty;
+  for (const inverse::Constraint& c : s.constraints) {
+    names.push_back(c.name);
+    methods.push_back(inverse::to_string(c.method));
+    mask.insert(mask.end(), c.fixed.begin(), c.fixed.end());
+    value.insert(value.end(), c.fixed_value.begin(), c.fixed_value.end());
+    lower.insert(lower.end(), c.lower.begin(), c.lower.end());
+    upper.insert(upper.end(), c.upper.begin(), c.upper.end());
+    c1.push_back(c.paper_c1);
+    c2.push_back(c.paper_c2);
+    penalty.push_back(c.penalty);
+  }
+  const h5::Dataset dn = h5::Dataset::create_strings(g, "name", {nc}, string_width(names));
+  const h5::Dataset dm = h5::Dataset::create_strings(g, "method", {nc}, string_width(methods));
+  const h5::Dataset dmask = make<std::uint8_t>(g, "fixed_mask", H5T_STD_U8LE, {nc, ni}, 0);
+  const h5::Dataset dv = make(g, "fixed_value", H5T_IEEE_F64LE, {nc, ni}, kNaN);
+  const h5::Dataset dlo = make(g, "lower", H5T_IEEE_F64LE, {nc, ni}, kNaN);
+  const h5::Dataset dhi = make(g, "upper", H5T_IEEE_F64LE, {nc, ni}, kNaN);
+  const h5::Dataset d1 = make(g, "paper_c1", H5T_IEEE_F64LE, {nc}, kNaN);
+  const h5::Dataset d2 = make(g, "paper_c2", H5T_IEEE_F64LE, {nc}, kNaN);
+  const h5::Dataset dp = make(g, "penalty", H5T_IEEE_F64LE, {nc}, kNaN);
+  if (!writer) return;
+  dn.write_strings(0, names);
+  dm.write_strings(0, methods);
+  dmask.write_rows(0, nc, mask.data());
+  dv.write_rows(0, nc, value.data());
+  dlo.write_rows(0, nc, lower.data());
+  dhi.write_rows(0, nc, upper.data());
+  d1.write_rows(0, nc, c1.data());
+  d2.write_rows(0, nc, c2.data());
+  dp.write_rows(0, nc, penalty.data());
+}
+
+/// The task table: settings known before the run (written by one rank), and the
+/// per-task results filled as tasks finish.
+void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, bool writer) {
+  const h5::Node g = root.create_group("tasks");
+  const auto nt = static_cast<hsize_t>(s.n_tasks());
+  const auto no = static_cast<hsize_t>(n_out);
+  const h5::Dataset target = make(g, "target", H5T_IEEE_F64LE, {nt, no}, kNaN);
+  const h5::Dataset lo = make(g, "lo", H5T_IEEE_F64LE, {nt, no}, kNaN);
+  const h5::Dataset hi = make(g, "hi", H5T_IEEE_F64LE, {nt, no}, kNaN);
+  const h5::Dataset objective = make<std::int8_t>(g, "objective", H5T_STD_I8LE, {nt}, -1);
+  const h5::Dataset solver = make<std::int8_t>(g, "solver", H5T_STD_I8LE, {nt}, -1);
+  const h5::Dataset constraint = make<std::int32_t>(g, "constraint", H5T_STD_I32LE, {nt}, -1);
+  const h5::Dataset replicate = make<std::int32_t>(g, "replicate", H5T_STD_I32LE, {nt}, -1);
+  const h5::Dataset seed = make<std::uint64_t>(g, "seed", H5T_STD_U64LE, {nt}, 0);
+  make<std::uint8_t>(g, "status", H5T_STD_U8LE, {nt}, 0);
+  make<std::int32_t>(g, "rank", H5T_STD_I32LE, {nt}, -1);
+  make(g, "wall_seconds", H5T_IEEE_F64LE, {nt}, kNaN);
+  make<std::int64_t>(g, "steps", H5T_STD_I64LE, {nt}, 0);
+  make(g, "final_loss", H5T_IEEE_F64LE, {nt}, kNaN);
+  h5::Dataset::create_strings(g, "message", {nt}, kMessageWidth);
+  if (!writer) return;
+  // Written in blocks so that huge sweeps need no task-sized buffers beyond one block.
+  const Index block = 65536;
+  for (Index t0 = 0; t0 < s.n_tasks(); t0 += block) {
+    const Index n = std::min(block, s.n_tasks() - t0);
+    std::vector<double> tg, l, h;
+    std::vector<std::int8_t> ob, so;
+    std::vector<std::int32_t> co, re;
+    std::vector<std::uint64_t> se;
+    for (Index t = t0; t < t0 + n; ++t) {
+      const sweep::TaskCoords c = s.coords(t);
+      const auto ti = static_cast<std::size_t>(c.target);
+      tg.insert(tg.end(), s.targets[ti].begin(), s.targets[ti].end());
+      for (Index k = 0; k < n_out; ++k) {
+        const bool range = s.kind == inverse::ObjectiveKind::range;
+        l.push_back(range ? s.range_lo[ti][k] : kNaN);
+        h.push_back(range ? s.range_hi[ti][k] : kNaN);
+      }
+      ob.push_back(static_cast<std::int8_t>(s.kind));
+      so.push_back(static_cast<std::int8_t>(s.solvers[static_cast<std::size_t>(c.solver)]));
+      co.push_back(static_cast<std::int32_t>(c.constraint));
+      re.push_back(static_cast<std::int32_t>(c.replicate));
+      se.push_back(derive_seed({s.seed, static_cast<std::uint64_t>(t)}));
+    }
+    const auto r0 = static_cast<hsize_t>(t0), rn = static_cast<hsize_t>(n);
+    target.write_rows(r0, rn, tg.data());
+    lo.write_rows(r0, rn, l.data());
+    hi.write_rows(r0, rn, h.data());
+    objective.write_rows(r0, rn, ob.data());
+    solver.write_rows(r0, rn, so.data());
+    constraint.write_rows(r0, rn, co.data());
+    replicate.write_rows(r0, rn, re.data());
+    seed.write_rows(r0, rn, se.data());
+  }
+}
+
+[[noreturn]] void mismatch(const std::string& path, const std::string& what) {
+  throw ConfigError(fmt::format("{}: cannot resume: {}", path, what));
+}
+
+}  // namespace
+
+std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
+  const auto nt = static_cast<std::uint64_t>(s.n_tasks());
+  const auto per_task = static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points +
+                                                   3 * o.n_out()) * 8 +
+                        kMessageWidth + 48;
+  return nt * per_task;
+}
+
+ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sweep::Sweep& s, const oracle::Oracle& o,
+                                const std::string& hash) {
+  const bool writer = rank_of(comm) == 0;
+  const std::string created = bcast_string(writer ? utc_now() : std::string(), comm);
+  // Built under a temporary name and renamed once complete: a job killed while creating
+  // leaves no half-made results file behind (a later run replaces the temporary one).
+  const std::string part = path + ".part";
+  ResultsFile r;
+  r.file_ = h5::File::create(part, true, comm);
+  const h5::File& f = r.file_;
+  f.set_attr("format", kResultsFormat);
+  f.set_attr("format_version", kResultsFormatVersion);
+  f.set_attr("invsweep_version", kVersion);
+  f.set_attr("sweep_toml", s.text);
+  f.set_attr("sweep_path", s.path);
+  f.set_attr("sweep_hash", hash);
+  f.set_attr("n_tasks", static_cast<std::int64_t>(s.n_tasks()));
+  f.set_attr("n_samples", static_cast<std::int64_t>(s.samples));
+  f.set_attr("feature_names", o.input_names);
+  f.set_attr("output_names", o.output_names);
+  f.set_attr("created", created);
+  f.set_attr("solver_names", std::vector<std::string>{"generator", "adjoint", "amortized"});
+  f.set_attr("objective_names", std::vector<std::string>{"target", "range", "maximize", "minimize"});
+  f.set_attr("status_names", std::vector<std::string>{"pending", "done", "diverged", "failed"});
+  oracle::write_oracle_group(f, o);
+  write_constraints(f, s, o.n_in(), writer);
+  write_task_table(f, s, o.n_out(), writer);
+  const auto nt = static_cast<hsize_t>(s.n_tasks()), ns = static_cast<hsize_t>(s.samples);
+  const auto nl = static_cast<hsize_t>(s.log_points);
+  make(f, "vectors", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_in())}, kNaN);
+  make(f, "outputs", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_out())}, kNaN);
+  make(f, "residuals", H5T_IEEE_F64LE, {nt, ns}, kNaN);
+  make(f, "loss", H5T_IEEE_F64LE, {nt, nl}, kNaN);
+  {
+    const h5::Dataset step = make(f, "loss_step", H5T_IEEE_F64LE, {nl}, kNaN);
+    if (writer) {
+      std::vector<double> steps(static_cast<std::size_t>(nl));
+      for (std::size_t i = 0; i < steps.size(); ++i) steps[i] = static_cast<double>(i) * s.log_every;
+      step.write_rows(0, nl, steps.data());
+    }
+  }
+  r.file_.close();
+  int ok = 1;
+  if (writer && std::rename(part.c_str(), path.c_str()) != 0) ok = 0;
+  MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+  if (ok == 0) throw IoError(fmt::format("{}: cannot rename {} into place", path, part));
+  return open(path, comm);
+}
+
+ResultsFile ResultsFile::open(const std::string& path, MPI_Comm comm) {
+  ResultsFile r;
+  r.file_ = h5::File::open(path, h5::Mode::read_write, comm);
+  r.open_datasets();
+  return r;
+}
+
+void ResultsFile::open_datasets() {
+  vectors_ = h5::Dataset::open(file_, "vectors");
+  outputs_ = h5::Dataset::open(file_, "outputs");
+  residuals_ = h5::Dataset::open(file_, "residuals");
+  loss_ = h5::Dataset::open(file_, "loss");
+  const h5::Node tasks = file_.open_group("tasks");
+  status_ = h5::Dataset::open(tasks, "status");
+  rank_ = h5::Dataset::open(tasks, "rank");
+  wall_ = h5::Dataset::open(tasks, "wall_seconds");
+  steps_ = h5::Dataset::open(tasks, "steps");
+  final_loss_ = h5::Dataset::open(tasks, "final_loss");
+  message_ = h5::Dataset::open(tasks, "message");
+}
+
+std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
+                                                       const oracle::Oracle& o, const std::string& hash) {
+  const h5::File f = h5::File::open(path, h5::Mode::read_only);
+  if (!f.has_attr("format") || f.attr_string("format") != kResultsFormat)
+    mismatch(path, fmt::format("not an invsweep results file (no format = \"{}\")", kResultsFormat));
+  if (f.attr_int("format_version") != kResultsFormatVersion)
+    mismatch(path, fmt::format("format_version {} (this program writes {})", f.attr_int("format_version"),
+                               kResultsFormatVersion));
+  const std::string theirs = f.has_attr("sweep_hash") ? f.attr_string("sweep_hash") : "";
+  if (theirs != hash)
+    mismatch(path, fmt::format("it was made from a different sweep or oracle (sweep_hash {} in the file, {} for {}); "
+                               "write to another --out, or remove the file to start over",
+                               theirs, hash, s.path));
+  ResultsFile r;
+  r.file_ = h5::File::open(path, h5::Mode::read_only);
+  r.open_datasets();
+  const auto expect = [&](const h5::Dataset& d, Dims dims) {
+    if (d.dims() != dims) mismatch(path, fmt::format("{} has the wrong shape", d.path()));
+  };
+  const auto nt = static_cast<hsize_t>(s.n_tasks()), ns = static_cast<hsize_t>(s.samples);
+  expect(r.vectors_, {nt, ns, static_cast<hsize_t>(o.n_in())});
+  expect(r.outputs_, {nt, ns, static_cast<hsize_t>(o.n_out())});
+  expect(r.residuals_, {nt, ns});
+  expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
+  expect(r.status_, {nt});
+  std::vector<std::uint8_t> st = r.read_status();
+  for (std::uint8_t v : st)
+    if (v > static_cast<std::uint8_t>(inverse::Status::failed)) mismatch(path, "/tasks/status holds an unknown value");
+  return st;
+}
+
+void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int rank) const {
+  const auto row = static_cast<hsize_t>(id);
+  const auto ns = vectors_.dims()[1], ni = vectors_.dims()[2], no = outputs_.dims()[2], nl = loss_.dims()[1];
+  // Shapes are the solver's promise; a mismatch here is a bug, not bad input.
+  if (static_cast<hsize_t>(r.vectors.size()) != ns * ni || static_cast<hsize_t>(r.outputs.size()) != ns * no ||
+      static_cast<hsize_t>(r.residuals.size()) != ns || static_cast<hsize_t>(r.loss.size()) != nl)
+    throw std::logic_error(fmt::format("task {}: result shapes do not match the results file", id));
+  vectors_.write_rows(row, 1, r.vectors.data());  // [n_in, ns] column-major = [ns, n_in] row-major
+  outputs_.write_rows(row, 1, r.outputs.data());
+  residuals_.write_rows(row, 1, r.residuals.data());
+  loss_.write_rows(row, 1, r.loss.data());
+  const auto rk = static_cast<std::int32_t>(rank);
+  rank_.write_rows(row, 1, &rk);
+  wall_.write_rows(row, 1, &r.wall_seconds);
+  steps_.write_rows(row, 1, &r.steps);
+  final_loss_.write_rows(row, 1, &r.final_loss);
+  message_.write_strings(row, {r.message});
+  const auto st = static_cast<std::uint8_t>(r.status);
+  status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
+}
+
+std::vector<std::uint8_t> ResultsFile::read_status() const { return status_.read_all<std::uint8_t>(); }
+
+void ResultsFile::flush() { file_.flush(); }
+
+void ResultsFile::close() {
+  vectors_ = {};
+  outputs_ = {};
+  residuals_ = {};
+  loss_ = {};
+  status_ = {};
+  rank_ = {};
+  wall_ = {};
+  steps_ = {};
+  final_loss_ = {};
+  message_ = {};
+  file_.close();
+}
+
+}  // namespace invsweep::store

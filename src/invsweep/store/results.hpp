@@ -1,0 +1,59 @@
+#pragma once
+// The results file (DESIGN.md "Results file", docs/FILE_FORMATS.md): one HDF5 file shared by
+// every rank of a run.
+//
+// Its whole structure — attributes, /oracle, /constraints, the task table and every result
+// dataset at full size, filled with NaN / pending — is created by all ranks together and
+// flushed before the first task runs. During the run a rank only writes the rows of the
+// tasks it ran (independent I/O), the task's status last: a job killed at any moment leaves a
+// file that opens, in which every row marked done is complete. Resume reopens the file, reads
+// /tasks/status and runs what is not done.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "invsweep/inverse/spec.hpp"
+#include "invsweep/oracle/oracle.hpp"
+#include "invsweep/store/h5.hpp"
+#include "invsweep/sweep/sweep.hpp"
+
+namespace invsweep::store {
+
+inline constexpr const char* kResultsFormat = "invsweep-results";
+inline constexpr std::int64_t kResultsFormatVersion = 1;
+inline constexpr std::size_t kMessageWidth = 256;  ///< bytes of /tasks/message per task
+
+/// Bytes the result datasets of a sweep take (vectors, outputs, residuals, loss, tasks).
+std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o);
+
+class ResultsFile {
+ public:
+  /// COLLECTIVE over `comm`: creates `path` (which must not exist), writes everything known
+  /// before the run, and returns it opened for the run. The file is built as `path.part` and
+  /// renamed when complete, so `path` never exists half-made.
+  static ResultsFile create(const std::string& path, MPI_Comm comm, const sweep::Sweep& s, const oracle::Oracle& o,
+                            const std::string& hash);
+  /// COLLECTIVE over `comm`: opens a file that `check_resumable` accepted.
+  static ResultsFile open(const std::string& path, MPI_Comm comm);
+  /// Serial, on one rank: is `path` a readable results file of this sweep (same hash and
+  /// shapes)? Throws IoError / ConfigError naming the file and the mismatch. Returns
+  /// /tasks/status.
+  static std::vector<std::uint8_t> check_resumable(const std::string& path, const sweep::Sweep& s,
+                                                   const oracle::Oracle& o, const std::string& hash);
+
+  /// INDEPENDENT: task `id`'s vectors, outputs, residuals, loss curve and scalars; its status
+  /// last. `r.vectors` is [n_in, n_samples] (column per vector), as a TaskResult holds it.
+  void write_task(std::int64_t id, const inverse::TaskResult& r, int rank) const;
+  std::vector<std::uint8_t> read_status() const;
+
+  void flush();  ///< COLLECTIVE
+  void close();  ///< COLLECTIVE
+
+ private:
+  h5::File file_;
+  h5::Dataset vectors_, outputs_, residuals_, loss_;
+  h5::Dataset status_, rank_, wall_, steps_, final_loss_, message_;
+  void open_datasets();
+};
+
+}  // namespace invsweep::store
