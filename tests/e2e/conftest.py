@@ -62,3 +62,50 @@ def expect_bad_input(run, tmp_path):
         return p.stderr
 
     return _check
+
+
+# Trained reference oracles, shared by every e2e file: made once per build directory (next to
+# the binary) with the recipe of jobs/make-oracles.sh, under a lock so that parallel test
+# processes do not train them twice.
+REFERENCE_INPUTS = {"paper4": "x1,x2,x3,x4", "sinc": "x", "multiroot": "x"}
+
+
+def reference_oracle(binary: str, name: str) -> Path:
+    import fcntl
+
+    cache = Path(binary).resolve().parent.parent / "test-oracles"
+    cache.mkdir(exist_ok=True)
+    oracle = cache / f"{name}.h5"
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not oracle.exists():
+            run = Runner(binary)
+            train = cache / f"{name}_train.csv"
+            run("dataset", name, "--n", "10000", "--seed", "1", "-o", train)
+            tmp = cache / f"{name}.h5.part"
+            tmp.unlink(missing_ok=True)
+            run("train-oracle", "--data", train, "--inputs", REFERENCE_INPUTS[name], "--outputs", "y", "--quiet",
+                "--out", tmp)
+            tmp.rename(oracle)
+    return oracle
+
+
+@pytest.fixture
+def job(invsweep_bin, tmp_path):
+    """Copies jobs/<name>.toml into tmp_path with its oracle in place (tmp_path/oracles/) and
+    returns the sweep's path; results go to tmp_path/results/."""
+    import shutil
+    import tomllib
+
+    def _job(name: str) -> Path:
+        src = ROOT / "jobs" / f"{name}.toml"
+        oracle_rel = tomllib.loads(src.read_text())["oracle"]
+        dest = tmp_path / oracle_rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            shutil.copy(reference_oracle(invsweep_bin, Path(oracle_rel).stem), dest)
+        (tmp_path / "results").mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / src.name)
+        return tmp_path / src.name
+
+    return _job

@@ -1,0 +1,147 @@
+"""The runner on several ranks (NP from the environment, set by CTest: mpi.<name>.np<N>):
+the same file whatever the number of ranks, and a job killed at any point resumes to the same
+data as an uninterrupted run."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import reference_oracle  # noqa: E402
+
+NP = int(os.environ.get("NP", "2"))
+DATASETS = ["vectors", "outputs", "residuals", "loss", "tasks/status", "tasks/steps", "tasks/final_loss"]
+
+SWEEP = """
+oracle = "oracles/paper4.h5"
+output = "results/out.h5"
+seed = 11
+samples = 32
+replicates = 2
+solvers = ["generator", "adjoint", "amortized"]
+
+[objective]
+kind = "target"
+targets = {{ from = [600.0], to = [2600.0], count = {targets} }}
+
+[generator]
+steps = {steps}
+[adjoint]
+steps = {steps}
+[amortized]
+steps = {steps}
+
+[regularize]
+diversity = 0.01
+
+[polish]
+enabled = true
+
+[[constraints]]
+name = "free"
+[[constraints]]
+name = "x4 = 10"
+fixed = {{ x4 = 10.0 }}
+"""
+
+
+def mpi_env():
+    env = dict(os.environ)
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl="self,vader",
+               OMPI_MCA_pml="ob1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    return env
+
+
+def command(binary, np_, *args):
+    base = [binary, *map(str, args)]
+    if np_ == 0:  # alone, without mpirun (a singleton MPI process)
+        return base
+    return ["mpiexec", "-n", str(np_), "--oversubscribe", *base]
+
+
+def make_sweep(invsweep_bin, directory: Path, targets=3, steps=200) -> Path:
+    (directory / "oracles").mkdir(parents=True, exist_ok=True)
+    (directory / "results").mkdir(exist_ok=True)
+    shutil.copy(reference_oracle(invsweep_bin, "paper4"), directory / "oracles/paper4.h5")
+    sweep = directory / "sweep.toml"
+    sweep.write_text(SWEEP.format(targets=targets, steps=steps))
+    return sweep
+
+
+def run_sweep(binary, np_, sweep, out, *extra, timeout=600):
+    p = subprocess.run(command(binary, np_, "run", sweep, "--out", out, "--quiet", *extra), capture_output=True,
+                       text=True, env=mpi_env(), timeout=timeout)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+
+
+def read(path):
+    with h5py.File(path, "r") as f:
+        return {name: f[name][:] for name in DATASETS}
+
+
+def assert_same(a, b, what):
+    for name in DATASETS:
+        assert np.array_equal(a[name], b[name], equal_nan=True), f"{what}: /{name} differs"
+
+
+@pytest.fixture(scope="module")
+def reference(invsweep_bin, tmp_path_factory):
+    """The sweep run on one rank, without mpirun."""
+    d = tmp_path_factory.mktemp("reference")
+    sweep = make_sweep(invsweep_bin, d)
+    run_sweep(invsweep_bin, 0, sweep, d / "results/ref.h5")
+    return sweep, read(d / "results/ref.h5")
+
+
+def test_identical_across_ranks(invsweep_bin, reference, tmp_path):
+    sweep, ref = reference
+    assert np.all(ref["tasks/status"] == 1)
+    out = tmp_path / f"np{NP}.h5"
+    run_sweep(invsweep_bin, NP, sweep, out)
+    assert_same(read(out), ref, f"{NP} ranks vs one")
+    with h5py.File(out, "r") as f:
+        ranks = set(f["tasks/rank"][:].tolist())
+    print(f"{NP} ranks: tasks ran on ranks {sorted(ranks)}")
+    assert ranks <= set(range(NP))
+
+
+@pytest.fixture(scope="module")
+def long_reference(invsweep_bin, tmp_path_factory):
+    """A longer sweep (several seconds), run on one rank without mpirun."""
+    d = tmp_path_factory.mktemp("long")
+    sweep = make_sweep(invsweep_bin, d, targets=4, steps=1500)
+    run_sweep(invsweep_bin, 0, sweep, d / "results/ref.h5")
+    return sweep, read(d / "results/ref.h5")
+
+
+def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
+    sweep, ref = long_reference
+    out = tmp_path / "killed.h5"
+    rng = np.random.default_rng(NP)
+    kills = 0
+    for attempt in range(8):
+        cmd = command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet", "--resume")
+        p = subprocess.Popen(cmd, env=mpi_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        time.sleep(rng.uniform(0.5, 2.0))
+        if p.poll() is not None:
+            break
+        os.killpg(p.pid, signal.SIGKILL)  # the whole job, mpirun and every rank
+        p.wait()
+        kills += 1
+        # The killed file opens, and every row marked done is complete and right.
+        with h5py.File(out, "r") as f:
+            status = f["tasks/status"][:]
+            done = status == 1
+            for name in DATASETS:
+                assert np.array_equal(f[name][:][done], ref[name][done], equal_nan=True), f"kill {kills}: /{name}"
+        print(f"kill {kills}: {done.sum()}/{len(status)} tasks done")
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert kills >= 1, "the run finished before it could be killed; make the sweep longer"
+    assert_same(read(out), ref, f"killed {kills} times and resumed")
