@@ -13,5 +13,5 @@ bin=build/release/src/invsweep
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 # A results file left by an earlier quick start is continued, not overwritten.
 mpirun -n "$(nproc)" "$bin" run jobs/demo.toml --resume
-"$bin" status jobs/results/demo.h5 --messages 3 | head -20
+"$bin" status jobs/results/demo.h5 --messages 3
 /usr/bin/python3 -m analysis report jobs/results/demo.h5 -o jobs/results/demo-report
