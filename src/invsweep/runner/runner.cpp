@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -224,6 +225,10 @@ int run_sweep(const RunOptions& opt) {
 
   // 3–4. Take tasks until none remain.
   int exit_code = 0;
+  enum Timing : int { kSolve, kWrite, kSchedule, kWall, kTasks, kTimings };
+  std::array<double, kTimings> timing{};
+  const Clock::time_point t_start = Clock::now();
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   {
     Shared shared;
     Progress progress(static_cast<std::int64_t>(pending.size()), sw.n_tasks(), opt.quiet || rank != 0,
@@ -248,12 +253,15 @@ int run_sweep(const RunOptions& opt) {
       } catch (const inverse::Interrupted&) {
         break;
       }
+      const Clock::time_point t_sched = Clock::now();
       const std::int64_t k = shared.add(kNext, 1);
+      timing[kSchedule] += seconds_since(t_sched);
       if (k >= static_cast<std::int64_t>(pending.size())) break;
       const std::int64_t id = pending[static_cast<std::size_t>(k)];
       inverse::TaskSpec spec = sw.task(id);
       spec.heartbeat = heartbeat;
       inverse::TaskResult r;
+      const Clock::time_point t_task = Clock::now();
       try {
         if (spec.solver == inverse::SolverKind::amortized) {
           const sweep::TaskCoords c = sw.coords(id);
@@ -279,6 +287,8 @@ int run_sweep(const RunOptions& opt) {
         r.residuals = VectorD::Constant(sw.samples, std::numeric_limits<double>::quiet_NaN());
         r.loss = VectorD::Constant(sw.log_points, std::numeric_limits<double>::quiet_NaN());
       }
+      timing[kSolve] += seconds_since(t_task);
+      const Clock::time_point t_write = Clock::now();
       try {
         file.write_task(id, r, rank);
       } catch (const std::exception& e) {
@@ -287,8 +297,11 @@ int run_sweep(const RunOptions& opt) {
       const Slot slot = r.status == inverse::Status::done       ? kDone
                         : r.status == inverse::Status::diverged ? kDiverged
                                                                 : kFailed;
+      timing[kWrite] += seconds_since(t_write);
       shared.add(slot, 1);
+      ++timing[kTasks];
     }
+    timing[kWall] = seconds_since(t_start);
     // Rank 0 keeps reporting while the others finish their last tasks.
     MPI_Request barrier = MPI_REQUEST_NULL;
     MPI_Ibarrier(MPI_COMM_WORLD, &barrier);
@@ -300,10 +313,22 @@ int run_sweep(const RunOptions& opt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
+    std::array<double, kTimings> sum{};
+    MPI_Reduce(timing.data(), sum.data(), kTimings, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     const Counts total = shared.counts();
     const bool stopped = shared.get(kStop) != 0;
     if (rank == 0) {
       progress.finish(total);
+      if (!opt.quiet && sum[kTasks] > 0) {
+        // Shares of the ranks' summed time until their last task: what the tasks cost and
+        // what the machinery around them does.
+        const double wall = std::max(sum[kWall], 1e-12);
+        fmt::print(stderr,
+                   "invsweep: {:.0f} tasks in {:.2f} s: solving {:.1f} %, writing HDF5 {:.2f} %, scheduling {:.2f} % of "
+                   "rank time; {:.3g} ms per task outside solving\n",
+                   sum[kTasks], progress.elapsed(), 100 * sum[kSolve] / wall, 100 * sum[kWrite] / wall,
+                   100 * sum[kSchedule] / wall, 1e3 * (sum[kWall] - sum[kSolve]) / sum[kTasks]);
+      }
       const std::int64_t left = static_cast<std::int64_t>(pending.size()) - total.finished();
       if (stopped)
         fmt::print(stderr, "invsweep: stopped by a signal; {} task{} left pending in {} — run again with --resume\n", left,
