@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from analysis import clusters_table, find_clusters, importance_table, load_results  # noqa: E402
 from analysis.oracle import load_oracle  # noqa: E402
 
 GENERATOR, ADJOINT, AMORTIZED = 0, 1, 2
@@ -85,6 +86,10 @@ def test_experiment1_target_1900_x2_varies_most(run, job):
     assert pooled[1] > 1.5 * pooled[0] and pooled[1] > 1.2 * pooled[3]
     # The true function agrees (the oracle is accurate to R² > 0.9999).
     assert np.median(np.abs(paper4(v.reshape(-1, 4)) - 1900) / 1900) < 0.01
+    # The analysis package, on this file written by the C++ runner, ranks x2 least important.
+    imp = {r["feature"]: r for r in importance_table(load_results(f.filename), n_boot=200).rows()}
+    print("importance:", {k: round(r["importance"], 3) for k, r in imp.items()})
+    assert imp["x2"]["rank"] == 4 and imp["x1"]["rank"] == 1
 
 
 def test_experiment2_fixed_x4(run, job):
@@ -164,6 +169,12 @@ def test_multiroot_every_root_in_one_task(run, job):
         print(f"task {t} (solver {f['tasks/solver'][t]}): {ok.mean():.0%} converged; distance to each root:",
               np.round(found, 4))
         assert all(d <= 0.05 for d in found), f"task {t} misses a root"
+    # The analysis package finds one family per root, each centre within 0.05 of it.
+    fam = clusters_table(find_clusters(load_results(f.filename)), ["x"]).rows()
+    centres = np.sort([r["center_x"] for r in fam])
+    print("cluster centres:", np.round(centres, 4))
+    assert len(centres) == len(roots)
+    assert np.all(np.abs(centres - roots) <= 0.05)
 
 
 def test_amortized_fifty_targets(run, job):
