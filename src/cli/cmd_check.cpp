@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
+#include "invsweep/core/strings.hpp"
 #include "invsweep/inverse/amortized.hpp"
 #include "invsweep/inverse/solve.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
@@ -26,16 +27,6 @@ struct CheckOptions {
   int ranks = 1;
   bool no_calibration = false;
 };
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.3g} {}", b, units[u]);
-}
 
 std::string human_seconds(double s) {
   if (s < 1) return fmt::format("{:.0f} ms", s * 1e3);

@@ -73,4 +73,14 @@ std::string did_you_mean(std::string_view name, std::span<const std::string_view
   return suggest(name, candidates);
 }
 
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.3g} {}", bytes, units[u]);
+}
+
 }  // namespace invsweep

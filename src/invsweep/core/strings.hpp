@@ -1,5 +1,6 @@
 #pragma once
 // Small text helpers shared by the parsers: splitting lists and "did you mean" suggestions.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@ std::vector<std::string> split_list(std::string_view text, char sep = ',');
 std::string_view trim(std::string_view s);
 /// Joins with ", ".
 std::string join(std::span<const std::string> parts, std::string_view sep = ", ");
+/// A byte count for people: "52.4 KiB", "3.1 GiB".
+std::string human_bytes(double bytes);
 /// Edit distance (insertions, deletions, substitutions), case-insensitive.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 /// " (did you mean 'x'?)" for the closest candidate within a small distance, else "".

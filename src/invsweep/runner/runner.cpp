@@ -15,6 +15,7 @@
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
+#include "invsweep/core/strings.hpp"
 #include "invsweep/inverse/amortized.hpp"
 #include "invsweep/inverse/solve.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
@@ -60,17 +61,6 @@ struct Setup {
   std::vector<std::uint8_t> status;  // for a resumed file
 };
 
-std::string human_bytes(std::uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.3g} {}", v, units[u]);
-}
-
 /// Rank 0: everything that can be wrong with the user's input, checked before any output.
 Setup prepare(const RunOptions& opt) {
   Setup s;
@@ -87,7 +77,8 @@ Setup prepare(const RunOptions& opt) {
   if (bytes > opt.max_bytes && !opt.force)
     throw ConfigError(fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
                                   "limit of {}; run with --force if that is intended",
-                                  opt.sweep, human_bytes(bytes), sw.n_tasks(), sw.samples, human_bytes(opt.max_bytes)));
+                                  opt.sweep, human_bytes(static_cast<double>(bytes)), sw.n_tasks(), sw.samples,
+                                  human_bytes(static_cast<double>(opt.max_bytes))));
   std::error_code ec;
   if (opt.resume && fs::exists(s.out, ec)) {
     check_output_path(s.out, true, "results file");
