@@ -314,12 +314,7 @@ TaskResult solve_amortized(const oracle::Oracle& o, const nn::Mlp<float>& net, c
   r.loss = model.loss();
   r.steps = model.steps();
   r.final_loss = model.best_loss();
-  if (spec.polish.enabled && r.status == Status::done && sd.allFinite()) polish(p, spec.polish, sd);
-  const Index bad = p.finish(sd, r);
-  if (bad > 0 && r.status == Status::done) {
-    r.status = Status::diverged;
-    r.message = fmt::format("{} of {} vectors were not finite", bad, sd.cols());
-  }
+  finish_task(p, spec.polish, sd, r);
   r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (include_training) r.wall_seconds += model.train_seconds();
   return r;

@@ -178,6 +178,15 @@ MatrixD run_adjoint(const Problem& p, const TaskSpec& spec, TaskResult& r) {
 
 }  // namespace
 
+void finish_task(const Problem& p, const PolishSettings& polish_settings, MatrixD& s_free, TaskResult& r) {
+  if (polish_settings.enabled && r.status == Status::done && s_free.allFinite()) polish(p, polish_settings, s_free);
+  const Index bad = p.finish(s_free, r);
+  if (bad > 0 && r.status == Status::done) {
+    r.status = Status::diverged;
+    r.message = fmt::format("{} of {} vectors were not finite", bad, s_free.cols());
+  }
+}
+
 TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const TaskSpec& spec) {
   if (spec.solver == SolverKind::amortized)
     return solve_amortized(oracle, net, spec, AmortizedModel::train(oracle, net, spec), true);
@@ -196,12 +205,7 @@ TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const 
     case SolverKind::amortized:
       break;  // handled above
   }
-  if (spec.polish.enabled && r.status == Status::done && s.allFinite()) polish(p, spec.polish, s);
-  const Index bad = p.finish(s, r);
-  if (bad > 0 && r.status == Status::done) {
-    r.status = Status::diverged;
-    r.message = fmt::format("{} of {} vectors were not finite", bad, s.cols());
-  }
+  finish_task(p, spec.polish, s, r);
   r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;
 }

@@ -17,6 +17,11 @@ namespace invsweep::inverse {
 /// sweep shares a model across targets through amortized.hpp instead).
 TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const TaskSpec& spec);
 
+/// The end of every task: the optional polish (when the run is done and finite), then the
+/// vectors, outputs and residuals in double precision (Problem::finish); a task whose vectors
+/// are not all finite becomes diverged.
+void finish_task(const Problem& p, const PolishSettings& polish_settings, MatrixD& s_free, TaskResult& r);
+
 /// Levenberg–Marquardt refinement in double precision of the free features of each column
 /// of `s_free` (scaled units) towards the objective (target or range); bounds are respected
 /// by projection, fixed features are untouched. Returns the number of iterations run.
