@@ -1,7 +1,10 @@
-"""Command line: python3 -m analysis report RESULTS.h5 -o DIR [options].
+"""Command line:
+  python3 -m analysis report RESULTS.h5 -o DIR [options]
+  python3 -m analysis import-model MODEL --inputs a,b --outputs y --out oracle.h5 [options]
 
 Exit codes: 0 success; 2 bad input (missing or unreadable file, not an invsweep results file,
-bad option, unwritable output) with one message naming the file and the part."""
+a model that cannot be represented, bad option, unwritable output) with one message naming the
+file and the part; nothing is written then."""
 
 from __future__ import annotations
 
@@ -29,11 +32,54 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--link-distance", type=float, default=None,
                    help="link vectors closer than this (share of the feature range) instead of choosing the cut")
     r.add_argument("--max-cloud-plots", type=int, default=40, help="at most this many solution-cloud plots")
+    m = sub.add_parser("import-model", help="a PyTorch (.pt) or ONNX (.onnx) model -> an invsweep oracle file",
+                       description="Writes an invsweep oracle file from a trained model: an ONNX graph or a whole "
+                                   "torch.nn.Sequential saved with torch.save(model). See docs/ORACLES.md.")
+    m.add_argument("model", help="model file: .onnx, or .pt / .pth")
+    m.add_argument("--inputs", required=True, help="input feature names, comma-separated, in the model's order")
+    m.add_argument("--outputs", required=True, help="output names, comma-separated, in the model's order")
+    m.add_argument("--input-scaler", metavar="SPEC",
+                   help="scaling applied before the model: a pickled scikit-learn StandardScaler or MinMaxScaler, "
+                        "or mean=1,2,3:scale=4,5,6 (the model sees (x - mean) / scale)")
+    m.add_argument("--output-scaler", metavar="SPEC",
+                   help="scaling undone after the model: a pickled scaler, or mean=..:scale=.. (y = u * scale + mean)")
+    b = m.add_mutually_exclusive_group()
+    b.add_argument("--bounds", metavar="SPEC", help="input bounds: a=0:10,b=-1:1 (an empty side is unbounded)")
+    b.add_argument("--bounds-csv", metavar="FILE", help="input bounds: min and max of each input column of this CSV")
+    m.add_argument("--out", required=True, help="oracle file to write (.h5)")
+    m.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    m.add_argument("--quiet", action="store_true", help="print only notes and errors")
     return p
+
+
+def _import_model(args) -> int:
+    from .model_import import CHECK_POINTS, ImportOptions, ModelImportError, import_model
+
+    opts = ImportOptions(model=args.model, inputs=args.inputs, outputs=args.outputs, out=args.out,
+                         input_scaler=args.input_scaler, output_scaler=args.output_scaler, bounds=args.bounds,
+                         bounds_csv=args.bounds_csv, force=args.force)
+    try:
+        r = import_model(opts)
+    except ModelImportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for note in r.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not args.quiet:
+        sizes = [str(r.layers[0].weight.shape[1])] + [str(l.weight.shape[0]) for l in r.layers]
+        print(f"{args.model} ({r.kind}): {' -> '.join(sizes)}, activations {', '.join(l.activation for l in r.layers)}")
+        print(f"input scaler: {r.input_scaler.source}; output scaler: {r.output_scaler.source}; "
+              f"bounds: {r.bounds.source}")
+        print(f"checked: the oracle file reproduces the model to {r.max_difference:.2g} "
+              f"(max difference on {CHECK_POINTS} points, network units)")
+        print(f"wrote {r.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
+    if args.command == "import-model":
+        return _import_model(args)
     for name in ("rtol", "bootstrap"):
         if getattr(args, name) <= 0:
             print(f"error: --{name} must be > 0, got {getattr(args, name)}", file=sys.stderr)
