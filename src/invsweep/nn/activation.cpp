@@ -99,9 +99,82 @@ void multiply_derivative(Activation act, const T* z, const T* a, T* g, Index n) 
   }
 }
 
+template <class T>
+void bias_activate(Activation act, const T* b, T* z, T* a, Index rows, Index cols, bool keep_pre) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using Mat = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Map<const Arr> bv(b, rows);
+  if (act == Activation::identity || rows < 4) {
+    // Narrow layers (an output of one to three values): whole-matrix operations, as the
+    // per-column loop would cost more in overhead than in arithmetic.
+    Eigen::Map<Mat> zm(z, rows, cols);
+    zm.colwise() += bv;
+    if (act != Activation::identity || a != z) activate(act, z, a, rows * cols);
+    return;
+  }
+  // Column by column: `(z.colwise() + b).tanh()` over the whole matrix is not vectorised by
+  // Eigen 3.4 (scalar tanh through the replicated bias; 2.3x slower steps, measured).
+  for (Index j = 0; j < cols; ++j) {
+    T* zj = z + j * rows;
+    T* aj = a + j * rows;
+    Eigen::Map<Arr> zc(zj, rows), ac(aj, rows);
+    switch (act) {
+      case Activation::relu:
+        ac = (zc + bv).max(T(0));
+        break;
+      case Activation::tanh:
+        ac = (zc + bv).tanh();
+        break;
+      default:
+        // Exact scalar forms (sigmoid, softplus, silu, gelu): bias first, then act on the
+        // column while it is in L1.
+        if (keep_pre) {
+          zc += bv;
+          activate(act, zj, aj, rows);
+        } else {
+          ac = zc + bv;
+          activate(act, aj, aj, rows);
+        }
+        break;
+    }
+  }
+}
+
+template <class T>
+void derivative_bias_grad(Activation act, const T* z, const T* a, T* g, Index rows, Index cols, T* bias_grad) {
+  using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+  using Mat = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+  if (act == Activation::identity || rows < 4 ||
+      (act != Activation::tanh && act != Activation::relu && act != Activation::sigmoid)) {
+    multiply_derivative(act, z, a, g, rows * cols);
+    if (bias_grad != nullptr) Eigen::Map<Arr>(bias_grad, rows) += Eigen::Map<const Mat>(g, rows, cols).rowwise().sum();
+    return;
+  }
+  for (Index j = 0; j < cols; ++j) {
+    Eigen::Map<Arr> gc(g + j * rows, rows);
+    const Eigen::Map<const Arr> ac(a + j * rows, rows);
+    switch (act) {
+      case Activation::tanh:
+        gc *= T(1) - ac.square();
+        break;
+      case Activation::relu:
+        gc = (ac > T(0)).select(gc, T(0));
+        break;
+      default:  // sigmoid
+        gc *= ac * (T(1) - ac);
+        break;
+    }
+    if (bias_grad != nullptr) Eigen::Map<Arr>(bias_grad, rows) += gc;
+  }
+}
+
 template void activate<float>(Activation, const float*, float*, Index);
 template void activate<double>(Activation, const double*, double*, Index);
 template void multiply_derivative<float>(Activation, const float*, const float*, float*, Index);
 template void multiply_derivative<double>(Activation, const double*, const double*, double*, Index);
+template void bias_activate<float>(Activation, const float*, float*, float*, Index, Index, bool);
+template void bias_activate<double>(Activation, const double*, double*, double*, Index, Index, bool);
+template void derivative_bias_grad<float>(Activation, const float*, const float*, float*, Index, Index, float*);
+template void derivative_bias_grad<double>(Activation, const double*, const double*, double*, Index, Index, double*);
 
 }  // namespace invsweep::nn

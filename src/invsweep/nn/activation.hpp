@@ -29,6 +29,17 @@ void activate(Activation act, const T* z, T* a, Index n);
 template <class T>
 void multiply_derivative(Activation act, const T* z, const T* a, T* g, Index n);
 
+/// The forward step after a layer's matrix product, in one pass over z [rows, cols]
+/// (column-major): a = act(z + b) column by column; z is overwritten with z + b when
+/// `keep_pre` (activations whose derivative needs the pre-activation), else it may alias a.
+template <class T>
+void bias_activate(Activation act, const T* b, T* z, T* a, Index rows, Index cols, bool keep_pre);
+
+/// The backward step before a layer's matrix products, in one pass over g [rows, cols]:
+/// g ← g ⊙ act'(z) (`a` = act(z)), and when `bias_grad` is not null, bias_grad[r] += Σ_j g(r, j).
+template <class T>
+void derivative_bias_grad(Activation act, const T* z, const T* a, T* g, Index rows, Index cols, T* bias_grad);
+
 /// True when act' can be computed from the output alone, so z need not be kept.
 constexpr bool derivative_from_output(Activation act) {
   return act == Activation::identity || act == Activation::relu || act == Activation::tanh ||

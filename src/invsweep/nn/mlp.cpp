@@ -92,11 +92,10 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
     const LayerSpec& l = net.layer(i);
     MatrixMap<T> in = ws.act_map(i);
     MatrixMap<T> out = ws.act_map(i + 1);
-    // z = W a + b, then the activation in place (or from the kept pre-activation).
+    // z = W a, then bias and activation in one pass (in place unless z is kept).
     MatrixMap<T> z = ws.keeps_pre(i) ? ws.pre_map(i) : out;
     z.noalias() = net.weight(i) * in;
-    z.colwise() += net.bias(i);
-    activate(l.act, z.data(), out.data(), z.size());
+    bias_activate(l.act, net.bias(i).data(), z.data(), out.data(), z.rows(), z.cols(), ws.keeps_pre(i));
   }
 }
 
@@ -108,11 +107,10 @@ void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vecto
     MatrixMap<T> g = ws.grad_map(k + 1);  // dL/d a_{k+1} → becomes dL/d z_k
     MatrixMap<T> a = ws.act_map(k + 1);
     const T* z = ws.keeps_pre(k) ? ws.pre_map(k).data() : a.data();
-    multiply_derivative(l.act, z, a.data(), g.data(), g.size());
-    if (grad_params != nullptr) {
-      net.weight_in(*grad_params, k).noalias() += g * ws.act_map(k).transpose();
-      net.bias_in(*grad_params, k) += g.rowwise().sum();
-    }
+    // g ⊙ act'(z) and the bias gradient in one pass, then the weight gradient.
+    T* bias_grad = grad_params != nullptr ? net.bias_in(*grad_params, k).data() : nullptr;
+    derivative_bias_grad(l.act, z, a.data(), g.data(), g.rows(), g.cols(), bias_grad);
+    if (grad_params != nullptr) net.weight_in(*grad_params, k).noalias() += g * ws.act_map(k).transpose();
     if (k > 0 || want_input_grad) ws.grad_map(k).noalias() = net.weight(k).transpose() * g;
   }
 }
