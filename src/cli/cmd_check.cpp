@@ -26,6 +26,7 @@ struct CheckOptions {
   std::string sweep, out;
   int ranks = 1;
   bool no_calibration = false;
+  bool output_path = false;  // print only the results file's path (for scripts)
 };
 
 std::string human_seconds(double s) {
@@ -64,6 +65,12 @@ int run_check(const CheckOptions& opt) {
   const oracle::Oracle o = oracle::load_oracle(oracle_path);
   const sweep::Sweep s = sweep::parse_sweep(opt.sweep, text, o);
   const std::string out = opt.out.empty() ? s.output_path : opt.out;
+  if (opt.output_path) {
+    if (out.empty())
+      throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
+    fmt::print("{}\n", out);
+    return 0;
+  }
 
   fmt::print("{}: valid\n", opt.sweep);
   fmt::print("  oracle      {} ({} → {})\n", oracle_path, fmt::join(o.input_names, ","), fmt::join(o.output_names, ","));
@@ -139,6 +146,8 @@ void setup_check(CLI::App& app) {
   sub->add_option("--out,-o", opt->out, "Results file the run would write (default: the sweep's 'output')");
   sub->add_option("--ranks,-n", opt->ranks, "Ranks to estimate the run time for")->capture_default_str();
   sub->add_flag("--no-calibration", opt->no_calibration, "Skip the timing runs");
+  sub->add_flag("--output-path", opt->output_path,
+                "Validate, then print only the results file's path (as `run` resolves it) and exit");
   sub->callback([opt] { exit_code() = run_check(*opt); });
 }
 

@@ -30,12 +30,16 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_stop_signal = 0;   // SIGTERM / SIGINT: stop now
+volatile std::sig_atomic_t g_drain_signal = 0;  // SIGUSR1: finish the tasks in flight, take no more
 
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+extern "C" void on_drain_signal(int sig) { g_drain_signal = sig; }
 
 // Slots of the shared window on rank 0.
 enum Slot : int { kNext = 0, kDone = 1, kDiverged = 2, kFailed = 3, kStop = 4, kSlots = 5 };
+// Bits of the kStop slot, set by whichever rank received the signal.
+constexpr std::int64_t kStopNow = 1, kDrain = 2;
 
 [[noreturn]] void fatal(int rank, const std::string& what, int code) {
   fmt::print(stderr, "invsweep: fatal error on rank {}: {}\n", rank, what);
@@ -121,6 +125,11 @@ class Shared {
     MPI_Win_flush(0, win_);
     return old;
   }
+  void set_bits(Slot slot, std::int64_t bits) {
+    std::int64_t old = 0;
+    MPI_Fetch_and_op(&bits, &old, MPI_INT64_T, 0, slot, MPI_BOR, win_);
+    MPI_Win_flush(0, win_);
+  }
   std::int64_t get(Slot slot) {
     std::int64_t v = 0, dummy = 0;
     MPI_Fetch_and_op(&dummy, &v, MPI_INT64_T, 0, slot, MPI_NO_OP, win_);
@@ -142,6 +151,10 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction drain {};
+  drain.sa_handler = on_drain_signal;
+  sigemptyset(&drain.sa_mask);
+  sigaction(SIGUSR1, &drain, nullptr);
 }
 
 int run_sweep(const RunOptions& opt) {
@@ -225,25 +238,35 @@ int run_sweep(const RunOptions& opt) {
     Progress progress(static_cast<std::int64_t>(pending.size()), sw.n_tasks(), opt.quiet || rank != 0,
                       opt.progress_seconds);
     std::map<std::pair<Index, Index>, std::unique_ptr<inverse::AmortizedModel>> amortized;
-    bool stopping = false;
+    bool stopping = false, draining = false;
+    std::int64_t posted = 0;  // the signal bits this rank has set
+    const auto post_signals = [&] {
+      const std::int64_t bits = (g_stop_signal != 0 ? kStopNow : 0) | (g_drain_signal != 0 ? kDrain : 0);
+      if ((bits & ~posted) != 0) shared.set_bits(kStop, bits);
+      posted |= bits;
+    };
     Clock::time_point last_check = Clock::now();
     const auto heartbeat = [&] {
       const Clock::time_point now = Clock::now();
-      if (std::chrono::duration<double>(now - last_check).count() < 0.2 && g_stop_signal == 0) return;
+      if (std::chrono::duration<double>(now - last_check).count() < 0.2 && g_stop_signal == 0 && g_drain_signal == 0)
+        return;
       last_check = now;
-      if (g_stop_signal != 0 && !stopping) shared.add(kStop, 1);
-      if (shared.get(kStop) != 0) {
+      post_signals();
+      const std::int64_t flags = shared.get(kStop);
+      draining = draining || (flags & kDrain) != 0;
+      if ((flags & kStopNow) != 0) {
         stopping = true;
         throw inverse::Interrupted{};
       }
       if (rank == 0) progress.update(shared.counts());
     };
-    while (!stopping) {
+    while (!stopping && !draining) {
       try {
         heartbeat();
       } catch (const inverse::Interrupted&) {
         break;
       }
+      if (draining) break;
       const Clock::time_point t_sched = Clock::now();
       const std::int64_t k = shared.add(kNext, 1);
       timing[kSchedule] += seconds_since(t_sched);
@@ -299,7 +322,7 @@ int run_sweep(const RunOptions& opt) {
     for (int done = 0; done == 0;) {
       MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
       if (done == 0) {
-        if (g_stop_signal != 0 && shared.get(kStop) == 0) shared.add(kStop, 1);
+        post_signals();
         if (rank == 0) progress.update(shared.counts());
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
@@ -307,7 +330,9 @@ int run_sweep(const RunOptions& opt) {
     std::array<double, kTimings> sum{};
     MPI_Reduce(timing.data(), sum.data(), kTimings, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     const Counts total = shared.counts();
-    const bool stopped = shared.get(kStop) != 0;
+    const std::int64_t flags = shared.get(kStop);
+    const std::int64_t left = static_cast<std::int64_t>(pending.size()) - total.finished();
+    const bool stopped = flags != 0 && left > 0;  // a signal that came after the last task changes nothing
     if (rank == 0) {
       progress.finish(total);
       if (!opt.quiet && sum[kTasks] > 0) {
@@ -320,9 +345,9 @@ int run_sweep(const RunOptions& opt) {
                    sum[kTasks], progress.elapsed(), 100 * sum[kSolve] / wall, 100 * sum[kWrite] / wall,
                    100 * sum[kSchedule] / wall, 1e3 * (sum[kWall] - sum[kSolve]) / sum[kTasks]);
       }
-      const std::int64_t left = static_cast<std::int64_t>(pending.size()) - total.finished();
       if (stopped)
-        fmt::print(stderr, "invsweep: stopped by a signal; {} task{} left pending in {} — run again with --resume\n", left,
+        fmt::print(stderr, "invsweep: {}; {} task{} left pending in {} — run again with --resume\n",
+                   (flags & kStopNow) != 0 ? "stopped by a signal" : "stopped taking tasks (SIGUSR1)", left,
                    left == 1 ? "" : "s", setup.out);
       if (total.diverged + total.failed > 0)
         fmt::print(stderr, "invsweep: {} task{} diverged, {} failed (see /tasks/message, or `invsweep status {}`)\n",

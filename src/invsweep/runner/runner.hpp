@@ -12,6 +12,8 @@
 //  4. Each rank writes its tasks' rows as they finish (independent I/O, status last).
 //  5. SIGTERM / SIGINT: every rank stops taking tasks, abandons the one in flight (it stays
 //     pending), and the file is closed consistently; a later --resume continues.
+//     SIGUSR1 (e.g. `sbatch --signal=B:USR1@300` before a time limit): every rank finishes the
+//     task in flight and takes no more. Either way the exit code is 143 if tasks remain.
 //  Fatal errors (I/O failure, a bug) call MPI_Abort: no rank is left waiting.
 #include <cstdint>
 #include <string>
@@ -33,7 +35,7 @@ struct RunOptions {
 /// Throws UserError on rank 0 (other ranks return 2) for bad input.
 int run_sweep(const RunOptions& options);
 
-/// Installs the SIGTERM / SIGINT handlers that ask the run to stop.
+/// Installs the handlers: SIGTERM / SIGINT stop the run now, SIGUSR1 after the tasks in flight.
 void install_stop_handlers();
 
 }  // namespace invsweep::runner
