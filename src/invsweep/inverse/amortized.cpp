@@ -252,13 +252,13 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
     gws.grad_output() = gs;
     grad.setZero();
     backward(g, gws, &grad, false);
-    if (!grad.allFinite()) {
+    if (!nn::all_finite(grad.data(), grad.size())) {
       last = std::numeric_limits<double>::quiet_NaN();
       break;
     }
     const double ramp = step + 1 < warm_steps ? (step + 1) / warm_steps : 1.0;
     adam.step(adam_settings, ramp * ctl.lr(step), g.params(), grad);
-    if (!g.params().allFinite()) {
+    if (!nn::all_finite(g.params().data(), g.params().size())) {
       last = std::numeric_limits<double>::quiet_NaN();
       break;
     }

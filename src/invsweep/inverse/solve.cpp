@@ -35,7 +35,7 @@ struct OraclePass {
   }
 };
 
-bool finite(const Eigen::Ref<const VectorF>& v) { return v.allFinite(); }
+bool finite(const Eigen::Ref<const VectorF>& v) { return nn::all_finite(v.data(), v.size()); }
 
 void draw_latents(Rng& rng, LatentDist dist, MatrixMap<float> z) {
   for (Index i = 0; i < z.size(); ++i)
@@ -166,7 +166,7 @@ MatrixD run_adjoint(const Problem& p, const TaskSpec& spec, TaskResult& r) {
     adam.step(adam_settings, ctl.lr(step), Eigen::Map<VectorF>(v.data(), v.size()),
               Eigen::Map<const VectorF>(g.data(), g.size()));
     if (project) map.project(v);
-    if (!v.allFinite()) {
+    if (!nn::all_finite(v.data(), v.size())) {
       last = std::numeric_limits<double>::quiet_NaN();
       break;
     }

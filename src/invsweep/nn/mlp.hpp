@@ -127,6 +127,14 @@ template <class T>
 void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vector<T>>* grad_params,
               bool want_input_grad);
 
+/// True when all `n` values are finite. A vectorised sum of 0·x (0 for a finite x, NaN for
+/// ±inf or NaN; a sum of zeros cannot overflow): Eigen's allFinite() is a scalar loop, and
+/// the solvers check parameters and gradients every step.
+template <class T>
+bool all_finite(const T* x, Index n) {
+  return (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, n) * T(0)).sum() == T(0);
+}
+
 /// Convenience (allocates): net(x) for x [n_in, batch].
 template <class T>
 Matrix<T> predict(const Mlp<T>& net, const Matrix<T>& x);
