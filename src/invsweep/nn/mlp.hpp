@@ -108,11 +108,14 @@ class MlpWorkspace {
   MatrixMap<T> pre_map(std::size_t i) { return {pre_[i].data(), pre_[i].rows(), batch_}; }
   MatrixMap<T> grad_map(std::size_t i) { return {grads_[i].data(), grads_[i].rows(), batch_}; }
   bool keeps_pre(std::size_t i) const { return pre_[i].size() > 0; }
+  /// Scratch for the transposed products of thin layers (mlp.cpp), `size` values.
+  T* scratch(Index size) { return size <= scratch_.size() ? scratch_.data() : nullptr; }
 
  private:
   Index capacity_ = 0;
   Index batch_ = 0;
   std::vector<Matrix<T>> acts_, pre_, grads_;
+  Vector<T> scratch_;
 };
 
 /// Forward pass: ws.output() = net(ws.input()) over the active batch.
