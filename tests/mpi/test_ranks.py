@@ -1,6 +1,7 @@
 """The runner on several ranks (NP from the environment, set by CTest: mpi.<name>.np<N>):
-the same file whatever the number of ranks, and a job killed at any point resumes to the same
-data as an uninterrupted run."""
+the same file whatever the number of ranks; a job killed at any point (SIGKILL), stopped
+(SIGTERM), ended by a fatal write error on one rank, or left by a dying rank resumes to the
+same data as an uninterrupted run."""
 
 import os
 import shutil
@@ -125,7 +126,7 @@ def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
     out = tmp_path / "killed.h5"
     rng = np.random.default_rng(NP)
     kills = 0
-    for attempt in range(8):
+    for attempt in range(10):
         cmd = command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet", "--resume")
         p = subprocess.Popen(cmd, env=mpi_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              start_new_session=True)
@@ -145,3 +146,85 @@ def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
     run_sweep(invsweep_bin, NP, sweep, out, "--resume")
     assert kills >= 1, "the run finished before it could be killed; make the sweep longer"
     assert_same(read(out), ref, f"killed {kills} times and resumed")
+
+
+def assert_done_rows_right(path, ref, what):
+    """The file opens; every row marked done equals the reference; no other status appears."""
+    with h5py.File(path, "r") as f:
+        status = f["tasks/status"][:]
+        assert set(np.unique(status).tolist()) <= {0, 1}, f"{what}: statuses {np.unique(status)}"
+        done = status == 1
+        for name in DATASETS:
+            assert np.array_equal(f[name][:][done], ref[name][done], equal_nan=True), f"{what}: /{name}"
+    return int(done.sum()), len(status)
+
+
+def test_sigterm_stops_cleanly(invsweep_bin, long_reference, tmp_path):
+    """SIGTERM ends the run within seconds; tasks in flight are left pending, never half
+    written; --resume completes the data. NP=1 runs alone (no mpirun), to see exit code 143."""
+    sweep, ref = long_reference
+    out = tmp_path / "terminated.h5"
+    np_ = 0 if NP == 1 else NP
+    p = subprocess.Popen(command(invsweep_bin, np_, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(1.5)
+    assert p.poll() is None, "the run finished before SIGTERM; make the sweep longer"
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)  # to mpirun, which passes it on to the ranks
+    _, err = p.communicate(timeout=30)
+    seconds = time.monotonic() - t0
+    done, total = assert_done_rows_right(out, ref, "after SIGTERM")
+    print(f"SIGTERM: exit {p.returncode} after {seconds:.2f} s, {done}/{total} tasks done")
+    assert seconds < 5, f"took {seconds:.1f} s to stop"
+    assert "stopped by a signal" in err and "--resume" in err, err
+    assert p.returncode == 143 if np_ == 0 else p.returncode != 0
+    assert 0 < done < total
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert_same(read(out), ref, "stopped by SIGTERM and resumed")
+
+
+def test_fatal_write_error_aborts_every_rank(invsweep_bin, reference, tmp_path):
+    """A write that fails on one rank (injected: INVSWEEP_FAULT_WRITE_TASK) ends the whole job
+    promptly through MPI_Abort, with the rank and the task named; the file keeps every task
+    done before and resumes to the uninterrupted data."""
+    sweep, ref = reference
+    out = tmp_path / "aborted.h5"
+    env = dict(mpi_env(), INVSWEEP_FAULT_WRITE_TASK="7")
+    t0 = time.monotonic()
+    p = subprocess.run(command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet"), env=env,
+                       capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - t0
+    print(f"fatal write error: exit {p.returncode} after {seconds:.2f} s")
+    assert p.returncode == 2, p.stderr
+    assert "fatal error on rank" in p.stderr and "writing task 7" in p.stderr, p.stderr
+    done, _ = assert_done_rows_right(out, ref, "after the abort")
+    with h5py.File(out, "r") as f:
+        assert f["tasks/status"][7] == 0, "the failed write left task 7 marked done"
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert_same(read(out), ref, "aborted and resumed")
+
+
+@pytest.mark.skipif(NP < 2, reason="needs a second rank to kill")
+def test_a_dying_rank_ends_the_job(invsweep_bin, long_reference, tmp_path):
+    """One rank killed (a crash, the OOM killer): mpirun ends the others instead of leaving them
+    waiting; the file keeps every task done and resumes."""
+    sweep, ref = long_reference
+    out = tmp_path / "rank-died.h5"
+    p = subprocess.Popen(command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(1.5)
+    ranks = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+    assert len(ranks) == NP, f"expected {NP} rank processes under mpirun, found {ranks}"
+    t0 = time.monotonic()
+    os.kill(int(ranks[-1]), signal.SIGKILL)
+    try:
+        p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        raise AssertionError("the job hung after one rank died")
+    seconds = time.monotonic() - t0
+    done, total = assert_done_rows_right(out, ref, "after a rank died")
+    print(f"one rank killed: job ended (exit {p.returncode}) {seconds:.2f} s later, {done}/{total} tasks done")
+    assert p.returncode != 0 and seconds < 10
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert_same(read(out), ref, "a rank died, resumed")

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -56,6 +57,16 @@ void bcast_bytes(std::string& s, int root = 0) {
   constexpr std::size_t chunk = 1 << 30;
   for (std::size_t off = 0; off < s.size(); off += chunk)
     MPI_Bcast(s.data() + off, static_cast<int>(std::min(chunk, s.size() - off)), MPI_CHAR, root, MPI_COMM_WORLD);
+}
+
+/// Fault injection for the reliability tests: INVSWEEP_FAULT_WRITE_TASK=<id> makes the write of
+/// that task fail like an I/O error, on whichever rank ran it (-1: no fault).
+std::int64_t fault_write_task_from_env() {
+  const char* v = std::getenv("INVSWEEP_FAULT_WRITE_TASK");
+  if (v == nullptr || *v == '\0') return -1;
+  char* end = nullptr;
+  const long long id = std::strtoll(v, &end, 10);
+  return *end == '\0' && id >= 0 ? static_cast<std::int64_t>(id) : -1;
 }
 
 /// What rank 0 prepares and every rank receives.
@@ -227,6 +238,8 @@ int run_sweep(const RunOptions& opt) {
     std::fflush(stderr);
   }
 
+  const std::int64_t fault_write_task = fault_write_task_from_env();
+
   // 3–4. Take tasks until none remain.
   int exit_code = 0;
   enum Timing : int { kSolve, kWrite, kSchedule, kWall, kTasks, kTimings };
@@ -304,6 +317,7 @@ int run_sweep(const RunOptions& opt) {
       timing[kSolve] += seconds_since(t_task);
       const Clock::time_point t_write = Clock::now();
       try {
+        if (id == fault_write_task) throw IoError("injected write failure (INVSWEEP_FAULT_WRITE_TASK)");
         file.write_task(id, r, rank);
       } catch (const std::exception& e) {
         fatal(rank, fmt::format("writing task {} to {}: {}", id, setup.out, e.what()), 2);
