@@ -15,6 +15,33 @@ int& exit_code() {
   return code;
 }
 
+namespace {
+
+/// A misspelt long option of a subcommand gets a "did you mean" (CLI11 only says it was not
+/// expected).
+void check_long_options(CLI::App& app, int argc, char** argv) {
+  CLI::App* sub = nullptr;
+  try {
+    sub = app.get_subcommand(argv[1]);
+  } catch (const CLI::OptionNotFound&) {
+    return;
+  }
+  std::vector<std::string> known = {"--help"};
+  for (const CLI::Option* o : sub->get_options())
+    for (const std::string& n : o->get_lnames()) known.push_back("--" + n);
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      throw ConfigError(fmt::format("{}: unknown option '{}'{}; see `invsweep {} --help`", argv[1], name,
+                                    did_you_mean(name, known), argv[1]));
+  }
+}
+
+}  // namespace
+
 int run_cli(int argc, char** argv) {
   CLI::App app{"invsweep — inverts trained neural networks: many input vectors that make a "
                "frozen forward model (the oracle) hit a target, over sweeps of settings."};
@@ -34,6 +61,7 @@ int run_cli(int argc, char** argv) {
       throw ConfigError(fmt::format("unknown command '{}'{}; commands: {}", argv[1], did_you_mean(argv[1], names),
                                     join(names)));
     }
+    if (argc > 1) check_long_options(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -144,10 +144,12 @@ void setup_check(CLI::App& app) {
                                               "estimated run time (runs nothing)");
   sub->add_option("sweep", opt->sweep, "Sweep file (.toml)")->required();
   sub->add_option("--out,-o", opt->out, "Results file the run would write (default: the sweep's 'output')");
-  sub->add_option("--ranks,-n", opt->ranks, "Ranks to estimate the run time for")->capture_default_str();
+  CLI::Option* ranks =
+      sub->add_option("--ranks,-n", opt->ranks, "Ranks to estimate the run time for")->capture_default_str();
   sub->add_flag("--no-calibration", opt->no_calibration, "Skip the timing runs");
   sub->add_flag("--output-path", opt->output_path,
-                "Validate, then print only the results file's path (as `run` resolves it) and exit");
+                "Validate, then print only the results file's path (as `run` resolves it) and exit")
+      ->excludes(ranks);
   sub->callback([opt] { exit_code() = run_check(*opt); });
 }
 

@@ -41,12 +41,12 @@ int run_dataset(const DatasetOptions& o) {
 void setup_dataset(CLI::App& app) {
   auto opt = std::make_shared<DatasetOptions>();
   CLI::App* sub = app.add_subcommand("dataset", "Write a reference data set (paper4, sinc, multiroot) as CSV");
-  sub->add_option("name", opt->name, "Data set name");
-  sub->add_option("--n", opt->n, "Number of rows")->capture_default_str();
-  sub->add_option("--seed", opt->seed, "Random seed")->capture_default_str();
-  sub->add_option("-o,--out", opt->out, "Output CSV file");
+  CLI::Option* name = sub->add_option("name", opt->name, "Data set name");
+  CLI::Option* n = sub->add_option("--n", opt->n, "Number of rows")->capture_default_str();
+  CLI::Option* seed = sub->add_option("--seed", opt->seed, "Random seed")->capture_default_str();
+  CLI::Option* out = sub->add_option("-o,--out", opt->out, "Output CSV file");
   sub->add_flag("--force", opt->force, "Overwrite an existing output file");
-  sub->add_flag("--list", opt->list, "List the data sets");
+  sub->add_flag("--list", opt->list, "List the data sets")->excludes(name)->excludes(n)->excludes(seed)->excludes(out);
   sub->callback([opt] { exit_code() = run_dataset(*opt); });
 }
 

@@ -68,13 +68,14 @@ void setup_run(CLI::App& app) {
   sub->add_option("--out,-o", opt->run.out, "Results file (default: the sweep's 'output')");
   sub->add_flag("--resume", opt->run.resume,
                 "Continue the results file if it exists (it must come from the same sweep); start it otherwise");
-  sub->add_flag("--force", opt->run.force, "Allow a results file larger than --max-size");
+  CLI::Option* force = sub->add_flag("--force", opt->run.force, "Allow a results file larger than --max-size");
   sub->add_option("--max-size", opt->max_size, "Refuse sweeps whose results file would exceed this (without --force)")
-      ->capture_default_str();
-  sub->add_option("--progress-every", opt->run.progress_seconds,
-                  "Seconds between progress lines when stderr is not a terminal")
-      ->capture_default_str();
-  sub->add_flag("--quiet,-q", opt->run.quiet, "No progress output");
+      ->capture_default_str()
+      ->excludes(force);  // a limit and its waiver together say two things
+  CLI::Option* every = sub->add_option("--progress-every", opt->run.progress_seconds,
+                                       "Seconds between progress lines when stderr is not a terminal")
+                           ->capture_default_str();
+  sub->add_flag("--quiet,-q", opt->run.quiet, "No progress output")->excludes(every);
   sub->callback([opt] { exit_code() = run_run(*opt); });
 }
 

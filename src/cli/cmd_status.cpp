@@ -22,6 +22,7 @@ struct StatusOptions {
 };
 
 int run_status(const StatusOptions& opt) {
+  if (opt.messages < 0) throw ConfigError(fmt::format("--messages {}: expected a number ≥ 0", opt.messages));
   const h5::File f = h5::File::open(opt.file, h5::Mode::read_only);
   if (!f.has_attr("format") || f.attr_string("format") != store::kResultsFormat)
     throw IoError(fmt::format("{}: not an invsweep results file (no format = \"{}\")", opt.file, store::kResultsFormat));
