@@ -1,5 +1,6 @@
 #include "invsweep/core/io.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,14 @@ namespace fs = std::filesystem;
 namespace invsweep {
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::uint64_t free_bytes(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
+}
 
 void check_output_path(const std::string& path, bool overwrite, std::string_view what) {
   if (path.empty()) throw ConfigError(fmt::format("{}: empty path", what));

@@ -1,5 +1,6 @@
 #pragma once
 // File-system helpers that keep the "bad input loses nothing" promise.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,10 @@ std::string errno_text();
 /// writable, and the file does not exist unless `overwrite`. Throws IoError naming the path
 /// and `what` ("--out", "output").
 void check_output_path(const std::string& path, bool overwrite, std::string_view what);
+
+/// Bytes available to unprivileged writers on the file system that holds `path` (a file that
+/// may not exist yet: its directory is asked); UINT64_MAX when that cannot be told.
+std::uint64_t free_bytes(const std::string& path);
 
 /// Writes to "<path>.tmp.<pid>" and renames onto `path` on commit(); the temporary file is
 /// removed if the object is destroyed without commit (an error), so a failed run leaves no

@@ -56,7 +56,12 @@ bool StepControl::record(int step, double loss) {
 }
 
 std::string divergence(const StepControl& ctl, double last) {
-  if (!std::isfinite(last)) return "the loss became non-finite (learning rate too high?)";
+  if (!std::isfinite(last) && !std::isfinite(ctl.best()))  // no finite step at all
+    return "the loss was non-finite from the first step: the oracle gives NaN or Inf for some candidate vectors "
+           "(check its weights, or keep the features in a range where it is finite)";
+  if (!std::isfinite(last))
+    return "the loss became non-finite (learning rate too high, or an oracle that is not finite everywhere within the "
+           "bounds?)";
   if (std::abs(last) > 100.0 * (std::abs(ctl.first()) + 1.0))
     return fmt::format("the loss grew from {:.3g} to {:.3g} (learning rate too high?)", ctl.first(), last);
   // Ended worse than it started and far from its best: the steps threw the solution away

@@ -42,6 +42,15 @@ enum Slot : int { kNext = 0, kDone = 1, kDiverged = 2, kFailed = 3, kStop = 4, k
 // Bits of the kStop slot, set by whichever rank received the signal.
 constexpr std::int64_t kStopNow = 1, kDrain = 2;
 
+/// " (... full?)" when the file system holding `path` has (almost) no space left: the likely
+/// cause of a failed write, which HDF5's own message does not say.
+std::string disk_hint(const std::string& path) {
+  const std::uint64_t free = free_bytes(path);
+  if (free >= (1U << 20)) return "";
+  return fmt::format(" — the file system holding it has {} free: is the disk full?",
+                     human_bytes(static_cast<double>(free)));
+}
+
 [[noreturn]] void fatal(int rank, const std::string& what, int code) {
   fmt::print(stderr, "invsweep: fatal error on rank {}: {}\n", rank, what);
   std::fflush(stderr);
@@ -102,10 +111,15 @@ Setup prepare(const RunOptions& opt) {
     s.status = store::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
     s.resume_existing = true;
   } else {
+    check_output_path(s.out, true, "results file");  // directory present and writable, not a directory itself
     if (fs::exists(s.out, ec))
       throw IoError(fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
                                 "another --out to start over", s.out));
-    check_output_path(s.out, false, "results file");
+    // The file takes its full size when it is created: refuse now rather than fail then.
+    const std::uint64_t free = free_bytes(s.out);
+    if (free < bytes)
+      throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free",
+                                s.out, human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
   }
   return s;
 }
@@ -229,7 +243,7 @@ int run_sweep(const RunOptions& opt) {
       std::error_code ec;
       fs::remove(setup.out + ".part", ec);  // no partial output
     }
-    fatal(rank, e.what(), 2);
+    fatal(rank, e.what() + disk_hint(setup.out), 2);
   }
   if (rank == 0 && !opt.quiet) {
     fmt::print(stderr, "invsweep: {} tasks ({} to run) × {} samples on {} rank{} → {}{}\n", sw.n_tasks(),
@@ -320,7 +334,7 @@ int run_sweep(const RunOptions& opt) {
         if (id == fault_write_task) throw IoError("injected write failure (INVSWEEP_FAULT_WRITE_TASK)");
         file.write_task(id, r, rank);
       } catch (const std::exception& e) {
-        fatal(rank, fmt::format("writing task {} to {}: {}", id, setup.out, e.what()), 2);
+        fatal(rank, fmt::format("writing task {} to {}: {}{}", id, setup.out, e.what(), disk_hint(setup.out)), 2);
       }
       const Slot slot = r.status == inverse::Status::done       ? kDone
                         : r.status == inverse::Status::diverged ? kDiverged
@@ -373,7 +387,7 @@ int run_sweep(const RunOptions& opt) {
   try {
     file.close();
   } catch (const std::exception& e) {
-    fatal(rank, fmt::format("closing {}: {}", setup.out, e.what()), 2);
+    fatal(rank, fmt::format("closing {}: {}{}", setup.out, e.what(), disk_hint(setup.out)), 2);
   }
   return exit_code;
 }
