@@ -7,6 +7,7 @@
 #include "alloc_counter.hpp"
 #include "closed_form.hpp"
 #include "invsweep/core/errors.hpp"
+#include "invsweep/core/rng.hpp"
 #include "invsweep/inverse/solve.hpp"
 
 using namespace invsweep;
@@ -159,6 +160,62 @@ TEST(Generator, DiversitySpreadsTheVectorsAlongTheFreeDirection) {
   EXPECT_GT(spread(div), 2.0 * spread(plain));
   EXPECT_GT(spread(div), 1.5);  // uniform on [−5, 5] has 2.89
   EXPECT_LT(median(div.residuals), 0.05);
+}
+
+// The diversity term against its pairwise formula evaluated directly in double precision:
+// loss and gradient (the bandwidth, a median of the squared distances, is a constant there).
+TEST(Problem, DiversityTermMatchesThePairwiseFormula) {
+  const oracle::Oracle o = linear_oracle(VectorD::Ones(3), 0.0);
+  const nn::Mlp<float> net = o.net.cast<float>();
+  Objective obj;
+  obj.target = VectorD::Ones(1);
+  Regularize reg;
+  reg.diversity = 0.7;
+  const Problem p(o, net, obj, Constraint::free(3), reg);
+  Rng rng(5);
+  VectorF scratch;
+  for (Index n : {2, 3, 17, 64}) {
+    MatrixF s(3, n);
+    for (Index i = 0; i < s.size(); ++i) s.data()[i] = static_cast<float>(rng.normal());
+    MatrixF g = MatrixF::Zero(3, n);
+    const double loss = p.regularize(s, g, scratch);
+
+    const MatrixD sd = s.cast<double>();
+    std::vector<double> d2;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) d2.push_back((sd.col(i) - sd.col(j)).squaredNorm());
+    std::vector<double> sorted = d2;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(d2.size() / 2), sorted.end());
+    const double h = std::max(sorted[d2.size() / 2] / std::log(static_cast<double>(n) + 1), 1e-8);
+    const double c = reg.diversity / static_cast<double>(n * (n - 1));
+    double ref = 0;
+    MatrixD gref = MatrixD::Zero(3, n);
+    std::size_t q = 0;
+    for (Index i = 0; i < n; ++i)
+      for (Index j = i + 1; j < n; ++j) {
+        const double k = std::exp(-d2[q++] / h);
+        ref += 2 * c * k;
+        gref.col(i) -= 4 * c * k / h * (sd.col(i) - sd.col(j));
+        gref.col(j) += 4 * c * k / h * (sd.col(i) - sd.col(j));
+      }
+    EXPECT_NEAR(loss, ref, 1e-5 * ref) << "batch " << n;
+    EXPECT_LE((g.cast<double>() - gref).cwiseAbs().maxCoeff(), 1e-4 * gref.cwiseAbs().maxCoeff()) << "batch " << n;
+  }
+}
+
+TEST(Problem, KthSmallestMatchesNthElement) {
+  Rng rng(9);
+  for (Index n : {1, 2, 5, 64, 2016}) {
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (float& v : x) v = static_cast<float>(std::exp(3 * rng.normal()));
+    for (std::size_t i = 0; i < x.size(); i += 7) x[i] = 0.0f;  // zeros and ties
+    if (n > 3) x[1] = x[2] = x[3];
+    for (Index k : {Index{0}, n / 2, n - 1}) {
+      std::vector<float> a = x, b = x;
+      std::nth_element(b.begin(), b.begin() + k, b.end());
+      EXPECT_EQ(kth_smallest(a.data(), n, k), b[static_cast<std::size_t>(k)]) << "n " << n << " k " << k;
+    }
+  }
 }
 
 TEST(Problem, ImpossibleConstraintsAreRefused) {

@@ -219,7 +219,7 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
   nn::MlpWorkspace<float> gws(g, n);
   nn::MlpWorkspace<float> ows(net, n);
   p.fill_fixed(ows.input());
-  std::vector<float> scratch;
+  VectorF scratch;
   MatrixF v(nf, n), s(nf, n), gs(nf, n);
   VectorF grad(g.n_params()), best = g.params();
   nn::AdamState<float> adam(g.n_params());

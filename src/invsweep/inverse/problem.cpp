@@ -1,6 +1,9 @@
 #include "invsweep/inverse/problem.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -155,7 +158,36 @@ double Problem::objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_
   return total / static_cast<double>(n);
 }
 
-double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<MatrixF> g, std::vector<float>& scratch) const {
+float kth_smallest(float* x, Index n, Index k) {
+  // Per byte from the top, a histogram finds the byte of the k-th value and the candidates
+  // are compacted without a data-dependent branch. Four interleaved histograms, because
+  // neighbouring distances often share a byte and one counter would be a dependency chain.
+  for (int shift = 24; shift >= 0 && n > 1; shift -= 8) {
+    std::array<std::array<Index, 256>, 4> hist{};
+    const auto byte_of = [shift](float v) { return (std::bit_cast<std::uint32_t>(v) >> shift) & 0xFFu; };
+    Index i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (std::size_t u = 0; u < 4; ++u) ++hist[u][byte_of(x[i + static_cast<Index>(u)])];
+    for (; i < n; ++i) ++hist[0][byte_of(x[i])];
+    std::uint32_t byte = 0;
+    for (;; ++byte) {
+      const Index c = hist[0][byte] + hist[1][byte] + hist[2][byte] + hist[3][byte];
+      if (k < c) break;
+      k -= c;
+    }
+    Index m = 0;
+    for (i = 0; i < n; ++i) {
+      const float v = x[i];
+      x[m] = v;
+      m += byte_of(v) == byte ? 1 : 0;
+    }
+    n = m;
+  }
+  return x[0];
+}
+
+
+double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<MatrixF> g, VectorF& scratch) const {
   const Index n = s.cols();
   const float inv_n = 1.0f / static_cast<float>(n);
   double loss = 0;
@@ -173,31 +205,44 @@ double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<Matrix
   }
   if (reg_.diversity > 0 && n > 1) {
     // RBF repulsion: λ/(n(n−1)) Σ_{i≠j} exp(−|s_i − s_j|²/h), bandwidth h = median(d²)/log(n+1)
-    // (treated as a constant in the gradient).
-    const std::size_t pairs = static_cast<std::size_t>(n * (n - 1) / 2);
-    if (scratch.size() < 2 * pairs) scratch.resize(2 * pairs);  // sized once, on the first step
-    std::size_t p = 0;
-    for (Index i = 0; i < n; ++i)
-      for (Index j = i + 1; j < n; ++j) scratch[p++] = (s.col(i) - s.col(j)).squaredNorm();
-    std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(pairs), scratch.begin() + static_cast<std::ptrdiff_t>(pairs));
-    auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(pairs + pairs / 2);
-    std::nth_element(scratch.begin() + static_cast<std::ptrdiff_t>(pairs), mid, scratch.begin() + static_cast<std::ptrdiff_t>(2 * pairs));
-    const float h = std::max(*mid / std::log(static_cast<float>(n) + 1.0f), 1e-8f);
+    // (treated as a constant in the gradient). Vectorised along j: the features are copied
+    // transposed (st [n, n_free]), so that the pairs (i, j > i) of one i are a contiguous
+    // segment of every column; the gradient of the j side accumulates in gt [n, n_free].
+    const Index nf = s.rows();
+    const Index pairs = n * (n - 1) / 2;
+    const Index need = 2 * pairs + 2 * n * nf + n;
+    if (scratch.size() < need) scratch.resize(need);  // sized once, on the first step
+    float* d2 = scratch.data();
+    float* sorted = d2 + pairs;
+    MatrixMap<float> st(sorted + pairs, n, nf), gt(sorted + pairs + n * nf, n, nf);
+    float* kbuf = gt.data() + n * nf;
+    using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+    st = s.transpose();
+    for (Index i = 0, p = 0; i + 1 < n; p += n - 1 - i, ++i) {
+      const Index len = n - 1 - i;
+      ArrayMap d(d2 + p, len);
+      d = (st.col(0).segment(i + 1, len).array() - s(0, i)).square();
+      for (Index r = 1; r < nf; ++r) d += (st.col(r).segment(i + 1, len).array() - s(r, i)).square();
+    }
+    std::copy(d2, d2 + pairs, sorted);
+    const float h = std::max(kth_smallest(sorted, pairs, pairs / 2) / std::log(static_cast<float>(n) + 1.0f), 1e-8f);
     const float c = static_cast<float>(reg_.diversity) / static_cast<float>(n * (n - 1));
-    p = 0;
+    gt.setZero();
     double sum = 0;
-    for (Index i = 0; i < n; ++i)
-      for (Index j = i + 1; j < n; ++j) {
-        const float k = std::exp(-scratch[p++] / h);
-        sum += 2.0 * static_cast<double>(k);
-        // d/ds_i of 2·k_ij = 2·k·(−2(s_i − s_j)/h)
-        const float f = -4.0f * c * k / h;
-        for (Index r = 0; r < s.rows(); ++r) {
-          const float d = s(r, i) - s(r, j);
-          g(r, i) += f * d;
-          g(r, j) -= f * d;
-        }
+    for (Index i = 0, p = 0; i + 1 < n; p += n - 1 - i, ++i) {
+      const Index len = n - 1 - i;
+      ArrayMap k(kbuf, len);
+      k = (-ArrayMap(d2 + p, len) / h).exp();
+      sum += 2.0 * static_cast<double>(k.sum());
+      // d/ds_i of 2·k_ij = 2·k·(−2(s_i − s_j)/h); the opposite for s_j.
+      k *= -4.0f * c / h;
+      for (Index r = 0; r < nf; ++r) {
+        const float si = s(r, i);
+        g(r, i) += (k * (si - st.col(r).segment(i + 1, len).array())).sum();
+        gt.col(r).segment(i + 1, len).array() -= k * (si - st.col(r).segment(i + 1, len).array());
       }
+    }
+    g += gt.transpose();
     loss += static_cast<double>(c) * sum;
   }
   return loss;

@@ -20,7 +20,7 @@ using Clock = std::chrono::steady_clock;
 struct OraclePass {
   const Problem& p;
   nn::MlpWorkspace<float> ws;
-  std::vector<float> scratch;
+  VectorF scratch;
   OraclePass(const Problem& prob, Index n) : p(prob), ws(prob.net(), n) { p.fill_fixed(ws.input()); }
 
   double run(const MatrixF& s, MatrixF& g, const BoundMap& map) {
