@@ -11,7 +11,7 @@
 #
 # Usage: bench/run.sh            (environment: BUILD=dir, default build/bench; REPEATS=3;
 #                                 CORE=1, the core the single-core runs are pinned to;
-#                                 LARGE_STEPS=30; PEER_OPENBLAS=1 also runs the peer on
+#                                 LARGE_STEPS=50; PEER_OPENBLAS=1 also runs the peer on
 #                                 OpenBLAS, unpacked from Debian's package into BUILD;
 #                                 SWEEPS=1 runs parts 3 and 4, 0 skips them)
 set -euo pipefail
@@ -19,7 +19,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD:-$root/build/bench}"
 repeats="${REPEATS:-3}"
 core="${CORE:-1}"
-large_steps="${LARGE_STEPS:-30}"
+large_steps="${LARGE_STEPS:-50}"
 py=/usr/bin/python3
 
 echo "== build ($build)"
