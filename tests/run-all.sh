@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# The README's test command: installs the Debian packages, builds, and runs every test
-# (unit, mpi, e2e, python) through CTest.
+# The README's test command: installs the Debian packages, builds, and runs every test through
+# CTest — unit, mpi, slurm, e2e and python on the release build — then the memory checks: the
+# unit and MPI tests again under AddressSanitizer + UndefinedBehaviorSanitizer (preset
+# sanitize) and one run under valgrind (preset debug).
+#   tests/run-all.sh                  everything
+#   tests/run-all.sh -L unit          only the release tests selected by these ctest options
+#   INVSWEEP_SKIP_MEMCHECK=1 tests/run-all.sh    everything but the memory checks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./.ci/install-deps
 ./.ci/build
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 ctest --preset release "$@"
+if [ $# -gt 0 ] || [ "${INVSWEEP_SKIP_MEMCHECK:-0}" = 1 ]; then exit 0; fi
+
+echo "== memory checks: sanitizers (unit, mpi), valgrind (one run)"
+INVSWEEP_PRESET=sanitize ./.ci/build
+ctest --preset sanitize
+cmake --preset debug >/dev/null
+cmake --build --preset debug -j "$(nproc)" --target invsweep
+ctest --preset valgrind

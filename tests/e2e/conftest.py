@@ -73,7 +73,9 @@ REFERENCE_INPUTS = {"paper4": "x1,x2,x3,x4", "sinc": "x", "multiroot": "x"}
 def reference_oracle(binary: str, name: str) -> Path:
     import fcntl
 
-    cache = Path(binary).resolve().parent.parent / "test-oracles"
+    # INVSWEEP_TEST_ORACLES: a cache shared with another build (the oracles are data; a
+    # sanitized build need not train them again).
+    cache = Path(os.environ.get("INVSWEEP_TEST_ORACLES") or Path(binary).resolve().parent.parent / "test-oracles")
     cache.mkdir(exist_ok=True)
     oracle = cache / f"{name}.h5"
     with open(cache / ".lock", "w") as lock:
