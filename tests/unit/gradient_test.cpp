@@ -79,7 +79,8 @@ class GradientCheck : public ::testing::TestWithParam<Activation> {};
 TEST_P(GradientCheck, WeightsBiasesAndInputsMatchFiniteDifferences) {
   const std::vector<Shape> shapes = {
       {1, {8}, 1, 5}, {4, {7, 5}, 2, 6}, {3, {6, 6, 4}, 3, 3}, {5, {}, 2, 4},
-      {2, {24, 12}, 2, 3}};  // 12 rows < 24 columns: the transposed weight gradient (mlp.cpp)
+      {2, {24, 12}, 2, 3},   // 12 rows < 24 columns: the transposed weight gradient (mlp.cpp)
+      {3, {90}, 2, 2}};      // 90 rows from 3 inputs: the small-inner product's 64- and 16-row blocks
   std::uint64_t seed = 100;
   for (const Shape& s : shapes) {
     check_gradients(GetParam(), Activation::identity, s, seed++);

@@ -66,6 +66,51 @@ namespace {
 // 6.9 → 2.6 µs; with one row Eigen's matrix-vector path is faster, with 16 it is a wash
 // except for the weight gradient (16 × 256, batch 1024: 135 → 92 µs).
 constexpr bool thin_rows(Index rows) { return rows >= 2 && rows <= 8; }
+
+// A product with an inner size of 1–8 (an input layer; the input gradient through an output
+// layer) is a few multiply-adds per value: Eigen's blocked product spends more time packing
+// than multiplying. c [m, n] = a [m, k] · b [k, n], column-major; 64 rows of a column of c
+// stay in registers over k. Measured (batch 256, 64 rows): k = 8 4.3 → 2.6 µs, k = 4
+// 3.4 → 1.7 µs, k = 1 3.0 → 1.5 µs; at k = 16 Eigen is as fast.
+constexpr Index kSmallInner = 8;
+
+template <class T>
+void product_small_inner(const T* a, Index m, Index k, const T* b, T* c, Index n) {
+  using Block = Eigen::Array<T, 16, 1>;
+  using In = Eigen::Map<const Block>;
+  using Out = Eigen::Map<Block>;
+  const Index m64 = m - m % 64, m16 = m - m % 16;
+  for (Index j = 0; j < n; ++j) {
+    const T* bj = b + j * k;
+    T* cj = c + j * m;
+    Index i = 0;
+    for (; i < m64; i += 64) {
+      Block c0 = In(a + i) * bj[0], c1 = In(a + i + 16) * bj[0], c2 = In(a + i + 32) * bj[0],
+            c3 = In(a + i + 48) * bj[0];
+      for (Index q = 1; q < k; ++q) {
+        const T* aq = a + q * m + i;
+        c0 += In(aq) * bj[q];
+        c1 += In(aq + 16) * bj[q];
+        c2 += In(aq + 32) * bj[q];
+        c3 += In(aq + 48) * bj[q];
+      }
+      Out(cj + i) = c0;
+      Out(cj + i + 16) = c1;
+      Out(cj + i + 32) = c2;
+      Out(cj + i + 48) = c3;
+    }
+    for (; i < m16; i += 16) {
+      Block c0 = In(a + i) * bj[0];
+      for (Index q = 1; q < k; ++q) c0 += In(a + q * m + i) * bj[q];
+      Out(cj + i) = c0;
+    }
+    for (; i < m; ++i) {
+      T v = a[i] * bj[0];
+      for (Index q = 1; q < k; ++q) v += a[q * m + i] * bj[q];
+      cj[i] = v;
+    }
+  }
+}
 constexpr bool thin_weight_grad(const LayerSpec& l) { return l.out >= 2 && l.out <= 16 && l.out < l.in; }
 
 }  // namespace
@@ -89,6 +134,7 @@ void MlpWorkspace<T>::reserve(const Mlp<T>& net, Index capacity) {
       pre_[i].resize(0, 0);
     else
       pre_[i].resize(l.out, capacity);
+    if (l.out <= kSmallInner) scratch = std::max(scratch, l.in * l.out);  // Wᵀ
     if (thin_rows(l.out)) scratch = std::max(scratch, l.out * capacity);
     if (thin_rows(l.in)) scratch = std::max(scratch, l.in * capacity);
     if (thin_weight_grad(l)) scratch = std::max(scratch, l.in * l.out);
@@ -112,7 +158,9 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
     MatrixMap<T> out = ws.act_map(i + 1);
     // z = W a, then bias and activation in one pass (in place unless z is kept).
     MatrixMap<T> z = ws.keeps_pre(i) ? ws.pre_map(i) : out;
-    if (thin_rows(l.out)) {
+    if (l.in <= kSmallInner) {
+      product_small_inner(net.weight(i).data(), l.out, l.in, in.data(), z.data(), in.cols());
+    } else if (thin_rows(l.out)) {
       // zᵀ = aᵀ Wᵀ into scratch [batch, out], then transposed into z.
       MatrixMap<T> zt(ws.scratch(l.out * in.cols()), in.cols(), l.out);
       zt.noalias() = in.transpose() * net.weight(i).transpose();
@@ -148,7 +196,12 @@ void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vecto
     }
     if (k > 0 || want_input_grad) {
       MatrixMap<T> gin = ws.grad_map(k);
-      if (thin_rows(l.in)) {
+      if (l.out <= kSmallInner) {
+        // Inner size `out`: Wᵀ copied into scratch [in, out], then the small-inner product.
+        MatrixMap<T> wt(ws.scratch(l.in * l.out), l.in, l.out);
+        wt = net.weight(k).transpose();
+        product_small_inner(wt.data(), l.in, l.out, g.data(), gin.data(), g.cols());
+      } else if (thin_rows(l.in)) {
         // dL/daᵀ = gᵀ W into scratch [batch, in], then transposed.
         MatrixMap<T> gt(ws.scratch(l.in * g.cols()), g.cols(), l.in);
         gt.noalias() = g.transpose() * net.weight(k);
