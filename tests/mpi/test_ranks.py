@@ -115,11 +115,28 @@ def test_identical_across_ranks(invsweep_bin, reference, tmp_path):
     assert ranks <= set(range(NP))
 
 
+def wait_until_done(path, count, process=None, timeout=120):
+    """Blocks until the results file being written shows at least `count` tasks done (or the
+    process ended)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if process is not None and process.poll() is not None:
+            return
+        try:
+            with h5py.File(path, "r") as f:
+                if (f["tasks/status"][:] == 1).sum() >= count:
+                    return
+        except (OSError, KeyError):  # not created yet
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} tasks done in {path} after {timeout} s")
+
+
 @pytest.fixture(scope="module")
 def long_reference(invsweep_bin, tmp_path_factory):
     """A longer sweep (several seconds), run on one rank without mpirun."""
     d = tmp_path_factory.mktemp("long")
-    sweep = make_sweep(invsweep_bin, d, targets=4, steps=1500)
+    sweep = make_sweep(invsweep_bin, d, targets=6, steps=2000)
     run_sweep(invsweep_bin, 0, sweep, d / "results/ref.h5")
     return sweep, read(d / "results/ref.h5")
 
@@ -128,14 +145,19 @@ def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
     sweep, ref = long_reference
     out = tmp_path / "killed.h5"
     rng = np.random.default_rng(NP)
+    total = len(ref["tasks/status"])
+    # Ten kill points at random stages of the sweep: after a random number of tasks is done,
+    # a random delay more (a point inside a task, or during start-up when a restart has
+    # already passed the next stage).
+    stages = np.sort(rng.choice(np.arange(1, total - total // 5), size=10, replace=False))
     kills = 0
-    for attempt in range(10):
+    for stage in stages:
         cmd = command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet", "--resume")
         p = subprocess.Popen(cmd, env=mpi_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              start_new_session=True)
-        time.sleep(rng.uniform(0.5, 2.0))
-        if p.poll() is not None:
-            break
+        wait_until_done(out, int(stage), p)
+        time.sleep(rng.uniform(0.0, 0.3))
+        assert p.poll() is None, f"the run ended before kill {kills + 1}; make the sweep longer"
         os.killpg(p.pid, signal.SIGKILL)  # the whole job, mpirun and every rank
         p.wait()
         kills += 1
@@ -147,7 +169,7 @@ def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
                 assert np.array_equal(f[name][:][done], ref[name][done], equal_nan=True), f"kill {kills}: /{name}"
         print(f"kill {kills}: {done.sum()}/{len(status)} tasks done")
     run_sweep(invsweep_bin, NP, sweep, out, "--resume")
-    assert kills >= 1, "the run finished before it could be killed; make the sweep longer"
+    assert kills == 10
     assert_same(read(out), ref, f"killed {kills} times and resumed")
 
 
@@ -170,7 +192,7 @@ def test_sigterm_stops_cleanly(invsweep_bin, long_reference, tmp_path):
     np_ = 0 if NP == 1 else NP
     p = subprocess.Popen(command(invsweep_bin, np_, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(1.5)
+    wait_until_done(out, 1)
     assert p.poll() is None, "the run finished before SIGTERM; make the sweep longer"
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)  # to mpirun, which passes it on to the ranks
@@ -215,7 +237,7 @@ def test_a_dying_rank_ends_the_job(invsweep_bin, long_reference, tmp_path):
     out = tmp_path / "rank-died.h5"
     p = subprocess.Popen(command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(1.5)
+    wait_until_done(out, 1)
     ranks = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
     assert len(ranks) == NP, f"expected {NP} rank processes under mpirun, found {ranks}"
     t0 = time.monotonic()
