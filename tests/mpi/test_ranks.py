@@ -94,13 +94,35 @@ def assert_same(a, b, what):
         assert np.array_equal(a[name], b[name], equal_nan=True), f"{what}: /{name} differs"
 
 
+def reference_file(binary, sweep: Path) -> Path:
+    """The sweep's results from one rank without mpirun, computed once per binary and sweep
+    and shared by the test processes (every mpi.* test is a process of its own)."""
+    import fcntl
+    import hashlib
+
+    st = Path(binary).stat()
+    key = hashlib.sha256(f"{Path(binary).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode() + sweep.read_bytes() +
+                         (sweep.parent / "oracles/paper4.h5").read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("INVSWEEP_TEST_ORACLES") or Path(binary).resolve().parent.parent / "test-oracles")
+    cache = cache / "mpi-references"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{key}.h5"
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            tmp = cache / f"{key}.part.h5"
+            tmp.unlink(missing_ok=True)
+            run_sweep(binary, 0, sweep, tmp)
+            tmp.rename(path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def reference(invsweep_bin, tmp_path_factory):
     """The sweep run on one rank, without mpirun."""
     d = tmp_path_factory.mktemp("reference")
     sweep = make_sweep(invsweep_bin, d)
-    run_sweep(invsweep_bin, 0, sweep, d / "results/ref.h5")
-    return sweep, read(d / "results/ref.h5")
+    return sweep, read(reference_file(invsweep_bin, sweep))
 
 
 def test_identical_across_ranks(invsweep_bin, reference, tmp_path):
@@ -137,8 +159,7 @@ def long_reference(invsweep_bin, tmp_path_factory):
     """A longer sweep (several seconds), run on one rank without mpirun."""
     d = tmp_path_factory.mktemp("long")
     sweep = make_sweep(invsweep_bin, d, targets=6, steps=2000)
-    run_sweep(invsweep_bin, 0, sweep, d / "results/ref.h5")
-    return sweep, read(d / "results/ref.h5")
+    return sweep, read(reference_file(invsweep_bin, sweep))
 
 
 def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
