@@ -70,13 +70,19 @@ def expect_bad_input(run, tmp_path):
 REFERENCE_INPUTS = {"paper4": "x1,x2,x3,x4", "sinc": "x", "multiroot": "x"}
 
 
+def cache_dir(binary: str) -> Path:
+    """The directory of data the tests make once per build (trained oracles, reference runs):
+    next to the binary's build, or INVSWEEP_TEST_ORACLES — a cache shared with another build
+    (the oracles are data; a sanitized build need not train them again)."""
+    cache = Path(os.environ.get("INVSWEEP_TEST_ORACLES") or Path(binary).resolve().parent.parent / "test-oracles")
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
 def reference_oracle(binary: str, name: str) -> Path:
     import fcntl
 
-    # INVSWEEP_TEST_ORACLES: a cache shared with another build (the oracles are data; a
-    # sanitized build need not train them again).
-    cache = Path(os.environ.get("INVSWEEP_TEST_ORACLES") or Path(binary).resolve().parent.parent / "test-oracles")
-    cache.mkdir(exist_ok=True)
+    cache = cache_dir(binary)
     oracle = cache / f"{name}.h5"
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

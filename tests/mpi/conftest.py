@@ -10,3 +10,4 @@ _spec.loader.exec_module(e2e)
 invsweep_bin = e2e.invsweep_bin
 run = e2e.run
 reference_oracle = e2e.reference_oracle
+cache_dir = e2e.cache_dir

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import reference_oracle  # noqa: E402
+from conftest import reference_oracle, cache_dir  # noqa: E402
 
 NP = int(os.environ.get("NP", "2"))
 # Sanitized builds run ~10× slower: their sweeps take fewer steps (set by CMake).
@@ -103,9 +103,8 @@ def reference_file(binary, sweep: Path) -> Path:
     st = Path(binary).stat()
     key = hashlib.sha256(f"{Path(binary).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode() + sweep.read_bytes() +
                          (sweep.parent / "oracles/paper4.h5").read_bytes()).hexdigest()[:16]
-    cache = Path(os.environ.get("INVSWEEP_TEST_ORACLES") or Path(binary).resolve().parent.parent / "test-oracles")
-    cache = cache / "mpi-references"
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = cache_dir(binary) / "mpi-references"
+    cache.mkdir(exist_ok=True)
     path = cache / f"{key}.h5"
     with open(cache / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
