@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "invsweep/core/rng.hpp"
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/solvers/generator.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/version.hpp"
 
@@ -74,16 +75,18 @@ inverse::TaskSpec make_spec(const Case& c, const oracle::Oracle& o, int steps) {
   inverse::TaskSpec s;
   s.seed = 1;
   s.samples = c.batch;
-  s.solver = inverse::SolverKind::generator;
+  s.solver = solvers::find("generator");
   s.objective.kind = inverse::ObjectiveKind::target;
   s.objective.target = VectorD::Constant(o.n_out(), 0.3);
   s.constraint = inverse::Constraint::free(o.n_in());
-  s.generator.latent = c.latent;
-  s.generator.hidden = c.hidden;
-  s.generator.activation = nn::Activation::tanh;
-  s.generator.steps = steps;
-  s.generator.lr = 1e-3;
-  s.generator.schedule = inverse::Schedule::constant;  // as a plain torch.optim.Adam loop
+  solvers::GeneratorSettings g;
+  g.latent = c.latent;
+  g.hidden = c.hidden;
+  g.activation = nn::Activation::tanh;
+  g.steps = steps;
+  g.lr = 1e-3;
+  g.schedule = inverse::Schedule::constant;  // as a plain torch.optim.Adam loop
+  s.settings = g;
   return s;
 }
 
@@ -117,10 +120,10 @@ int train(const Case& c, int steps) {
   const oracle::Oracle o = make_oracle(c);
   const nn::Mlp<float> net = o.net.cast<float>();
   // Warm-up task (page faults, caches, CPU frequency), then the timed task.
-  (void)inverse::solve(o, net, make_spec(c, o, std::max(2, steps / 10)));
+  (void)solvers::solve(o, net, make_spec(c, o, std::max(2, steps / 10)));
   const inverse::TaskSpec spec = make_spec(c, o, steps);
   const Clock::time_point t0 = Clock::now();
-  const inverse::TaskResult r = inverse::solve(o, net, spec);
+  const inverse::TaskResult r = solvers::solve(o, net, spec);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double rate = static_cast<double>(r.steps) / secs;
   const double flops = flops_per_step(c);

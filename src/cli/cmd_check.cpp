@@ -10,10 +10,10 @@
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
-#include "invsweep/inverse/amortized.hpp"
-#include "invsweep/inverse/solve.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
-#include "invsweep/store/results.hpp"
+#include "invsweep/results/results.hpp"
+#include "invsweep/runner/cost_model.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
 namespace invsweep::cli {
@@ -34,28 +34,6 @@ std::string human_seconds(double s) {
   if (s < 120) return fmt::format("{:.1f} s", s);
   if (s < 7200) return fmt::format("{:.1f} min", s / 60);
   return fmt::format("{:.1f} h", s / 3600);
-}
-
-/// Seconds of one run of `spec` with its solver limited to `steps` steps.
-double time_task(const oracle::Oracle& o, const nn::Mlp<float>& net, inverse::TaskSpec spec, int steps) {
-  spec.generator.steps = steps;
-  spec.adjoint.steps = steps;
-  spec.generator.patience = spec.adjoint.patience = 0;
-  spec.generator.tolerance = spec.adjoint.tolerance = 0;
-  const Clock::time_point t0 = Clock::now();
-  (void)inverse::solve(o, net, spec);
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/// Estimated seconds of one task of each solver: overhead + per-step cost × steps, from two
-/// short runs (so that polish and set-up are not counted as training steps).
-double estimate_task(const oracle::Oracle& o, const nn::Mlp<float>& net, const inverse::TaskSpec& spec, int full_steps) {
-  const int a = std::min(full_steps, 20), b = std::min(full_steps, 60);
-  const double ta = time_task(o, net, spec, a);
-  if (b == a) return ta;
-  const double tb = time_task(o, net, spec, b);
-  const double per_step = std::max(0.0, (tb - ta) / (b - a));
-  return std::max(0.0, ta - per_step * a) + per_step * full_steps;
 }
 
 int run_check(const CheckOptions& opt) {
@@ -89,48 +67,36 @@ int run_check(const CheckOptions& opt) {
     }
     fmt::print("  constraint  '{}' ({}): {}\n", c.name, inverse::to_string(c.method), fmt::join(parts, ", "));
   }
-  const auto bytes = static_cast<double>(store::estimated_size(s, o));
+  const auto bytes = static_cast<double>(results::estimated_size(s, o));
   std::error_code ec;
   const bool exists = !out.empty() && std::filesystem::exists(out, ec);
   if (!out.empty()) check_output_path(out, exists, "results file");  // its directory must be writable
   fmt::print("  output      {} ({}){}\n", out.empty() ? "(none: give --out to run)" : out, human_bytes(bytes),
              exists ? " — exists: `run --resume` continues it" : "");
   fmt::print("  hash        {}\n", s.hash(o));
+  const auto settings_line = [](std::string_view name, const std::vector<std::pair<std::string, std::string>>& kv) {
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : kv) parts.push_back(fmt::format("{} = {}", k, v));
+    fmt::print("  [{}] {}\n", name, fmt::join(parts, ", "));
+  };
+  for (Index id : s.solvers) {
+    const solvers::Solver& solver = solvers::get(id);
+    settings_line(solver.name(), solver.show(s.solver_settings[static_cast<std::size_t>(id)]));
+  }
+  settings_line("polish", inverse::PolishSettings::table().show(s.polish));
   if (opt.no_calibration) return 0;
 
   // Calibration: a short run of the first task of each solver.
-  const nn::Mlp<float> net = o.net.cast<float>();
-  double total = 0;
-  for (Index k = 0; k < s.n_solvers(); ++k) {
-    const inverse::SolverKind kind = s.solvers[static_cast<std::size_t>(k)];
-    Index id = 0;
-    while (s.coords(id).solver != k) ++id;
-    const inverse::TaskSpec spec = s.task(id);
-    const Index count = s.n_tasks() / s.n_solvers();
-    double per_task = 0;
-    if (kind == inverse::SolverKind::amortized) {
-      // One model per (constraint, replicate) and rank that needs it; then forward passes.
-      inverse::TaskSpec train = spec;
-      const int full = train.amortized.steps;
-      train.amortized.steps = std::min(full, 60);
-      const Clock::time_point t0 = Clock::now();
-      const inverse::AmortizedModel m = inverse::AmortizedModel::train(o, net, train);
-      const double t_train = std::chrono::duration<double>(Clock::now() - t0).count() * full / train.amortized.steps;
-      const Clock::time_point t1 = Clock::now();
-      (void)inverse::solve_amortized(o, net, spec, m, false);
-      const double t_answer = std::chrono::duration<double>(Clock::now() - t1).count();
-      const Index models = s.n_constraints() * s.replicates * std::min<Index>(opt.ranks, s.n_targets());
-      total += static_cast<double>(models) * t_train + static_cast<double>(count) * t_answer;
-      per_task = t_answer;
-      fmt::print("  estimate    amortized: {} per model ({} model{}), {} per target\n", human_seconds(t_train), models,
-                 models == 1 ? "" : "s", human_seconds(per_task));
-      continue;
-    }
-    const int steps = kind == inverse::SolverKind::generator ? spec.generator.steps : spec.adjoint.steps;
-    per_task = estimate_task(o, net, spec, steps);
-    total += per_task * static_cast<double>(count);
-    fmt::print("  estimate    {}: {} per task × {} tasks\n", inverse::to_string(kind), human_seconds(per_task), count);
+  const runner::SweepCost cost = runner::estimate_cost(s, o, opt.ranks);
+  for (const runner::SolverCost& c : cost.solvers) {
+    if (c.estimate.shared_units > 0)
+      fmt::print("  estimate    {}: {} per shared model × {}, {} per task × {} tasks\n", c.solver,
+                 human_seconds(c.estimate.shared), c.estimate.shared_units, human_seconds(c.estimate.per_task),
+                 c.tasks);
+    else
+      fmt::print("  estimate    {}: {} per task × {} tasks\n", c.solver, human_seconds(c.estimate.per_task), c.tasks);
   }
+  const double total = cost.seconds * opt.ranks;
   fmt::print("  run time    about {} on {} rank{} (upper bound: early stopping shortens it)\n",
              human_seconds(total / opt.ranks), opt.ranks, opt.ranks == 1 ? "" : "s");
   return 0;

@@ -10,7 +10,7 @@
 
 #include "commands.hpp"
 #include "invsweep/core/errors.hpp"
-#include "invsweep/store/results.hpp"
+#include "invsweep/results/results.hpp"
 
 namespace invsweep::cli {
 
@@ -24,11 +24,11 @@ struct StatusOptions {
 int run_status(const StatusOptions& opt) {
   if (opt.messages < 0) throw ConfigError(fmt::format("--messages {}: expected a number ≥ 0", opt.messages));
   const h5::File f = h5::File::open(opt.file, h5::Mode::read_only);
-  if (!f.has_attr("format") || f.attr_string("format") != store::kResultsFormat)
-    throw IoError(fmt::format("{}: not an invsweep results file (no format = \"{}\")", opt.file, store::kResultsFormat));
-  if (f.attr_int("format_version") != store::kResultsFormatVersion)
+  if (!f.has_attr("format") || f.attr_string("format") != results::kResultsFormat)
+    throw IoError(fmt::format("{}: not an invsweep results file (no format = \"{}\")", opt.file, results::kResultsFormat));
+  if (f.attr_int("format_version") != results::kResultsFormatVersion)
     throw IoError(fmt::format("{}: format_version {}, this program reads {}", opt.file, f.attr_int("format_version"),
-                              store::kResultsFormatVersion));
+                              results::kResultsFormatVersion));
   const h5::Node tasks = f.open_group("tasks");
   const h5::Node cons = f.open_group("constraints");
   const std::vector<std::uint8_t> status = h5::Dataset::open(tasks, "status").read_all<std::uint8_t>();

@@ -23,7 +23,7 @@ TEST(Adam, FirstStepMovesEachParameterByLrAgainstTheGradientSign) {
 TEST(Adam, MatchesAReferenceRecurrence) {
   // Independent re-implementation of the published recurrence.
   AdamSettings s;
-  s.lr = 0.05;
+  const double lr = 0.05;
   AdamState<double> st(1);
   VectorD p(1);
   p << 3.0;
@@ -31,7 +31,7 @@ TEST(Adam, MatchesAReferenceRecurrence) {
   for (int t = 1; t <= 50; ++t) {
     VectorD g(1);
     g << 2 * (p[0] - 1.0);  // d/dp (p-1)²
-    st.step(s, s.lr, p, g);
+    st.step(s, lr, p, g);
     const double gq = 2 * (q - 1.0);
     m = 0.9 * m + 0.1 * gq;
     v = 0.999 * v + 0.001 * gq * gq;

@@ -1,6 +1,6 @@
 // The amortized solver against closed-form inverses: one model trained per oracle and
 // constraint, then asked for several targets across the range.
-#include "invsweep/inverse/amortized.hpp"
+#include "invsweep/solvers/amortized.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,15 +14,21 @@
 #include "alloc_counter.hpp"
 #include "closed_form.hpp"
 #include "invsweep/core/errors.hpp"
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
+using namespace invsweep::solvers;
+using invsweep::inverse::Status;
+using invsweep::inverse::TaskResult;
+using invsweep::inverse::TaskSpec;
 using invsweep::testing::linear_oracle;
 using invsweep::testing::tanh_oracle;
 
 namespace {
+
+AmortizedSettings& am(TaskSpec& s) { return std::any_cast<AmortizedSettings&>(s.settings); }
 
 VectorD coeffs(double a1, double a2, double a3) {
   VectorD a(3);
@@ -34,11 +40,12 @@ TaskSpec amortized_task(const oracle::Oracle& o) {
   TaskSpec s;
   s.seed = 11;
   s.samples = 64;
-  s.solver = SolverKind::amortized;
+  s.solver = solvers::find("amortized");
+  s.settings = AmortizedSettings{};
   s.objective.kind = ObjectiveKind::target;
   s.objective.target = VectorD::Zero(1);
   s.constraint = Constraint::free(o.n_in());
-  s.amortized.steps = 3000;  // the default 8000 is tuned for real oracles; this keeps tests fast
+  am(s).steps = 3000;  // the default 8000 is tuned for real oracles; this keeps tests fast
   return s;
 }
 
@@ -165,7 +172,7 @@ TEST(Amortized, SameSeedGivesBitIdenticalAnswers) {
   const oracle::Oracle o = linear_oracle(coeffs(2.0, 3.0, -1.0), 0.5);
   const nn::Mlp<float> net = o.net.cast<float>();
   TaskSpec spec = amortized_task(o);
-  spec.amortized.steps = 300;
+  am(spec).steps = 300;
   spec.regularize.diversity = 0.1;
   const AmortizedModel m1 = AmortizedModel::train(o, net, spec);
   const AmortizedModel m2 = AmortizedModel::train(o, net, spec);
@@ -188,7 +195,7 @@ TEST(Amortized, SolveTrainsAndAnswersOneTask) {
   const oracle::Oracle o = linear_oracle(coeffs(2.0, 3.0, -1.0), 0.5);
   const nn::Mlp<float> net = o.net.cast<float>();
   TaskSpec spec = amortized_task(o);
-  spec.amortized.steps = 300;
+  am(spec).steps = 300;
   spec.objective.target[0] = 3.0;
   const TaskResult r = solve(o, net, spec);
   const AmortizedModel m = AmortizedModel::train(o, net, spec);
@@ -216,8 +223,8 @@ TEST(Amortized, TrainsOverAGivenTargetRange) {
   const oracle::Oracle o = tanh_oracle();
   const nn::Mlp<float> net = o.net.cast<float>();
   TaskSpec spec = amortized_task(o);
-  spec.amortized.target_lo = VectorD::Constant(1, 0.2);
-  spec.amortized.target_hi = VectorD::Constant(1, 0.6);
+  am(spec).target_lo = VectorD::Constant(1, 0.2);
+  am(spec).target_hi = VectorD::Constant(1, 0.6);
   const AmortizedModel m = AmortizedModel::train(o, net, spec);
   EXPECT_NEAR(m.cond_mean()[0], 0.4, 0.01);                     // uniform on [0.2, 0.6]
   EXPECT_NEAR(m.cond_scale()[0], 0.4 / std::sqrt(12.0), 0.01);  // its standard deviation
@@ -234,19 +241,19 @@ TEST(Amortized, ExtremumObjectivesAndBadSettingsAreRefused) {
   EXPECT_THROW(AmortizedModel::train(o, net, spec), ConfigError);
   EXPECT_THROW(solve(o, net, spec), ConfigError);
   spec = amortized_task(o);
-  spec.amortized.steps = 10;
+  am(spec).steps = 10;
   const AmortizedModel m = AmortizedModel::train(o, net, spec);
   spec.objective.kind = ObjectiveKind::minimize;
   EXPECT_THROW(solve_amortized(o, net, spec, m, false), ConfigError);
   spec = amortized_task(o);
-  spec.amortized.batch = 0;
+  am(spec).batch = 0;
   EXPECT_THROW(AmortizedModel::train(o, net, spec), ConfigError);
   spec = amortized_task(o);
-  spec.amortized.target_lo = VectorD::Zero(2);
-  spec.amortized.target_hi = VectorD::Ones(2);
+  am(spec).target_lo = VectorD::Zero(2);
+  am(spec).target_hi = VectorD::Ones(2);
   EXPECT_THROW(AmortizedModel::train(o, net, spec), ConfigError);
-  spec.amortized.target_lo = VectorD::Constant(1, 1.0);
-  spec.amortized.target_hi = VectorD::Constant(1, 0.0);
+  am(spec).target_lo = VectorD::Constant(1, 1.0);
+  am(spec).target_hi = VectorD::Constant(1, 0.0);
   EXPECT_THROW(AmortizedModel::train(o, net, spec), ConfigError);
   // A model answers only tasks of the constraint it was trained under.
   spec = amortized_task(o);
@@ -265,8 +272,8 @@ TEST(Amortized, AnAbsurdLearningRateDivergesWithoutStoringNonFiniteResults) {
     spec.constraint.method = method;
     spec.constraint.lower[0] = -2.0;  // x2, x3 unbounded
     spec.constraint.upper[0] = 2.0;
-    spec.amortized.lr = 1e6;
-    spec.amortized.steps = 500;
+    am(spec).lr = 1e6;
+    am(spec).steps = 500;
     spec.polish.enabled = true;
     const AmortizedModel m = AmortizedModel::train(o, net, spec);
     EXPECT_EQ(m.status(), Status::diverged) << to_string(method);
@@ -290,7 +297,7 @@ TEST(Amortized, TrainingStepsDoNotAllocate) {
   spec.constraint.lower[0] = -1.0;
   spec.constraint.upper[0] = 1.0;
   auto allocations = [&](int steps) {
-    spec.amortized.steps = steps;
+    am(spec).steps = steps;
     const long before = testing_alloc::count();
     const AmortizedModel m = AmortizedModel::train(o, net, spec);
     return testing_alloc::count() - before;
@@ -302,7 +309,7 @@ TEST(Amortized, TrainingCallsTheHeartbeatAndCanBeInterrupted) {
   const oracle::Oracle o = tanh_oracle();
   const nn::Mlp<float> net = o.net.cast<float>();
   TaskSpec spec = amortized_task(o);
-  spec.amortized.steps = 100;
+  am(spec).steps = 100;
   spec.log_every = 10;
   int calls = 0;
   spec.heartbeat = [&calls] { ++calls; };

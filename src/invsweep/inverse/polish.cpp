@@ -3,8 +3,9 @@
 // each vector then solves its own small damped normal equations.
 #include <Eigen/Cholesky>
 #include <cmath>
+#include <fmt/format.h>
 
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/inverse/polish.hpp"
 
 namespace invsweep::inverse {
 
@@ -13,22 +14,12 @@ namespace {
 struct Evaluator {
   const Problem& p;
   nn::MlpWorkspace<double> ws;
-  MatrixD full;  // [n_in, N] scaled inputs with fixed features filled in
-  VectorD target_u, lo_u, hi_u, w;
+  MatrixD full;       // [n_in, N] scaled inputs with fixed features filled in
+  VectorD sqrt_w;     // per output
 
-  Evaluator(const Problem& prob, Index n) : p(prob), ws(prob.oracle().net, n), full(prob.n_in(), n) {
-    const oracle::Oracle& o = p.oracle();
-    const MatrixD x0 = p.to_original(MatrixD::Zero(p.n_free(), 1));
-    const VectorD s0 = ((x0.col(0) - o.input_scaler.mean).array() / o.input_scaler.scale.array()).matrix();
-    for (Index j = 0; j < n; ++j) full.col(j) = s0;  // fixed features; free rows overwritten
-    const Objective& obj = p.objective();
-    const nn::Scaler& os = o.output_scaler;
-    w = obj.weights.size() == p.n_out() ? obj.weights : VectorD::Ones(p.n_out());
-    if (obj.kind == ObjectiveKind::target) target_u = ((obj.target - os.mean).array() / os.scale.array()).matrix();
-    if (obj.kind == ObjectiveKind::range) {
-      lo_u = ((obj.lo - os.mean).array() / os.scale.array()).matrix();
-      hi_u = ((obj.hi - os.mean).array() / os.scale.array()).matrix();
-    }
+  Evaluator(const Problem& prob, Index n)
+      : p(prob), ws(prob.oracle().net, n), full(prob.n_in(), n), sqrt_w(prob.sqrt_weights()) {
+    for (Index j = 0; j < n; ++j) full.col(j) = p.fixed_scaled();  // free rows overwritten
   }
 
   /// Residual vectors r [n_out, N] (scaled output units, weighted) at s.
@@ -36,16 +27,7 @@ struct Evaluator {
     for (Index k = 0; k < p.n_free(); ++k) full.row(p.free_index(k)) = s.row(k);
     ws.input() = full;
     forward(p.oracle().net, ws);
-    const MatrixMap<double> u = ws.output();
-    for (Index j = 0; j < s.cols(); ++j)
-      for (Index k = 0; k < p.n_out(); ++k) {
-        const double sw = std::sqrt(w[k]);
-        if (p.objective().kind == ObjectiveKind::target) {
-          r(k, j) = sw * (u(k, j) - target_u[k]);
-        } else {
-          r(k, j) = sw * (u(k, j) < lo_u[k] ? u(k, j) - lo_u[k] : (u(k, j) > hi_u[k] ? u(k, j) - hi_u[k] : 0.0));
-        }
-      }
+    p.residual_vectors(ws.output(), r);
   }
 
   /// Jacobians dr/ds_free at the point of the last `residual` call: J[k] is [n_free, N] for output k.
@@ -53,7 +35,7 @@ struct Evaluator {
     for (Index k = 0; k < p.n_out(); ++k) {
       // Backward overwrites intermediate gradients only; activations from the forward pass stay.
       ws.grad_output().setZero();
-      ws.grad_output().row(k).setConstant(std::sqrt(w[k]));
+      ws.grad_output().row(k).setConstant(sqrt_w[k]);
       backward(p.oracle().net, ws, nullptr, true);
       for (Index f = 0; f < p.n_free(); ++f) jac[static_cast<std::size_t>(k)].row(f) = ws.grad_input().row(p.free_index(f));
     }
@@ -115,6 +97,15 @@ int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
     }
   }
   return it;
+}
+
+void finish_task(const Problem& p, const PolishSettings& polish_settings, MatrixD& s_free, TaskResult& r) {
+  if (polish_settings.enabled && r.status == Status::done && s_free.allFinite()) polish(p, polish_settings, s_free);
+  const Index bad = p.finish(s_free, r);
+  if (bad > 0 && r.status == Status::done) {
+    r.status = Status::diverged;
+    r.message = fmt::format("{} of {} vectors were not finite", bad, s_free.cols());
+  }
 }
 
 }  // namespace invsweep::inverse

@@ -11,18 +11,29 @@
 
 namespace invsweep::inverse {
 
-const char* to_string(ObjectiveKind k) {
-  constexpr const char* names[] = {"target", "range", "maximize", "minimize"};
-  return names[static_cast<int>(k)];
+const std::vector<std::string>& objective_names() {
+  static const std::vector<std::string> names{"target", "range", "maximize", "minimize"};
+  return names;
 }
-const char* to_string(SolverKind k) {
-  constexpr const char* names[] = {"generator", "adjoint", "amortized"};
-  return names[static_cast<int>(k)];
+const std::vector<std::string>& bound_method_names() {
+  static const std::vector<std::string> names{"sigmoid", "paper", "penalty"};
+  return names;
 }
-const char* to_string(BoundMethod k) {
-  constexpr const char* names[] = {"sigmoid", "paper", "penalty"};
-  return names[static_cast<int>(k)];
+const std::vector<std::string>& latent_names() {
+  static const std::vector<std::string> names{"normal", "uniform"};
+  return names;
 }
+const std::vector<std::string>& schedule_names() {
+  static const std::vector<std::string> names{"constant", "cosine", "plateau"};
+  return names;
+}
+const std::vector<std::string>& status_names() {
+  static const std::vector<std::string> names{"pending", "done", "diverged", "failed"};
+  return names;
+}
+const std::string& to_string(ObjectiveKind k) { return objective_names().at(static_cast<std::size_t>(k)); }
+const std::string& to_string(BoundMethod k) { return bound_method_names().at(static_cast<std::size_t>(k)); }
+const std::string& to_string(Status k) { return status_names().at(static_cast<std::size_t>(k)); }
 
 Constraint Constraint::free(Index n) {
   Constraint c;
@@ -40,7 +51,7 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
   if (static_cast<Index>(c.fixed.size()) != n || c.lower.size() != n || c.upper.size() != n || c.fixed_value.size() != n)
     throw ConfigError(fmt::format("constraint '{}': expected {} features", c.name, n));
   const nn::Scaler& is = o.input_scaler;
-  fixed_s_ = VectorF::Zero(n);
+  fixed_sd_ = VectorD::Zero(n);
   for (Index i = 0; i < n; ++i) {
     const std::string& name = o.input_names[static_cast<std::size_t>(i)];
     if (c.lower[i] > c.upper[i])
@@ -52,11 +63,12 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
       if (v < c.lower[i] || v > c.upper[i])
         throw ConfigError(fmt::format("constraint '{}': '{}' is fixed at {} outside its bounds [{}, {}]", c.name, name, v,
                                       c.lower[i], c.upper[i]));
-      fixed_s_[i] = static_cast<float>((v - is.mean[i]) / is.scale[i]);
+      fixed_sd_[i] = (v - is.mean[i]) / is.scale[i];
     } else {
       free_.push_back(i);
     }
   }
+  fixed_s_ = fixed_sd_.cast<float>();
   if (free_.empty()) throw ConfigError(fmt::format("constraint '{}': every feature is fixed; nothing to solve for", c.name));
   const Index nf = n_free();
   lo_s_.resize(nf);
@@ -73,27 +85,30 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
     start_hi_[k] = std::isfinite(hi_s_[k]) ? hi_s_[k] : std::max(dhi, start_lo_[k] + (dhi - dlo));
   }
 
-  const nn::Scaler& os = o.output_scaler;
   VectorD w = obj.weights.size() == m ? obj.weights : VectorD::Ones(m);
   if (w.size() != m) throw ConfigError(fmt::format("objective: expected {} weights", m));
+  weights_ = w;
   switch (obj.kind) {
     case ObjectiveKind::target:
       if (obj.target.size() != m)
         throw ConfigError(fmt::format("objective: target has {} values, the oracle has {} outputs", obj.target.size(), m));
-      target_u_ = ((obj.target - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      target_ud_ = scale_outputs(obj.target);
+      target_u_ = target_ud_.cast<float>();
       w_ = w.cast<float>();
       break;
     case ObjectiveKind::range:
       if (obj.lo.size() != m || obj.hi.size() != m)
         throw ConfigError(fmt::format("objective: range needs {} lo and hi values", m));
-      lo_u_ = ((obj.lo - os.mean).array() / os.scale.array()).matrix().cast<float>();
-      hi_u_ = ((obj.hi - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      lo_ud_ = scale_outputs(obj.lo);
+      hi_ud_ = scale_outputs(obj.hi);
+      lo_u_ = lo_ud_.cast<float>();
+      hi_u_ = hi_ud_.cast<float>();
       w_ = w.cast<float>();
       break;
     case ObjectiveKind::maximize:
     case ObjectiveKind::minimize: {
       // Σ w·y = Σ (w·scale)·u + const: normalised so the gradient is O(1).
-      VectorD ws = w.cwiseProduct(os.scale);
+      VectorD ws = w.cwiseProduct(o.output_scaler.scale);
       const double norm = ws.norm();
       if (!(norm > 0)) throw ConfigError("objective: maximize/minimize needs a non-zero weight on some output");
       ws /= norm;
@@ -156,6 +171,37 @@ double Problem::objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_
       break;
   }
   return total / static_cast<double>(n);
+}
+
+double Problem::objective_grad(const MatrixMap<float>& u, const MatrixF& t, MatrixMap<float> grad_u) const {
+  const Index n = u.cols();
+  const float inv_n = 1.0f / static_cast<float>(n);
+  double total = 0;
+  for (Index j = 0; j < n; ++j)
+    for (Index k = 0; k < u.rows(); ++k) {
+      const float d = u(k, j) - t(k, j);
+      total += static_cast<double>(w_[k] * d * d);
+      grad_u(k, j) = 2.0f * w_[k] * d * inv_n;
+    }
+  return total / static_cast<double>(n);
+}
+
+void Problem::residual_vectors(const MatrixMap<double>& u, MatrixD& r) const {
+  const bool target = obj_.kind == ObjectiveKind::target;
+  for (Index j = 0; j < u.cols(); ++j)
+    for (Index k = 0; k < u.rows(); ++k) {
+      const double sw = std::sqrt(weights_[k]);
+      if (target) {
+        r(k, j) = sw * (u(k, j) - target_ud_[k]);
+      } else {
+        r(k, j) = sw * (u(k, j) < lo_ud_[k] ? u(k, j) - lo_ud_[k] : (u(k, j) > hi_ud_[k] ? u(k, j) - hi_ud_[k] : 0.0));
+      }
+    }
+}
+
+VectorD Problem::scale_outputs(const VectorD& y) const {
+  const nn::Scaler& os = oracle_->output_scaler;
+  return ((y - os.mean).array() / os.scale.array()).matrix();
 }
 
 float kth_smallest(float* x, Index n, Index k) {
@@ -272,7 +318,7 @@ MatrixD Problem::to_scaled_free(const MatrixD& x) const {
 
 VectorD Problem::residuals(const MatrixD& y) const {
   VectorD r(y.cols());
-  const VectorD w = obj_.weights.size() == n_out() ? obj_.weights : VectorD::Ones(n_out());
+  const VectorD& w = weights_;
   for (Index j = 0; j < y.cols(); ++j) {
     double acc = 0;
     for (Index k = 0; k < y.rows(); ++k) {

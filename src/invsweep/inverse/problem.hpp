@@ -1,5 +1,8 @@
 #pragma once
-// One inversion problem in the units the solvers work in.
+// One inversion problem in the units the solvers work in: the objective-and-constraint
+// evaluator that every solver, the polish and the amortized training use (value and gradient
+// in float32 for training, residual vectors in float64 for polish, residuals in original
+// units for the results). The objective is scaled into the oracle's output units here, once.
 //
 // Solvers optimise the *free* features in the oracle's scaled input units
 // s = (x − mean_in)/scale_in; fixed features are inserted as constants before the oracle; the
@@ -55,6 +58,19 @@ class Problem {
   /// Mean objective over the batch from scaled outputs `u` [n_out, batch]; writes
   /// dL/du (of the mean) into `grad_u`.
   double objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_u) const;
+  /// The target objective with one target per column, `targets_u` [n_out, batch] in scaled
+  /// output units (the amortized round trip): mean_j Σ_k w_k (u_kj − t_kj)², gradient into grad_u.
+  double objective_grad(const MatrixMap<float>& u, const MatrixF& targets_u, MatrixMap<float> grad_u) const;
+  /// Weighted residual vectors r [n_out, N] in scaled output units from u (float64; target
+  /// and range kinds): √w_k (u_k − t_k), or √w_k times the distance outside the range.
+  void residual_vectors(const MatrixMap<double>& u, MatrixD& r) const;
+  /// √w_k per output (target and range kinds).
+  VectorD sqrt_weights() const { return weights_.cwiseSqrt(); }
+
+  /// Outputs in original units → the oracle's scaled output units (y − mean_out)/scale_out.
+  VectorD scale_outputs(const VectorD& y) const;
+  /// The scaled value of every feature with the fixed ones at their values (free ones 0).
+  const VectorD& fixed_scaled() const { return fixed_sd_; }
 
   /// Adds the regularisers' mean loss (returned) and gradient (into g_free) for s_free.
   /// `scratch` is the diversity term's working memory (batch² + 2·batch·(n_free + 1) floats),
@@ -83,7 +99,10 @@ class Problem {
   Constraint con_;
   Regularize reg_;
   std::vector<Index> free_;
-  VectorF fixed_s_;  // per feature (0 where free)
+  VectorD fixed_sd_;  // per feature (0 where free), scaled
+  VectorF fixed_s_;   // the same in float
+  VectorD weights_;   // per output: the objective's weights (ones when not given)
+  VectorD target_ud_, lo_ud_, hi_ud_;  // target / range in scaled output units
   VectorD lo_s_, hi_s_, start_lo_, start_hi_;
   VectorF target_u_, lo_u_, hi_u_, w_;  // objective in scaled output units
   VectorF reference_s_;                 // proximity reference, free features, scaled

@@ -7,8 +7,8 @@
 
 namespace invsweep::nn {
 
+/// The learning rate is not a setting: it is passed to every step (schedules).
 struct AdamSettings {
-  double lr = 1e-3;
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
@@ -21,7 +21,7 @@ class AdamState {
   AdamState() = default;
   explicit AdamState(Index n_params) { reset(n_params); }
   void reset(Index n_params);
-  /// One step: params -= lr · m̂ / (√v̂ + eps). `lr` overrides settings.lr (schedules).
+  /// One step: params -= lr · m̂ / (√v̂ + eps).
   void step(const AdamSettings& s, double lr, Eigen::Ref<Vector<T>> params,
             const Eigen::Ref<const Vector<T>>& grad);
   long steps() const { return t_; }

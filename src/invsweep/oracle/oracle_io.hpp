@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "invsweep/oracle/oracle.hpp"
-#include "invsweep/store/h5.hpp"
+#include "invsweep/h5/h5.hpp"
 
 namespace invsweep::oracle {
 

@@ -54,7 +54,6 @@ nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, con
   Vector<T> best = net.params();
   nn::AdamState<T> adam(net.n_params());
   nn::AdamSettings settings;
-  settings.lr = opt.lr;
   double lr = opt.lr;
   double best_val = std::numeric_limits<double>::infinity();
   int since_best = 0, since_lr = 0;

@@ -10,18 +10,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <thread>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
-#include "invsweep/inverse/amortized.hpp"
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/runner/progress.hpp"
-#include "invsweep/store/results.hpp"
+#include "invsweep/results/results.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
 namespace invsweep::runner {
@@ -97,7 +95,7 @@ Setup prepare(const RunOptions& opt) {
   s.out = !opt.out.empty() ? opt.out : sw.output_path;
   if (s.out.empty())
     throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
-  const std::uint64_t bytes = store::estimated_size(sw, o);
+  const std::uint64_t bytes = results::estimated_size(sw, o);
   if (bytes > opt.max_bytes && !opt.force)
     throw ConfigError(fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
                                   "limit of {}; run with --force if that is intended",
@@ -108,7 +106,7 @@ Setup prepare(const RunOptions& opt) {
     check_output_path(s.out, true, "results file");
     if (::access(s.out.c_str(), W_OK) != 0)
       throw IoError(fmt::format("results file {}: not writable", s.out));
-    s.status = store::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
+    s.status = results::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
     s.resume_existing = true;
   } else {
     check_output_path(s.out, true, "results file");  // directory present and writable, not a directory itself
@@ -234,10 +232,10 @@ int run_sweep(const RunOptions& opt) {
   std::vector<std::uint8_t>().swap(status);
 
   // 2. The results file, created (or reopened) by every rank together.
-  store::ResultsFile file;
+  results::ResultsFile file;
   try {
-    file = resume != 0 ? store::ResultsFile::open(setup.out, MPI_COMM_WORLD)
-                       : store::ResultsFile::create(setup.out, MPI_COMM_WORLD, sw, orc, hash);
+    file = resume != 0 ? results::ResultsFile::open(setup.out, MPI_COMM_WORLD)
+                       : results::ResultsFile::create(setup.out, MPI_COMM_WORLD, sw, orc, hash);
   } catch (const std::exception& e) {
     if (rank == 0 && resume == 0) {
       std::error_code ec;
@@ -264,7 +262,9 @@ int run_sweep(const RunOptions& opt) {
     Shared shared;
     Progress progress(static_cast<std::int64_t>(pending.size()), sw.n_tasks(), opt.quiet || rank != 0,
                       opt.progress_seconds);
-    std::map<std::pair<Index, Index>, std::unique_ptr<inverse::AmortizedModel>> amortized;
+    // Each solver's state for this run on this rank (the amortized models).
+    std::vector<std::unique_ptr<solvers::RunState>> states;
+    for (const solvers::Solver* solver : solvers::all()) states.push_back(solver->make_state());
     bool stopping = false, draining = false;
     std::int64_t posted = 0;  // the signal bits this rank has set
     const auto post_signals = [&] {
@@ -304,19 +304,8 @@ int run_sweep(const RunOptions& opt) {
       inverse::TaskResult r;
       const Clock::time_point t_task = Clock::now();
       try {
-        if (spec.solver == inverse::SolverKind::amortized) {
-          const sweep::TaskCoords c = sw.coords(id);
-          std::unique_ptr<inverse::AmortizedModel>& model = amortized[{c.constraint, c.replicate}];
-          const bool fresh = model == nullptr;
-          if (fresh) {
-            inverse::TaskSpec train = spec;
-            train.seed = sw.amortized_seed(c.constraint, c.replicate);
-            model = std::make_unique<inverse::AmortizedModel>(inverse::AmortizedModel::train(orc, net, train));
-          }
-          r = inverse::solve_amortized(orc, net, spec, *model, fresh);
-        } else {
-          r = inverse::solve(orc, net, spec);
-        }
+        const auto sid = static_cast<std::size_t>(spec.solver);
+        r = solvers::get(spec.solver).run(solvers::TaskContext{orc, net, spec, states[sid].get()});
       } catch (const inverse::Interrupted&) {
         break;  // abandoned: the task stays pending
       } catch (const std::exception& e) {

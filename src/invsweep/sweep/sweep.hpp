@@ -4,12 +4,15 @@
 // Tasks are the product targets × constraints × solvers × replicates, in that order, the
 // last axis fastest; a task's id is its position in that order, and its random stream comes
 // from (seed, task id) only — never from the rank that runs it. Every key of the file is
-// checked: unknown keys, wrong types, impossible values and names that the oracle does not
-// have are ConfigErrors that name the file, the line and the key.
+// declared once in a settings table (config/settings.hpp): unknown keys, wrong types,
+// impossible values and names that the oracle does not have are ConfigErrors that name the
+// file, the line and the key.
+#include <any>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "invsweep/config/settings.hpp"
 #include "invsweep/inverse/spec.hpp"
 #include "invsweep/oracle/oracle.hpp"
 
@@ -20,16 +23,19 @@ struct TaskCoords {
   Index target = 0, constraint = 0, solver = 0, replicate = 0;
 };
 
-/// What the file says before it meets an oracle (names not yet resolved).
 struct Sweep {
   std::string path;         ///< the sweep file as given
   std::string text;         ///< its contents (stored in results files)
   std::string oracle_path;  ///< resolved relative to the sweep file
   std::string output_path;  ///< resolved relative to the sweep file ("" if not given)
+  std::string description;
   std::uint64_t seed = 0;
   Index samples = 256;
   Index replicates = 1;
-  std::vector<inverse::SolverKind> solvers{inverse::SolverKind::generator};
+  int log_every = 20;
+  Index log_points = 101;
+  std::vector<Index> solvers{0};       ///< the solver axis: registry ids (solvers/registry.hpp)
+  std::vector<std::any> solver_settings;  ///< per registry id: every solver's settings
 
   inverse::ObjectiveKind kind = inverse::ObjectiveKind::target;
   /// The target axis: one vector per point (kind = target), one range centre (kind = range),
@@ -40,12 +46,7 @@ struct Sweep {
 
   std::vector<inverse::Constraint> constraints;  ///< resolved against the oracle
   inverse::Regularize regularize;
-  inverse::GeneratorSettings generator;
-  inverse::AdjointSettings adjoint;
-  inverse::AmortizedSettings amortized;
   inverse::PolishSettings polish;
-  int log_every = 20;
-  Index log_points = 101;
 
   Index n_targets() const { return static_cast<Index>(targets.size()); }
   Index n_constraints() const { return static_cast<Index>(constraints.size()); }
@@ -55,12 +56,20 @@ struct Sweep {
   TaskCoords coords(Index task) const;
   /// Everything task `id` needs (its seed derived from (seed, id)).
   inverse::TaskSpec task(Index id) const;
-  /// Seed of the shared amortized model of (constraint, replicate): the same for every target.
-  std::uint64_t amortized_seed(Index constraint, Index replicate) const;
-  /// A fingerprint of everything that determines the results (settings, resolved values and
-  /// the oracle's parameters; not comments, formatting or the output path): 16 hex digits.
+  /// The first task of solver axis position `k`.
+  Index first_task_of_solver(Index k) const;
+  /// Seed of state shared by every target of (constraint, replicate) (the amortized model).
+  std::uint64_t shared_seed(Index constraint, Index replicate) const;
+  /// A fingerprint of everything that determines the results (every declared setting of the
+  /// tables in use, resolved values and the oracle's parameters; not comments, formatting,
+  /// the description or the output path): 16 hex digits.
   std::string hash(const oracle::Oracle& o) const;
 };
+
+/// The tables that describe a sweep file (also for docs and tests).
+const config::SettingsTable<Sweep>& top_table();        ///< top-level keys
+const config::SettingsTable<Sweep>& objective_table();  ///< [objective]
+const config::SettingsTable<inverse::Constraint>& constraint_table();  ///< [[constraints]]
 
 /// Reads, parses and validates a sweep file against `oracle` (which the caller loads from
 /// `peek_oracle_path` first). Throws ConfigError / IoError naming the file, line and key.
@@ -69,5 +78,7 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
 std::string read_text_file(const std::string& path, std::string_view what);
 /// The oracle path a sweep file names, resolved relative to it (ConfigError when missing).
 std::string peek_oracle_path(const std::string& path, const std::string& text);
+/// Every settings table as Markdown (the docs' reference; `invsweep settings`).
+std::string settings_markdown();
 
 }  // namespace invsweep::sweep

@@ -1,4 +1,4 @@
-#include "invsweep/store/h5.hpp"
+#include "invsweep/h5/h5.hpp"
 
 #include <H5LTpublic.h>
 

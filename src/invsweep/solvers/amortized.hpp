@@ -40,21 +40,52 @@
 // (lo + hi)/2 of the range (kind range; the residual is still the distance to the range).
 // maximize/minimize objectives have no target and are refused with ConfigError.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "invsweep/config/settings.hpp"
 #include "invsweep/inverse/problem.hpp"
 #include "invsweep/inverse/spec.hpp"
+#include "invsweep/nn/activation.hpp"
 
-namespace invsweep::inverse {
+namespace invsweep::solvers {
+
+using inverse::Constraint;
+using inverse::Status;
+using inverse::TaskResult;
+using inverse::TaskSpec;
+
+/// Defaults tuned on the paper4 oracle (docs/ARCHITECTURE.md, "Amortized solver").
+struct AmortizedSettings {
+  Index latent = 4;
+  std::vector<Index> hidden{64, 64, 64};
+  nn::Activation activation = nn::Activation::tanh;
+  int steps = 8000;
+  double lr = 5e-3;
+  Index batch = 128;  ///< targets (each with its own latent) per training step
+  inverse::LatentDist latent_dist = inverse::LatentDist::normal;
+  inverse::Schedule schedule = inverse::Schedule::cosine;
+  double final_lr_fraction = 0.01;  ///< cosine: the rate decays to lr·this
+  double warmup = 0.05;             ///< the rate ramps up linearly over this fraction of the steps
+  /// Training targets: uniform over [target_lo, target_hi] (original units) when given, else
+  /// the oracle's own outputs at inputs drawn uniformly inside the constraint's start box (its
+  /// reachable range), of which, for a one-output oracle, this share of each batch is instead
+  /// drawn uniformly over the range of outputs seen (fills the sparse tails).
+  std::optional<VectorD> target_lo, target_hi;
+  double uniform_share = 0.5;
+
+  static const config::SettingsTable<AmortizedSettings>& table();
+};
 
 /// A trained conditional generator for one (constraint setting, replicate): shared by every
 /// target of that setting. Deterministic given (oracle, constraint, regularize,
-/// objective.weights, spec.amortized, spec.seed): the objective's target or range values are
+/// objective.weights, the AmortizedSettings in spec.settings, spec.seed): the objective's target or range values are
 /// not used in training, so one model answers every target of its setting.
 class AmortizedModel {
  public:
   /// Trains from spec.constraint, spec.regularize, spec.objective.{kind, weights} and
-  /// spec.amortized, with randomness from spec.seed as given (the caller derives it, e.g. from
+  /// the AmortizedSettings in spec.settings, with randomness from spec.seed as given (the caller derives it, e.g. from
   /// (sweep seed, constraint, replicate)). Never throws for numerical trouble: a non-finite or
   /// exploding loss ends training with status() = diverged and a message. Throws ConfigError
   /// for a maximize/minimize objective, an invalid constraint, or invalid settings (batch < 1,
@@ -111,4 +142,4 @@ class AmortizedModel {
 TaskResult solve_amortized(const oracle::Oracle& o, const nn::Mlp<float>& net, const TaskSpec& spec,
                            const AmortizedModel& model, bool include_training);
 
-}  // namespace invsweep::inverse
+}  // namespace invsweep::solvers

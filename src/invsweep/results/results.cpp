@@ -1,4 +1,4 @@
-#include "invsweep/store/results.hpp"
+#include "invsweep/results/results.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -10,9 +10,10 @@
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/version.hpp"
 
-namespace invsweep::store {
+namespace invsweep::results {
 
 namespace {
 
@@ -180,9 +181,9 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
   f.set_attr("feature_names", o.input_names);
   f.set_attr("output_names", o.output_names);
   f.set_attr("created", created);
-  f.set_attr("solver_names", std::vector<std::string>{"generator", "adjoint", "amortized"});
-  f.set_attr("objective_names", std::vector<std::string>{"target", "range", "maximize", "minimize"});
-  f.set_attr("status_names", std::vector<std::string>{"pending", "done", "diverged", "failed"});
+  f.set_attr("solver_names", solvers::names());
+  f.set_attr("objective_names", inverse::objective_names());
+  f.set_attr("status_names", inverse::status_names());
   oracle::write_oracle_group(f, o);
   write_constraints(f, s, o.n_in(), writer);
   write_task_table(f, s, o.n_out(), writer);
@@ -299,4 +300,4 @@ void ResultsFile::close() {
   file_.close();
 }
 
-}  // namespace invsweep::store
+}  // namespace invsweep::results

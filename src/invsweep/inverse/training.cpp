@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 #include <numbers>
 
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/inverse/training.hpp"
+
+#include "invsweep/nn/adam.hpp"
+#include "invsweep/nn/mlp.hpp"
 
 namespace invsweep::inverse {
 
@@ -71,6 +74,69 @@ std::string divergence(const StepControl& ctl, double last) {
     return fmt::format("the loss ended at {:.3g}, above its start {:.3g} and far above its best {:.3g} (learning rate "
                        "too high?)", last, first, best);
   return "";
+}
+
+LoopOutcome train_loop(Trainable& t, const LoopSettings& s, int log_every, Index log_points,
+                       const std::function<void()>& heartbeat) {
+  StepControl ctl(s.steps, s.lr, s.schedule, s.final_lr_fraction, s.patience, s.tolerance, log_every, log_points);
+  nn::AdamState<float> adam(t.params().size());
+  const nn::AdamSettings adam_settings;
+  const double warm_steps = s.warmup * s.steps;
+  const int every = std::max(1, log_every);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  LoopOutcome out;
+  double last = 0;
+  int step = 0;
+  for (; step < s.steps; ++step) {
+    if (heartbeat && step % every == 0) heartbeat();  // may throw to abandon the run
+    const std::optional<double> loss = t.forward(step);
+    if (!loss) {
+      out.message = t.message;
+      break;
+    }
+    last = *loss;
+    if (!std::isfinite(last)) break;
+    const bool go = ctl.record(step, last);
+    if (ctl.improved()) t.keep_best();
+    if (!go) {
+      ++step;
+      break;
+    }
+    t.backward();
+    const Eigen::Map<const VectorF> grad = t.gradient();
+    if (!nn::all_finite(grad.data(), grad.size())) {
+      last = nan;
+      break;
+    }
+    const double ramp = step + 1 < warm_steps ? (step + 1) / warm_steps : 1.0;
+    adam.step(adam_settings, ramp * ctl.lr(step), t.params(), grad);
+    t.after_update();
+    const Eigen::Map<VectorF> p = t.params();
+    if (!nn::all_finite(p.data(), p.size())) {
+      last = nan;
+      break;
+    }
+  }
+  out.steps = step;
+  out.last = last;
+  out.best = ctl.best();
+  out.log = ctl.log();
+  out.diverged = divergence(ctl, last);
+  return out;
+}
+
+TaskResult result_of(const LoopOutcome& out) {
+  TaskResult r;
+  r.status = Status::done;
+  r.message = out.message;
+  r.steps = out.steps;
+  r.loss = out.log;
+  r.final_loss = out.best;
+  if (!out.diverged.empty()) {
+    r.status = Status::diverged;
+    r.message = out.diverged;
+  }
+  return r;
 }
 
 }  // namespace invsweep::inverse

@@ -14,10 +14,10 @@
 
 #include "invsweep/inverse/spec.hpp"
 #include "invsweep/oracle/oracle.hpp"
-#include "invsweep/store/h5.hpp"
+#include "invsweep/h5/h5.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
-namespace invsweep::store {
+namespace invsweep::results {
 
 inline constexpr const char* kResultsFormat = "invsweep-results";
 inline constexpr std::int64_t kResultsFormatVersion = 1;
@@ -56,4 +56,4 @@ class ResultsFile {
   void open_datasets();
 };
 
-}  // namespace invsweep::store
+}  // namespace invsweep::results

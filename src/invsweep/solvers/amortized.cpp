@@ -1,4 +1,4 @@
-#include "invsweep/inverse/amortized.hpp"
+#include "invsweep/solvers/amortized.hpp"
 
 #include <fmt/format.h>
 
@@ -6,16 +6,67 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
 #include "invsweep/inverse/bounds.hpp"
-#include "invsweep/inverse/solve.hpp"
-#include "invsweep/nn/adam.hpp"
+#include "invsweep/inverse/pass.hpp"
+#include "invsweep/inverse/polish.hpp"
+#include "invsweep/inverse/training.hpp"
+#include "invsweep/solvers/generator.hpp"
+#include "invsweep/solvers/solver.hpp"
 
-namespace invsweep::inverse {
+namespace invsweep::solvers {
+
+using namespace inverse;
+
+const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
+  using S = AmortizedSettings;
+  static const config::SettingsTable<S> t = [] {
+    config::SettingsTable<S> t("amortized", "One conditional generator G(y, z) per (constraint setting, replicate), "
+                                            "trained over a range of targets; each target is answered by forward "
+                                            "passes.");
+    t.integer("latent", &S::latent, 1, 4096, "size of the latent noise z")
+        .widths("hidden", &S::hidden, "widths of G's hidden layers")
+        .choice("activation", &S::activation, activation_choices(), "activation of G's hidden layers")
+        .integer("steps", &S::steps, 1, 100000000, "training steps")
+        .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate")
+        .integer("batch", &S::batch, 1, 1000000, "targets (each with its own latent) per training step")
+        .choice("latent_dist", &S::latent_dist, latent_names(), "distribution of z (uniform: on [−1, 1])")
+        .choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
+        .number("final_lr_fraction", &S::final_lr_fraction, 0, 1, false, "cosine: the rate decays to lr·this")
+        .number("warmup", &S::warmup, 0, 1, false, "the rate ramps up linearly over this fraction of the steps")
+        .number("uniform_share", &S::uniform_share, 0, 1, false,
+                "one output, no target range: share of each batch drawn uniformly over the outputs seen");
+    const auto range_end = [](std::string key, std::optional<VectorD> S::*m, std::string doc) {
+      config::Field<S> f;
+      f.key = key;
+      f.type = "array of numbers";
+      f.range = "one finite value per output; give both ends or neither";
+      f.doc = std::move(doc);
+      f.parse = [key, m](const config::Table& tb, S& s, const config::Context& ctx) {
+        if (tb.has("target_lo") != tb.has("target_hi"))
+          throw ConfigError(fmt::format("{}: give both '{}' and '{}' (the range of training targets), or neither "
+                                        "(the oracle's reachable outputs)",
+                                        tb.where(), tb.name("target_lo"), tb.name("target_hi")));
+        if (const toml::node* n = tb.get(key)) s.*m = tb.numbers(*n, key, ctx.oracle->n_out());
+      };
+      f.hash = [m](config::Fingerprint& fp, const S& s) {
+        if (s.*m) fp.vec(*(s.*m));
+      };
+      f.show = [m](const S& s) { return s.*m ? fmt::format("[{}]", fmt::join(*(s.*m), ", ")) : std::string("(none)"); };
+      return f;
+    };
+    t.add(range_end("target_lo", &S::target_lo, "lower end of the training targets (default: reachable outputs)"))
+        .add(range_end("target_hi", &S::target_hi, "upper end of the training targets"));
+    return t;
+  }();
+  return t;
+}
 
 namespace {
 
@@ -75,14 +126,6 @@ bool same_constraint(const Constraint& a, const Constraint& b) {
   return a.paper_c1 == b.paper_c1 && a.paper_c2 == b.paper_c2 && a.penalty == b.penalty;
 }
 
-/// Writes latents into rows [row0, row0 + rows) of `m` (every column of the active batch).
-void draw_latents(Rng& rng, LatentDist dist, MatrixMap<float> m, Index row0) {
-  for (Index j = 0; j < m.cols(); ++j)
-    for (Index r = row0; r < m.rows(); ++r)
-      m(r, j) =
-          static_cast<float>(dist == LatentDist::normal ? rng.normal() : rng.uniform(-1.0, 1.0));
-}
-
 /// Writes the standardised conditioning targets (y_u − mean)/scale into rows [0, n_out) of `m`.
 void set_condition(const MatrixF& y, const VectorF& mean, const VectorF& scale,
                    MatrixMap<float> m) {
@@ -99,9 +142,8 @@ class TargetSampler {
       : p_(p), ws_(p.net(), a.batch), x_(p.n_free(), a.batch) {
     if (a.target_lo) {
       explicit_ = true;
-      const nn::Scaler& os = p.oracle().output_scaler;
-      lo_u_ = ((*a.target_lo - os.mean).array() / os.scale.array()).matrix().cast<float>();
-      hi_u_ = ((*a.target_hi - os.mean).array() / os.scale.array()).matrix().cast<float>();
+      lo_u_ = p.scale_outputs(*a.target_lo).cast<float>();
+      hi_u_ = p.scale_outputs(*a.target_hi).cast<float>();
     }
     p.fill_fixed(ws_.input());
   }
@@ -140,20 +182,49 @@ class TargetSampler {
   VectorF lo_u_, hi_u_;
 };
 
-/// Mean over the batch of Σ_k w_k (u_k − y_k)²; writes its gradient into grad_u.
-double round_trip(const MatrixMap<float>& u, const MatrixF& y, const VectorF& w,
-                  MatrixMap<float> grad_u) {
-  const Index n = u.cols();
-  const float inv_n = 1.0f / static_cast<float>(n);
-  double total = 0;
-  for (Index j = 0; j < n; ++j)
-    for (Index k = 0; k < u.rows(); ++k) {
-      const float d = u(k, j) - y(k, j);
-      total += static_cast<double>(w[k] * d * d);
-      grad_u(k, j) = 2.0f * w[k] * d * inv_n;
-    }
-  return total / static_cast<double>(n);
-}
+/// One training step of G: a fresh batch of targets and latents → G → bound map → oracle →
+/// round-trip loss against the batch's targets.
+class AmortizedTrainable : public Trainable {
+ public:
+  AmortizedTrainable(const Problem& p, const AmortizedSettings& as, nn::Mlp<float>& g, const VectorF& cond_mean,
+                     const VectorF& cond_scale, TargetSampler& sampler, Rng& rng)
+      : p_(p), as_(as), g_(g), cond_mean_(cond_mean), cond_scale_(cond_scale), sampler_(sampler), rng_(rng),
+        map_(p), gws_(g, as.batch), pass_(p, as.batch), y_(p.n_out(), as.batch), v_(p.n_free(), as.batch),
+        s_(p.n_free(), as.batch), gs_(p.n_free(), as.batch), grad_(g.n_params()), best_(g.params()) {}
+
+  std::optional<double> forward(int /*step*/) override {
+    sampler_.draw(rng_, y_);
+    set_condition(y_, cond_mean_, cond_scale_, gws_.input());
+    draw_latents(rng_, as_.latent_dist, gws_.input(), p_.n_out());
+    nn::forward(g_, gws_);
+    v_ = gws_.output();
+    map_.apply(v_, s_);
+    return pass_.run(s_, gs_, map_, y_);
+  }
+  void backward() override {
+    map_.backprop(v_, gs_);
+    gws_.grad_output() = gs_;
+    grad_.setZero();
+    nn::backward(g_, gws_, &grad_, false);
+  }
+  Eigen::Map<VectorF> params() override { return {g_.params().data(), g_.params().size()}; }
+  Eigen::Map<const VectorF> gradient() override { return {grad_.data(), grad_.size()}; }
+  void keep_best() override { best_ = g_.params(); }
+  const VectorF& best() const { return best_; }
+
+ private:
+  const Problem& p_;
+  const AmortizedSettings& as_;
+  nn::Mlp<float>& g_;
+  const VectorF &cond_mean_, &cond_scale_;
+  TargetSampler& sampler_;
+  Rng& rng_;
+  BoundMap map_;
+  nn::MlpWorkspace<float> gws_;
+  OraclePass pass_;
+  MatrixF y_, v_, s_, gs_;
+  VectorF grad_, best_;
+};
 
 }  // namespace
 
@@ -161,7 +232,7 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
                                      const TaskSpec& spec) {
   const Clock::time_point t0 = Clock::now();
   refuse_extremum(spec.objective.kind);
-  const AmortizedSettings& as = spec.amortized;
+  const AmortizedSettings& as = std::any_cast<const AmortizedSettings&>(spec.settings);
   check_settings(o, as);
   // The training problem: the task's constraint, regularisers and weights; the target itself is
   // a placeholder (each column of a batch has its own).
@@ -171,8 +242,6 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
   train_obj.weights = spec.objective.weights;
   const Problem p(o, net, train_obj, spec.constraint, spec.regularize);
   const Index n = as.batch, nf = p.n_free(), m = p.n_out();
-  const VectorF w = (spec.objective.weights.size() == m ? spec.objective.weights : VectorD::Ones(m))
-                        .cast<float>();
 
   AmortizedModel model;
   model.settings_ = as;
@@ -215,61 +284,16 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
     g.bias(g.n_layers() - 1)[k] = static_cast<float>(centred ? 0.0 : mid);
   }
 
-  const BoundMap map(p);
-  nn::MlpWorkspace<float> gws(g, n);
-  nn::MlpWorkspace<float> ows(net, n);
-  p.fill_fixed(ows.input());
-  VectorF scratch;
-  MatrixF v(nf, n), s(nf, n), gs(nf, n);
-  VectorF grad(g.n_params()), best = g.params();
-  nn::AdamState<float> adam(g.n_params());
-  const nn::AdamSettings adam_settings;
-  StepControl ctl(as.steps, as.lr, as.schedule, as.final_lr_fraction, 0, 0.0, spec.log_every,
-                  spec.log_points);
-  double last = 0;
-  int step = 0;
-  const double warm_steps = as.warmup * as.steps;
-  const int every = std::max(1, spec.log_every);
-  for (; step < as.steps; ++step) {
-    if (spec.heartbeat && step % every == 0) spec.heartbeat();  // may throw Interrupted
-    sampler.draw(rng, y);
-    set_condition(y, model.cond_mean_, model.cond_scale_, gws.input());
-    draw_latents(rng, as.latent_dist, gws.input(), m);
-    forward(g, gws);
-    v = gws.output();
-    map.apply(v, s);
-    p.set_free(s, ows.input());
-    forward(net, ows);
-    last = round_trip(ows.output(), y, w, ows.grad_output());
-    backward(net, ows, nullptr, true);
-    p.get_free(ows.grad_input(), gs);
-    last += p.regularize(s, gs, scratch);
-    last += map.penalty(s, gs);
-    if (!std::isfinite(last)) break;
-    ctl.record(step, last);  // no early stopping: the schedule runs to its end
-    if (ctl.improved()) best = g.params();
-    map.backprop(v, gs);
-    gws.grad_output() = gs;
-    grad.setZero();
-    backward(g, gws, &grad, false);
-    if (!nn::all_finite(grad.data(), grad.size())) {
-      last = std::numeric_limits<double>::quiet_NaN();
-      break;
-    }
-    const double ramp = step + 1 < warm_steps ? (step + 1) / warm_steps : 1.0;
-    adam.step(adam_settings, ramp * ctl.lr(step), g.params(), grad);
-    if (!nn::all_finite(g.params().data(), g.params().size())) {
-      last = std::numeric_limits<double>::quiet_NaN();
-      break;
-    }
-  }
-  model.steps_ = step;
-  model.loss_ = ctl.log();
-  model.best_loss_ = ctl.best();
-  model.message_ = divergence(ctl, last);
+  AmortizedTrainable t(p, as, g, model.cond_mean_, model.cond_scale_, sampler, rng);
+  const LoopSettings ls{as.steps, as.lr, as.schedule, as.final_lr_fraction, 0, 0.0, as.warmup};
+  const LoopOutcome out = train_loop(t, ls, spec.log_every, spec.log_points, spec.heartbeat);
+  model.steps_ = out.steps;
+  model.loss_ = out.log;
+  model.best_loss_ = out.best;
+  model.message_ = out.diverged;
   if (!model.message_.empty()) {
     model.status_ = Status::diverged;
-    g.params() = best;
+    g.params() = t.best();
   }
   model.train_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
   return model;
@@ -288,11 +312,7 @@ TaskResult solve_amortized(const oracle::Oracle& o, const nn::Mlp<float>& net, c
   const Objective& obj = spec.objective;
   const VectorD target =
       obj.kind == ObjectiveKind::target ? obj.target : VectorD(0.5 * (obj.lo + obj.hi));
-  const nn::Scaler& os = o.output_scaler;
-  const MatrixF y = ((target - os.mean).array() / os.scale.array())
-                        .matrix()
-                        .cast<float>()
-                        .replicate(1, spec.samples);
+  const MatrixF y = p.scale_outputs(target).cast<float>().replicate(1, spec.samples);
 
   const nn::Mlp<float>& g = model.generator();
   const Index n = spec.samples, nf = p.n_free();
@@ -320,4 +340,81 @@ TaskResult solve_amortized(const oracle::Oracle& o, const nn::Mlp<float>& net, c
   return r;
 }
 
-}  // namespace invsweep::inverse
+namespace {
+
+/// The models a rank has trained in this run, per (constraint setting, replicate).
+class AmortizedState : public RunState {
+ public:
+  std::map<std::pair<Index, Index>, std::unique_ptr<AmortizedModel>> models;
+};
+
+class Amortized final : public SolverWith<AmortizedSettings> {
+ public:
+  std::string_view name() const override { return "amortized"; }
+  std::string_view summary() const override {
+    return "one conditional generator G(y, z) per constraint setting and replicate, trained over a range of "
+           "targets; answers each target with forward passes";
+  }
+  void check_objective(ObjectiveKind kind) const override {
+    if (kind == ObjectiveKind::maximize || kind == ObjectiveKind::minimize)
+      throw ConfigError(fmt::format("the amortized solver answers targets; it cannot {} (remove it from 'solvers')",
+                                    to_string(kind)));
+  }
+  std::unique_ptr<RunState> make_state() const override { return std::make_unique<AmortizedState>(); }
+
+  /// With run state, the model of the task's (constraint, replicate) is trained once, from
+  /// spec.shared_seed, by the first task that needs it (whose time includes the training);
+  /// alone, a task trains its own from spec.seed.
+  TaskResult run(const TaskContext& ctx) const override {
+    const TaskSpec& spec = ctx.spec;
+    auto* state = dynamic_cast<AmortizedState*>(ctx.state);
+    if (state == nullptr)
+      return solve_amortized(ctx.oracle, ctx.net, spec, AmortizedModel::train(ctx.oracle, ctx.net, spec), true);
+    std::unique_ptr<AmortizedModel>& model = state->models[{spec.constraint_index, spec.replicate}];
+    const bool fresh = model == nullptr;
+    if (fresh) {
+      TaskSpec train = spec;
+      train.seed = spec.shared_seed;
+      model = std::make_unique<AmortizedModel>(AmortizedModel::train(ctx.oracle, ctx.net, train));
+    }
+    return solve_amortized(ctx.oracle, ctx.net, spec, *model, fresh);
+  }
+
+  std::int64_t work(const std::any& s) const override { return get(s).steps; }
+  std::any with_work(const std::any& s, std::int64_t units) const override {
+    AmortizedSettings a = get(s);
+    a.steps = static_cast<int>(units);
+    return a;
+  }
+
+  /// One model per (constraint, replicate) and rank that needs it, then forward passes.
+  CostEstimate estimate(const CostInput& in) const override {
+    using Clock = std::chrono::steady_clock;
+    TaskSpec train = in.task;
+    const int full = get(train.settings).steps;
+    const int short_steps = std::min(full, 60);
+    train.settings = with_work(train.settings, short_steps);
+    const Clock::time_point t0 = Clock::now();
+    const AmortizedModel m = AmortizedModel::train(in.oracle, in.net, train);
+    const double t_train = std::chrono::duration<double>(Clock::now() - t0).count() * full / short_steps;
+    const Clock::time_point t1 = Clock::now();
+    (void)solve_amortized(in.oracle, in.net, in.task, m, false);
+    const double t_answer = std::chrono::duration<double>(Clock::now() - t1).count();
+    CostEstimate e;
+    e.per_task = t_answer;
+    e.shared = t_train;
+    e.shared_units = in.constraints * in.replicates * std::min<Index>(in.ranks, in.targets);
+    e.detail = fmt::format("{} model{} of {} steps, then forward passes per target", e.shared_units,
+                           e.shared_units == 1 ? "" : "s", full);
+    return e;
+  }
+};
+
+}  // namespace
+
+const Solver& amortized_solver() {
+  static const Amortized s;
+  return s;
+}
+
+}  // namespace invsweep::solvers

@@ -1,0 +1,37 @@
+#include "invsweep/runner/cost_model.hpp"
+
+#include <fmt/format.h>
+
+#include "invsweep/solvers/registry.hpp"
+
+namespace invsweep::runner {
+
+SweepCost combine(std::vector<SolverCost> parts, int ranks) {
+  SweepCost c;
+  c.ranks = std::max(ranks, 1);
+  double total = 0;
+  for (SolverCost& p : parts) {
+    p.seconds = p.estimate.per_task * static_cast<double>(p.tasks) +
+                p.estimate.shared * static_cast<double>(p.estimate.shared_units);
+    total += p.seconds;
+  }
+  c.solvers = std::move(parts);
+  c.seconds = total / c.ranks;
+  return c;
+}
+
+SweepCost estimate_cost(const sweep::Sweep& s, const oracle::Oracle& o, int ranks) {
+  const nn::Mlp<float> net = o.net.cast<float>();
+  std::vector<SolverCost> parts;
+  for (Index k = 0; k < s.n_solvers(); ++k) {
+    const Index id = s.solvers[static_cast<std::size_t>(k)];
+    const solvers::Solver& solver = solvers::get(id);
+    const inverse::TaskSpec spec = s.task(s.first_task_of_solver(k));
+    const Index tasks = s.n_tasks() / s.n_solvers();
+    const solvers::CostInput in{o, net, spec, tasks, s.n_targets(), s.n_constraints(), s.replicates, ranks};
+    parts.push_back({std::string(solver.name()), tasks, solver.estimate(in), 0});
+  }
+  return combine(std::move(parts), ranks);
+}
+
+}  // namespace invsweep::runner
