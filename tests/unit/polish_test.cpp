@@ -102,6 +102,7 @@ TEST(Polish, RespectsBoundsAndFixedFeatures) {
     x(1, j) = -1.75;
     x(2, j) = (t - 1.0 - 0.2 * static_cast<double>(j) - c - a[0] * x(0, j) - a[1] * x(1, j)) / a[2];  // output below t
   }
+  ASSERT_LT(x.row(2).cwiseAbs().maxCoeff(), 50.0);  // the start is inside the box
   MatrixD s = p.to_scaled_free(x);
   polish(p, settings(), s);
   const MatrixD xe = p.to_original(s);
