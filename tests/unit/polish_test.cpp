@@ -8,7 +8,7 @@
 
 #include "closed_form.hpp"
 #include "fd_check.hpp"
-#include "invsweep/inverse/solve.hpp"
+#include "invsweep/inverse/polish.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
