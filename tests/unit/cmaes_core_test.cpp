@@ -1,5 +1,6 @@
 #include "invsweep/solvers/cmaes_core.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <Eigen/QR>
@@ -60,9 +61,8 @@ double rastrigin(const Point& x) {
 std::string runs_summary(const Result& r) {
   std::string s;
   for (const RunRecord& run : r.runs)
-    s += "  lambda=" + std::to_string(run.population) +
-         " evals=" + std::to_string(run.evaluations) + " gens=" + std::to_string(run.generations) +
-         " best=" + std::to_string(run.best_value) + " stop=" + to_string(run.stop) + "\n";
+    s += fmt::format("  lambda={} evals={} gens={} best={:.3g} stop={}\n", run.population,
+                     run.evaluations, run.generations, run.best_value, to_string(run.stop));
   return s;
 }
 
@@ -95,6 +95,7 @@ TEST(Cmaes, OneDimensionWorks) {
   EXPECT_EQ(r.runs[0].population, 4);
   EXPECT_LE(r.best_value, 1e-10) << runs_summary(r);
   EXPECT_NEAR(r.best_x[0], 3.0, 1e-5);
+  RecordProperty("evaluations", std::to_string(r.evaluations));
 }
 
 class CmaesRosenbrock : public ::testing::TestWithParam<int> {};
@@ -110,6 +111,7 @@ TEST_P(CmaesRosenbrock, ReachesTheMinimumAtOnes) {
   EXPECT_LE(r.best_value, 1e-8) << runs_summary(r);
   EXPECT_LE((r.best_x - VectorD::Ones(n)).lpNorm<Eigen::Infinity>(), 1e-3);
   RecordProperty("evaluations", std::to_string(r.evaluations));
+  RecordProperty("runs", runs_summary(r));
 }
 
 INSTANTIATE_TEST_SUITE_P(Dims, CmaesRosenbrock, ::testing::Values(4, 10));
@@ -172,6 +174,7 @@ TEST(Cmaes, IpopFindsTheGlobalMinimumOfRastriginAndDoublesThePopulation) {
   // Each run starts from its own point.
   EXPECT_NE(r.runs[0].start, r.runs[1].start);
   RecordProperty("evaluations", std::to_string(r.evaluations));
+  RecordProperty("runs", runs_summary(r));
 }
 
 TEST(Cmaes, SameSeedIsBitIdenticalAndAnotherSeedDiffers) {
@@ -222,6 +225,7 @@ TEST(Cmaes, NonFiniteValuesRankWorstAndTheRunStillConverges) {
   EXPECT_NEAR(r.best_x[0], 0.5, 1e-5);
   EXPECT_NEAR(r.best_x[1], -2.0, 1e-5);
   EXPECT_NEAR(r.best_x[2], 1.0, 1e-5);
+  RecordProperty("evaluations", std::to_string(r.evaluations));
   // Sorted last generation: finite values first, in order.
   const VectorD& v = r.runs[0].last_values;
   for (Index j = 1; j < v.size(); ++j)
@@ -415,4 +419,44 @@ TEST(Cmaes, SettingsAreValidatedWithTheirKeys) {
                         fixed(VectorD::Zero(2)), s, rng),
                ConfigError);
   EXPECT_FALSE(called);
+}
+
+// With TolFun off, a sphere centred at 0 runs until the steps are below tol_x·σ0; centred at
+// ones, with TolX off as well, until adding steps to the mean no longer changes it.
+TEST(Cmaes, TolXAndNoEffectStopConvergedRuns) {
+  Settings s;
+  s.restarts = 0;
+  s.tol_fun = 0;
+  Rng rng(21);
+  const Result a = minimize(columns(sphere), 3, fixed(VectorD::Constant(3, 1.0)), s, rng);
+  EXPECT_EQ(a.runs[0].stop, StopReason::tol_x) << runs_summary(a);
+  EXPECT_LE(a.best_value, 1e-20);
+
+  s.tol_x = 0;
+  const Result b =
+      minimize(columns([](const Point& x) { return (x.array() - 1.0).square().sum(); }), 3,
+               fixed(VectorD::Zero(3)), s, rng);
+  const StopReason why = b.runs[0].stop;
+  EXPECT_TRUE(why == StopReason::no_effect_axis || why == StopReason::no_effect_coord)
+      << runs_summary(b);
+  EXPECT_LE(b.best_value, 1e-28);
+}
+
+// Values that are pure noise: nothing improves, so stagnation ends the run once its minimum
+// history (100 + ⌈100·n^1.5/λ⌉ generations) is there.
+TEST(Cmaes, StagnationStopsARunThatDoesNotImprove) {
+  Rng noise(77);
+  const Objective f = [&noise](const MatrixD& X, VectorD& v) {
+    for (Index j = 0; j < X.cols(); ++j)
+      v[j] = noise.uniform();
+  };
+  Settings s;
+  s.restarts = 0;
+  s.tol_fun = 0;
+  Rng rng(22);
+  const Result r = minimize(f, 2, fixed(VectorD::Zero(2)), s, rng);
+  EXPECT_EQ(r.runs[0].stop, StopReason::stagnation) << runs_summary(r);
+  EXPECT_GE(r.runs[0].generations, 100 + 48);  // λ = 6: ⌈100·2^1.5/6⌉ = 48
+  EXPECT_LT(r.runs[0].generations, 1000);
+  RecordProperty("generations", std::to_string(r.runs[0].generations));
 }
