@@ -22,7 +22,7 @@ double rank_key(double v) {
   return std::isfinite(v) ? v : kInf;
 }
 
-// The tutorial's default strategy parameters (Hansen 2016, Table 1) with positive weights only.
+// The tutorial's default strategy parameters (Hansen 2016, appendix A), positive weights only.
 struct Constants {
   Index n = 0, lambda = 0, mu = 0;
   VectorD weights;       // [μ], decreasing, sum 1

@@ -7,10 +7,12 @@
 // tutorial's default constants, the h_σ stall rule, and an eigendecomposition of C refreshed
 // every max(1, 1/(10·n·(c1 + cμ))) generations. IPOP (Auger & Hansen 2005): after a run stops,
 // a new one starts from a fresh start point with twice the population, until the restarts or
-// the evaluation budget are used up or the target is reached.
+// the evaluation budget are used up or the target is reached. A restart starts only when the
+// remaining budget holds at least one full generation of its population.
 //
 // Deterministic: every random number comes from the caller's `Rng`, drawn in a fixed order,
-// so the same seed gives a bit-identical result. Objective values that are NaN or ±inf rank
+// so the same seed gives a bit-identical result with one build (another instruction set may
+// round Eigen's products differently). Objective values that are NaN or ±inf rank
 // worst (behind every finite value, ties broken by sample index); the sampled points
 // themselves are always finite, so they never poison the mean or the covariance. A
 // generation whose values are all non-finite ends its run (StopReason::non_finite).
