@@ -102,7 +102,8 @@ struct Result {
   StopReason stop = StopReason::max_evaluations;
 };
 
-/// Minimises f over R^n (n ≥ 1). Validates `s` first (ConfigError); throws
+/// Minimises f over R^n (n ≥ 1). Validates `s` first (ConfigError, also when max_evaluations
+/// is less than the first run's population, naming cmaes.max_evaluations); throws
 /// std::invalid_argument for n < 1 or a start point of the wrong size or non-finite, and
 /// std::logic_error if the objective resizes `values`.
 Result minimize(const Objective& f, Index n, const StartPoint& start, const Settings& s, Rng& rng);
