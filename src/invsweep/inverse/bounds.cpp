@@ -93,6 +93,16 @@ double BoundMap::penalty(const MatrixF& s, MatrixF& g) const {
   return loss;
 }
 
+void BoundMap::penalty_values(const MatrixF& s, VectorD& values) const {
+  if (method_ != BoundMethod::penalty) return;
+  for (Index j = 0; j < s.cols(); ++j)
+    for (Index k = 0; k < s.rows(); ++k) {
+      if (kind_[static_cast<std::size_t>(k)] == 0) continue;
+      const float d = s(k, j) < lo_[k] ? lo_[k] - s(k, j) : (s(k, j) > hi_[k] ? s(k, j) - hi_[k] : 0.0f);
+      values[j] += static_cast<double>(lambda_ * d);
+    }
+}
+
 bool BoundMap::inside(const MatrixF& s, double tol) const {
   const auto t = static_cast<float>(tol);
   for (Index k = 0; k < s.rows(); ++k)

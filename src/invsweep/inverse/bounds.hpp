@@ -19,6 +19,9 @@ class BoundMap {
   void backprop(const MatrixF& v, MatrixF& g) const;
   /// Penalty method: adds λ·mean violation to the returned loss and its gradient into g.
   double penalty(const MatrixF& s, MatrixF& g) const;
+  /// Penalty method: adds λ·Σ_k violation_k of each column of s to values [N] (per vector;
+  /// other methods add nothing).
+  void penalty_values(const MatrixF& s, VectorD& values) const;
   /// True when every value of s is within its bounds (tolerance in scaled units).
   bool inside(const MatrixF& s, double tol = 1e-6) const;
   /// Clamps s into the bounds.

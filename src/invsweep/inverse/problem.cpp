@@ -113,6 +113,7 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
       if (!(norm > 0)) throw ConfigError("objective: maximize/minimize needs a non-zero weight on some output");
       ws /= norm;
       if (obj.kind == ObjectiveKind::maximize) ws = -ws;
+      linear_w_ = ws;
       w_ = ws.cast<float>();
       break;
     }
@@ -197,6 +198,16 @@ void Problem::residual_vectors(const MatrixMap<double>& u, MatrixD& r) const {
         r(k, j) = sw * (u(k, j) < lo_ud_[k] ? u(k, j) - lo_ud_[k] : (u(k, j) > hi_ud_[k] ? u(k, j) - hi_ud_[k] : 0.0));
       }
     }
+}
+
+void Problem::objective_values(const MatrixMap<double>& u, VectorD& values) const {
+  if (obj_.kind == ObjectiveKind::maximize || obj_.kind == ObjectiveKind::minimize) {
+    values = (linear_w_.transpose() * u).transpose();
+    return;
+  }
+  MatrixD r(u.rows(), u.cols());
+  residual_vectors(u, r);
+  values = r.colwise().squaredNorm().transpose();
 }
 
 VectorD Problem::scale_outputs(const VectorD& y) const {

@@ -64,6 +64,11 @@ class Problem {
   /// Weighted residual vectors r [n_out, N] in scaled output units from u (float64; target
   /// and range kinds): √w_k (u_k − t_k), or √w_k times the distance outside the range.
   void residual_vectors(const MatrixMap<double>& u, MatrixD& r) const;
+  /// The objective of each vector from scaled outputs u [n_out, N] in float64 (for solvers
+  /// that use values only): Σ_k w_k d_k² for target and range (d = distance to the target or
+  /// range), the signed normalised weighted sum for maximize/minimize (lower is better, as in
+  /// objective_grad). Writes values [N].
+  void objective_values(const MatrixMap<double>& u, VectorD& values) const;
   /// √w_k per output (target and range kinds).
   VectorD sqrt_weights() const { return weights_.cwiseSqrt(); }
 
@@ -103,6 +108,7 @@ class Problem {
   VectorF fixed_s_;   // the same in float
   VectorD weights_;   // per output: the objective's weights (ones when not given)
   VectorD target_ud_, lo_ud_, hi_ud_;  // target / range in scaled output units
+  VectorD linear_w_;                   // maximize/minimize: signed normalised weights (scaled outputs)
   VectorD lo_s_, hi_s_, start_lo_, start_hi_;
   VectorF target_u_, lo_u_, hi_u_, w_;  // objective in scaled output units
   VectorF reference_s_;                 // proximity reference, free features, scaled

@@ -10,6 +10,7 @@ namespace invsweep::solvers {
 const Solver& generator_solver();
 const Solver& adjoint_solver();
 const Solver& amortized_solver();
+const Solver& cmaes_solver();
 
 namespace {
 std::span<const Solver* const> table() {
@@ -17,6 +18,7 @@ std::span<const Solver* const> table() {
       &generator_solver(),
       &adjoint_solver(),
       &amortized_solver(),
+      &cmaes_solver(),
   };
   return solvers;
 }

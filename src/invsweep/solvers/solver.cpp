@@ -18,7 +18,8 @@ double extrapolate_cost(double seconds_a, std::int64_t a, double seconds_b, std:
 CostEstimate Solver::estimate(const CostInput& in) const {
   using Clock = std::chrono::steady_clock;
   const std::int64_t full = work(in.task.settings);
-  const std::int64_t a = std::min<std::int64_t>(full, 20), b = std::min<std::int64_t>(full, 60);
+  const auto [ca, cb] = calibration_work(in.task.settings);
+  const std::int64_t a = std::min(full, ca), b = std::min(full, cb);
   const auto time_with = [&](std::int64_t units) {
     inverse::TaskSpec spec = in.task;
     spec.settings = with_work(spec.settings, units);

@@ -79,6 +79,11 @@ class Solver {
   virtual std::int64_t work(const std::any& settings) const = 0;
   /// The same settings limited to `units` of work and without early stopping (calibration).
   virtual std::any with_work(const std::any& settings, std::int64_t units) const = 0;
+  /// The work of the two timed calibration runs (default 20 and 60 units).
+  virtual std::pair<std::int64_t, std::int64_t> calibration_work(const std::any& settings) const {
+    (void)settings;
+    return {20, 60};
+  }
   /// Calibrated estimate: by default two short timed runs extrapolated linearly in work()
   /// (runner/cost_model.hpp); solvers whose cost has another shape override it.
   virtual CostEstimate estimate(const CostInput& in) const;
