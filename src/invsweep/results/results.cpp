@@ -166,7 +166,7 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
   const std::string created = bcast_string(writer ? utc_now() : std::string(), comm);
   // Built under a temporary name and renamed once complete: a job killed while creating
   // leaves no half-made results file behind (a later run replaces the temporary one).
-  const std::string part = path + ".part";
+  const std::string part = part_path(path);
   ResultsFile r;
   r.file_ = h5::File::create(part, true, comm);
   const h5::File& f = r.file_;

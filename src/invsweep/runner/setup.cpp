@@ -1,0 +1,135 @@
+#include "invsweep/runner/setup.hpp"
+
+#include <fmt/format.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <span>
+
+#include "invsweep/core/errors.hpp"
+#include "invsweep/core/io.hpp"
+#include "invsweep/core/strings.hpp"
+#include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/results/results.hpp"
+
+namespace invsweep::runner {
+
+namespace fs = std::filesystem;
+
+/// " (... full?)" when the file system holding `path` has (almost) no space left: the likely
+/// cause of a failed write, which HDF5's own message does not say.
+std::string disk_hint(const std::string& path) {
+  const std::uint64_t free = free_bytes(path);
+  if (free >= (1U << 20)) return "";
+  return fmt::format(" — the file system holding it has {} free: is the disk full?",
+                     human_bytes(static_cast<double>(free)));
+}
+
+[[noreturn]] void fatal(int rank, const std::string& what, int code) {
+  fmt::print(stderr, "invsweep: fatal error on rank {}: {}\n", rank, what);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();  // not reached
+}
+
+void bcast_bytes(std::string& s, int root) {
+  auto n = static_cast<unsigned long long>(s.size());
+  MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD);
+  s.resize(static_cast<std::size_t>(n));
+  // MPI counts are int: send in chunks so that any size works.
+  constexpr std::size_t chunk = 1 << 30;
+  for (std::size_t off = 0; off < s.size(); off += chunk)
+    MPI_Bcast(s.data() + off, static_cast<int>(std::min(chunk, s.size() - off)), MPI_CHAR, root, MPI_COMM_WORLD);
+}
+
+/// Rank 0: everything that can be wrong with the user's input, checked before any output.
+Setup prepare(const RunOptions& opt) {
+  Setup s;
+  s.sweep_path = opt.sweep;
+  s.sweep_text = sweep::read_text_file(opt.sweep, "sweep file");
+  s.oracle_path = sweep::peek_oracle_path(opt.sweep, s.sweep_text);
+  const oracle::Oracle o = oracle::load_oracle(s.oracle_path);
+  s.oracle_bytes = sweep::read_text_file(s.oracle_path, "oracle file");
+  const sweep::Sweep sw = sweep::parse_sweep(opt.sweep, s.sweep_text, o);
+  s.out = !opt.out.empty() ? opt.out : sw.output_path;
+  if (s.out.empty())
+    throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
+  const std::uint64_t bytes = results::estimated_size(sw, o);
+  if (bytes > opt.max_bytes && !opt.force)
+    throw ConfigError(fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
+                                  "limit of {}; run with --force if that is intended",
+                                  opt.sweep, human_bytes(static_cast<double>(bytes)), sw.n_tasks(), sw.samples,
+                                  human_bytes(static_cast<double>(opt.max_bytes))));
+  std::error_code ec;
+  if (opt.resume && fs::exists(s.out, ec)) {
+    check_output_path(s.out, true, "results file");
+    if (::access(s.out.c_str(), W_OK) != 0)
+      throw IoError(fmt::format("results file {}: not writable", s.out));
+    s.status = results::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
+    s.resume_existing = true;
+  } else {
+    check_output_path(s.out, true, "results file");  // directory present and writable, not a directory itself
+    if (fs::exists(s.out, ec))
+      throw IoError(fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
+                                "another --out to start over", s.out));
+    // The file takes its full size when it is created: refuse now rather than fail then.
+    const std::uint64_t free = free_bytes(s.out);
+    if (free < bytes)
+      throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free",
+                                s.out, human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
+  }
+  return s;
+}
+
+
+std::optional<Prepared> prepare_all(const RunOptions& opt) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  Prepared p;
+  std::string error;
+  if (rank == 0) {
+    try {
+      p.setup = prepare(opt);
+    } catch (const UserError& e) {
+      error = e.what();
+    }
+  }
+  bcast_bytes(error);
+  if (!error.empty()) {
+    if (rank == 0) throw ConfigError(error);
+    return std::nullopt;
+  }
+  Setup& setup = p.setup;
+  bcast_bytes(setup.sweep_path);
+  bcast_bytes(setup.sweep_text);
+  bcast_bytes(setup.oracle_path);
+  bcast_bytes(setup.oracle_bytes);
+  bcast_bytes(setup.out);
+  int resume = setup.resume_existing ? 1 : 0;
+  MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  setup.resume_existing = resume != 0;
+
+  // Every rank validates what it received; a failure here is not the user's doing.
+  try {
+    p.oracle = oracle::load_oracle_image(std::as_bytes(std::span(setup.oracle_bytes)), setup.oracle_path);
+    p.sweep = sweep::parse_sweep(setup.sweep_path, setup.sweep_text, p.oracle);
+  } catch (const std::exception& e) {
+    fatal(rank, fmt::format("the broadcast sweep or oracle does not validate: {}", e.what()), 3);
+  }
+  p.hash = p.sweep.hash(p.oracle);
+
+  // The pending tasks, in id order.
+  std::vector<std::uint8_t> status(static_cast<std::size_t>(p.sweep.n_tasks()), 0);
+  if (setup.resume_existing) {
+    if (rank == 0) status = setup.status;
+    MPI_Bcast(status.data(), static_cast<int>(status.size()), MPI_UINT8_T, 0, MPI_COMM_WORLD);
+  }
+  for (std::size_t t = 0; t < status.size(); ++t)
+    if (status[t] != static_cast<std::uint8_t>(inverse::Status::done)) p.pending.push_back(static_cast<std::int64_t>(t));
+  return p;
+}
+
+}  // namespace invsweep::runner
