@@ -146,7 +146,7 @@ TEST(CertifyBnb, DISABLED_TimingReport) {
   for (const Net& n : {Net{"relu 1-30-30-1", nn::Activation::relu, 1, 30}, Net{"relu 4-64-64-1", nn::Activation::relu, 4, 64},
                        Net{"tanh 4-64-64-1", nn::Activation::tanh, 4, 64}, Net{"tanh 3-16-16-1", nn::Activation::tanh, 3, 16}}) {
     if (only && std::string(n.name).find(only) == std::string::npos) continue;
-    for (std::uint64_t seed : {1, 2, 3}) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
       Rng rng(seed);
       const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(
           rng, {n.n_in, n.width, n.width, 1}, {n.act, n.act, nn::Activation::identity}, 1.0));

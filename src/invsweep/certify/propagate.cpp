@@ -24,6 +24,16 @@ Bounder::Bounder(const oracle::Oracle& oracle) : o_(oracle), n_layers_(oracle.ne
     babs_.push_back(net.bias(i).cwiseAbs());
   }
   for (auto* v : {&zl_, &zu_, &hl_, &hu_, &hmag_, &v_, &al_, &dl_, &au_, &du_, &dmag_}) v->resize(n_layers_);
+  Index rows = 2 * o_.n_out(), cols = o_.n_in();
+  for (std::size_t i = 0; i < n_layers_; ++i) rows = std::max(rows, 2 * net.layer(i).out), cols = std::max(cols, net.layer(i).out);
+  lam_buf_.resize(static_cast<std::size_t>(rows * cols));
+  lamz_buf_.resize(static_cast<std::size_t>(rows * cols));
+  cst_.resize(rows);
+  tmp_.resize(rows);
+  out_.resize(rows);
+  xl_.resize(o_.n_in());
+  xu_.resize(o_.n_in());
+  xmag_.resize(o_.n_in());
   for (std::size_t i = 0; i < n_layers_; ++i)
     for (auto* v : {&zl_, &zu_, &hl_, &hu_, &hmag_, &v_, &al_, &dl_, &au_, &du_, &dmag_})
       (*v)[i].resize(net.layer(i).out);
@@ -32,8 +42,6 @@ Bounder::Bounder(const oracle::Oracle& oracle) : o_(oracle), n_layers_(oracle.ne
 void Bounder::forward_bounds(const Box& box, Method method) {
   const nn::Mlp<double>& net = o_.net;
   const Index n0 = o_.n_in();
-  xl_.resize(n0);
-  xu_.resize(n0);
   for (Index i = 0; i < n0; ++i) {
     const double m = o_.input_scaler.mean[i], s = o_.input_scaler.scale[i];
     const double a = (box.lo[i] - m) / s, b = (box.hi[i] - m) / s;  // two roundings each
@@ -41,7 +49,7 @@ void Bounder::forward_bounds(const Box& box, Method method) {
     xu_[i] = up(b, 3 * kUnit * std::abs(b) + kTiny);
   }
   sanitize(xl_, xu_);
-  xmag_ = xl_.cwiseAbs().cwiseMax(xu_.cwiseAbs());
+  xmag_.noalias() = xl_.cwiseAbs().cwiseMax(xu_.cwiseAbs());
   for (std::size_t k = 0; k < n_layers_; ++k) {
     const VectorD& hl = k == 0 ? xl_ : hl_[k - 1];
     const VectorD& hu = k == 0 ? xu_ : hu_[k - 1];
@@ -66,13 +74,12 @@ void Bounder::forward_bounds(const Box& box, Method method) {
     }
     if (method == Method::crown && k >= 1) {
       const Index m = ls.out;
-      lam_.resize(2 * m, ls.in);
-      lam_.topRows(m) = net.weight(k);
-      lam_.bottomRows(m) = -net.weight(k);
-      cst_.resize(2 * m);
+      MatrixMap<double> lam(lam_buf_.data(), 2 * m, ls.in);
+      lam.topRows(m) = net.weight(k);
+      lam.bottomRows(m) = -net.weight(k);
       cst_.head(m) = net.bias(k);
-      cst_.tail(m) = -net.bias(k);
-      backsub(k - 1, lam_, cst_, out_);
+      cst_.segment(m, m) = -net.bias(k);
+      backsub(k - 1, 2 * m);
       for (Index r = 0; r < m; ++r) {
         zl[r] = std::max(zl[r], out_[r]);
         zu[r] = std::min(zu[r], -out_[m + r]);
@@ -98,35 +105,54 @@ void Bounder::forward_bounds(const Box& box, Method method) {
   }
 }
 
-void Bounder::backsub(std::size_t layer, MatrixD& lam, VectorD& c, VectorD& out) {
+void Bounder::backsub(std::size_t layer, Index m) {
   const nn::Mlp<double>& net = o_.net;
+  double* lam = lam_buf_.data();
+  double* lamz = lamz_buf_.data();
+  VectorMap<double> c(cst_.data(), m), tmp(tmp_.data(), m);
   for (std::size_t step = layer + 1; step-- > 0;) {
     const nn::LayerSpec& ls = net.layer(step);
-    lp_ = lam.cwiseMax(0.0);
-    ln_ = lam.cwiseMin(0.0);
-    lamz_.noalias() = lp_ * al_[step].asDiagonal();
-    lamz_.noalias() += ln_ * au_[step].asDiagonal();
-    c.noalias() += lp_ * dl_[step];
-    c.noalias() += ln_ * du_[step];
+    const Index n = ls.out;
+    const double *al = al_[step].data(), *au = au_[step].data(), *dl = dl_[step].data(), *du = du_[step].data();
+    const double *v = v_[step].data(), *dm = dmag_[step].data();
+    tmp.setZero();
+    // Λz = Λ⁺·diag(a_L) + Λ⁻·diag(a_U), c += Λ⁺d_L + Λ⁻d_U and the margin weights, in one
+    // pass (a zero coefficient contributes nothing, even against an infinite bound).
+    for (Index j = 0; j < n; ++j) {
+      const double* lc = lam + j * m;
+      double* zc = lamz + j * m;
+      for (Index r = 0; r < m; ++r) {
+        const double x = lc[r];
+        const bool pos = x >= 0;
+        const double a = pos ? al[j] : au[j], d = pos ? dl[j] : du[j];
+        const double z = x * a;
+        zc[r] = z;
+        if (x != 0) {
+          c[r] += x * d;
+          tmp[r] += std::abs(z) * v[j] + std::abs(x) * dm[j];
+        }
+      }
+    }
+    const ConstMatrixMap<double> lz(lamz, m, n);
     const double g = gamma2(std::max(ls.in, ls.out) + 4);
-    tmp_.noalias() = lamz_.cwiseAbs() * v_[step];
-    tmp_.noalias() += lam.cwiseAbs() * dmag_[step];
-    tmp_ += c.cwiseAbs();
-    c.noalias() += lamz_ * net.bias(step);
-    c -= g * tmp_ + VectorD::Constant(c.size(), static_cast<double>(ls.in + ls.out + 4) * kTiny);
-    lam.resize(lam.rows(), ls.in);
-    lam.noalias() = lamz_ * net.weight(step);
+    tmp += c.cwiseAbs();
+    c.noalias() += lz * net.bias(step);
+    c -= g * tmp;
+    c.array() -= static_cast<double>(ls.in + ls.out + 4) * kTiny;
+    MatrixMap<double>(lam, m, ls.in).noalias() = lz * net.weight(step);
   }
   const Index n0 = o_.n_in();
-  out.noalias() = lam.cwiseMax(0.0) * xl_;
-  out.noalias() += lam.cwiseMin(0.0) * xu_;
-  out += c;
-  tmp_.noalias() = lam.cwiseAbs() * xmag_;
-  tmp_ += c.cwiseAbs();
   const double g = gamma2(2 * n0 + 3);
-  for (Index r = 0; r < out.size(); ++r) {
-    out[r] = down(out[r], g * tmp_[r] + static_cast<double>(2 * n0 + 3) * kTiny);
-    if (std::isnan(out[r])) out[r] = -kInf;
+  for (Index r = 0; r < m; ++r) {
+    double s = c[r], mag = std::abs(c[r]);
+    for (Index i = 0; i < n0; ++i) {
+      const double x = lam[i * m + r];
+      if (x == 0) continue;
+      s += x * (x > 0 ? xl_[i] : xu_[i]);
+      mag += std::abs(x) * xmag_[i];
+    }
+    out_[r] = down(s, g * mag + static_cast<double>(2 * n0 + 3) * kTiny);
+    if (std::isnan(out_[r])) out_[r] = -kInf;
   }
 }
 
@@ -154,15 +180,15 @@ Enclosure Bounder::outputs(const Box& box, Method method) {
   const VectorD& om = o_.output_scaler.mean;
   if (method == Method::crown) {
     // Rows ±diag(out.scale) with constants ±out.mean: exact, no rounding in the set-up.
-    lam_c_.setZero(2 * n, n);
-    cst_.resize(2 * n);
+    MatrixMap<double> lam(lam_buf_.data(), 2 * n, n);
+    lam.setZero();
     for (Index j = 0; j < n; ++j) {
-      lam_c_(j, j) = os[j];
-      lam_c_(n + j, j) = -os[j];
+      lam(j, j) = os[j];
+      lam(n + j, j) = -os[j];
       cst_[j] = om[j];
       cst_[n + j] = -om[j];
     }
-    backsub(last, lam_c_, cst_, out_);
+    backsub(last, 2 * n);
     for (Index j = 0; j < n; ++j) {
       e.lo[j] = std::max(e.lo[j], out_[j]);
       e.hi[j] = std::min(e.hi[j], -out_[n + j]);
@@ -190,20 +216,19 @@ double Bounder::upper_linear(const VectorD& c, const Box& box, Method method, Ve
   // −f = Σ (−c_j·os_j)·h_j − c·om: the rounding of the set-up is subtracted from the constant.
   const std::size_t last = n_layers_ - 1;
   const Index n = o_.n_out();
-  lam_c_.resize(1, n);
+  MatrixMap<double> lam(lam_buf_.data(), 1, n);
   double cm = 0.0, cm_mag = 0.0;
   for (Index j = 0; j < n; ++j) {
-    lam_c_(0, j) = -c[j] * o_.output_scaler.scale[j];
+    lam(0, j) = -c[j] * o_.output_scaler.scale[j];
     cm += c[j] * o_.output_scaler.mean[j];
     cm_mag += std::abs(c[j] * o_.output_scaler.mean[j]);
   }
-  const double setup_err = gamma2(n + 2) * (lam_c_.row(0).cwiseAbs().dot(hmag_[last]) + cm_mag) + kTiny;
-  cst_.resize(1);
+  const double setup_err = gamma2(n + 2) * (lam.row(0).cwiseAbs().dot(hmag_[last]) + cm_mag) + kTiny;
   cst_[0] = -cm - setup_err;
-  backsub(last, lam_c_, cst_, out_);
+  backsub(last, 1);
   const double crown_ub = -out_[0];
   if (slope)
-    for (Index i = 0; i < o_.n_in(); ++i) (*slope)[i] = -lam_c_(0, i) / o_.input_scaler.scale[i];
+    for (Index i = 0; i < o_.n_in(); ++i) (*slope)[i] = -lam_buf_[static_cast<std::size_t>(i)] / o_.input_scaler.scale[i];
   return std::min(ub, crown_ub);
 }
 

@@ -54,9 +54,10 @@ class Bounder {
   void forward_bounds(const Box& box, Method method);
   /// Output bounds from the last layer's interval bounds (after forward_bounds).
   Enclosure last_layer_outputs() const;
-  /// Rows `lam` [m, n_layer_out] over h_layer with constants `c` [m] (claims f ≥ lam·h + c)
-  /// are carried down to the scaled input; returns lower bounds [m] in `out`.
-  void backsub(std::size_t layer, MatrixD& lam, VectorD& c, VectorD& out);
+  /// The m rows in lam_buf_ ([m, n_layer_out], column-major) over h_layer with constants
+  /// cst_[0, m) (claims f ≥ Λ·h + c) are carried down to the scaled input; lower bounds in
+  /// out_[0, m), the final input-space rows in lam_buf_ ([m, n_in]). Allocation-free.
+  void backsub(std::size_t layer, Index m);
 
   const oracle::Oracle& o_;
   std::size_t n_layers_;
@@ -66,7 +67,7 @@ class Bounder {
   // Per box: scaled input box, per-layer pre-/post-activation bounds and relaxations.
   VectorD xl_, xu_, xmag_;
   std::vector<VectorD> zl_, zu_, hl_, hu_, hmag_, v_, al_, dl_, au_, du_, dmag_;
-  MatrixD lam_, lamz_, lp_, ln_, lam_c_;
+  std::vector<double> lam_buf_, lamz_buf_;
   VectorD tmp_, cst_, out_;
 };
 
