@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "certify_nets.hpp"
 #include "invsweep/certify/activation_bounds.hpp"
 #include "invsweep/core/rng.hpp"
 
@@ -14,35 +15,9 @@ using nn::Activation;
 
 namespace {
 
-using LD = long double;
-
-LD ref_value(Activation act, LD z) {
-  switch (act) {
-    case Activation::identity: return z;
-    case Activation::relu: return z > 0 ? z : 0;
-    case Activation::tanh: return std::tanh(z);
-    case Activation::sigmoid: return 1 / (1 + std::exp(-z));
-    case Activation::softplus: return (z > 0 ? z : 0) + std::log1p(std::exp(-std::fabs(z)));
-    case Activation::silu: return z / (1 + std::exp(-z));
-    case Activation::gelu: return 0.5L * z * std::erfc(-z / std::sqrt(2.0L));
-  }
-  return z;
-}
-
-LD ref_derivative(Activation act, LD z) {
-  const LD s = 1 / (1 + std::exp(-z));
-  switch (act) {
-    case Activation::identity: return 1;
-    case Activation::relu: return z > 0 ? 1 : 0;
-    case Activation::tanh: { const LD c = std::cosh(z); return 1 / (c * c); }
-    case Activation::sigmoid: return s * (1 - s);
-    case Activation::softplus: return s;
-    case Activation::silu: return s * (1 + z * (1 - s));
-    case Activation::gelu:
-      return 0.5L * std::erfc(-z / std::sqrt(2.0L)) + z * std::exp(-0.5L * z * z) / std::sqrt(2 * 3.14159265358979323846L);
-  }
-  return 1;
-}
+using LD = invsweep::testing::LD;
+using invsweep::testing::ref_value;
+using invsweep::testing::ref_derivative;
 
 constexpr Activation kActs[] = {Activation::identity, Activation::relu,    Activation::tanh, Activation::sigmoid,
                                 Activation::softplus, Activation::silu,    Activation::gelu};

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fmt/format.h>
 
+#include "alloc_counter.hpp"
 #include "certify_nets.hpp"
 #include "invsweep/certify/propagate.hpp"
 
@@ -81,6 +82,15 @@ TEST(CertifySoundness, BoundsContainTheOracleOnRandomNetworks) {
     const Enclosure crown = b.outputs(c.box, Method::crown);
     const MatrixD x = sample_points(rng, c.box, 50);
     const MatrixD y = c.o.predict(x);
+    // The real-valued function (long double reference) at a few of the points.
+    for (Index k = 0; k < 8; ++k) {
+      const std::vector<invsweep::testing::LD> ref = invsweep::testing::predict_ld(c.o, x.col(k));
+      for (Index j = 0; j < y.rows(); ++j) {
+        const invsweep::testing::LD v = ref[static_cast<std::size_t>(j)], tol = 1e-18L * (1 + std::fabs(v));
+        ASSERT_TRUE(crown.lo[j] <= v + tol && v - tol <= crown.hi[j]) << "net " << net << " long double reference";
+        ASSERT_TRUE(ibp.lo[j] <= v + tol && v - tol <= ibp.hi[j]) << "net " << net << " long double reference";
+      }
+    }
     for (Index j = 0; j < y.rows(); ++j) {
       for (Index k = 0; k < y.cols(); ++k) {
         ASSERT_TRUE(ibp.lo[j] <= y(j, k) && y(j, k) <= ibp.hi[j])
@@ -134,4 +144,21 @@ TEST(CertifySoundness, LinearObjectiveBoundContainsTheOracle) {
     }
   }
   std::printf("  c·y bound at most the per-output combination in %d of %d cases\n", tighter, total);
+}
+
+// The branch and bound's inner call allocates nothing once the Bounder exists.
+TEST(CertifySoundness, BoundingAllocatesNothingAfterTheFirstCall) {
+  if (!testing_alloc::available()) GTEST_SKIP() << "allocation counting is off under sanitizers";
+  Rng rng(3);
+  for (nn::Activation act : {nn::Activation::relu, nn::Activation::tanh, nn::Activation::gelu}) {
+    const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {4, 64, 64, 2}, {act, act, act}));
+    Bounder b(o);
+    const Box box{VectorD::Constant(4, -1.0), VectorD::Constant(4, 1.0)};
+    const VectorD c = VectorD::Ones(2);
+    VectorD slope(4);
+    b.upper_linear(c, box, Method::crown, &slope);
+    const long before = testing_alloc::count();
+    for (int i = 0; i < 10; ++i) b.upper_linear(c, box, Method::crown, &slope);
+    EXPECT_EQ(testing_alloc::count() - before, 0) << nn::to_string(act);
+  }
 }

@@ -156,24 +156,25 @@ void Bounder::backsub(std::size_t layer, Index m) {
   }
 }
 
-Enclosure Bounder::last_layer_outputs() const {
+void Bounder::last_layer_outputs(Enclosure& e) const {
   const std::size_t last = n_layers_ - 1;
   const Index n = o_.n_out();
   const VectorD& os = o_.output_scaler.scale;
   const VectorD& om = o_.output_scaler.mean;
-  Enclosure e{VectorD(n), VectorD(n)};
+  e.lo.resize(n);
+  e.hi.resize(n);
   for (Index j = 0; j < n; ++j) {  // out.scale > 0
     const double lo = os[j] * hl_[last][j] + om[j], hi = os[j] * hu_[last][j] + om[j];
     e.lo[j] = down(lo, gamma2(3) * (std::abs(os[j] * hl_[last][j]) + std::abs(om[j])) + kTiny);
     e.hi[j] = up(hi, gamma2(3) * (std::abs(os[j] * hu_[last][j]) + std::abs(om[j])) + kTiny);
   }
   sanitize(e.lo, e.hi);
-  return e;
 }
 
 Enclosure Bounder::outputs(const Box& box, Method method) {
   forward_bounds(box, method);
-  Enclosure e = last_layer_outputs();
+  Enclosure e;
+  last_layer_outputs(e);
   const std::size_t last = n_layers_ - 1;
   const Index n = o_.n_out();
   const VectorD& os = o_.output_scaler.scale;
@@ -200,7 +201,8 @@ Enclosure Bounder::outputs(const Box& box, Method method) {
 
 double Bounder::upper_linear(const VectorD& c, const Box& box, Method method, VectorD* slope) {
   forward_bounds(box, method);
-  const Enclosure e = last_layer_outputs();
+  last_layer_outputs(ibp_);
+  const Enclosure& e = ibp_;
   // Interval bound from the per-output enclosure.
   double ub = 0.0, mag = 0.0;
   for (Index j = 0; j < c.size(); ++j) {

@@ -39,7 +39,8 @@ class Bounder {
 
   /// An upper bound of c·oracle(x) over the box (c [n_out]). When `slope` is not null it
   /// receives the input-space slope [n_in] of the final linear upper bound (per input unit;
-  /// zero for ibp), which the branch and bound uses to choose a split.
+  /// zero for ibp), which the branch and bound uses to choose a split. Allocates nothing
+  /// after the first call (when `slope` has size n_in).
   double upper_linear(const VectorD& c, const Box& box, Method method, VectorD* slope = nullptr);
   /// A lower bound of c·oracle(x) over the box.
   double lower_linear(const VectorD& c, const Box& box, Method method) {
@@ -53,7 +54,7 @@ class Bounder {
  private:
   void forward_bounds(const Box& box, Method method);
   /// Output bounds from the last layer's interval bounds (after forward_bounds).
-  Enclosure last_layer_outputs() const;
+  void last_layer_outputs(Enclosure& e) const;
   /// The m rows in lam_buf_ ([m, n_layer_out], column-major) over h_layer with constants
   /// cst_[0, m) (claims f ≥ Λ·h + c) are carried down to the scaled input; lower bounds in
   /// out_[0, m), the final input-space rows in lam_buf_ ([m, n_in]). Allocation-free.
@@ -69,6 +70,7 @@ class Bounder {
   std::vector<VectorD> zl_, zu_, hl_, hu_, hmag_, v_, al_, dl_, au_, du_, dmag_;
   std::vector<double> lam_buf_, lamz_buf_;
   VectorD tmp_, cst_, out_;
+  Enclosure ibp_;
 };
 
 /// Per-output bounds of the oracle over the box (convenience: builds a Bounder).
