@@ -18,10 +18,10 @@
 // *any* slope gives a sound line; the slope only decides tightness. Lower lines are upper
 // lines of −σ (convexity flipped), negated. Slopes: on one convex piece the chord; on one
 // concave piece the tangent at the midpoint (the area-optimal tangent); across inflection
-// points the best (least area, i.e. lowest value at the midpoint) of the chord, the
-// tangents at l, u and the midpoint, and — for two pieces — the tangent through the far end
-// point (the classical S-shape construction: the tangent at t in the concave piece that
-// passes through (l, σ(l))). The inflection points of silu and gelu are not doubles; a piece
+// points the best (least area, i.e. lowest value at the midpoint) of the chord's slope, the
+// midpoint's tangent slope and — for two pieces — the tangent through the far end point
+// (the classical S-shape construction: the tangent at t in the concave piece that passes
+// through (l, σ(l))), for three pieces the tangent slopes at l and u. The inflection points of silu and gelu are not doubles; a piece
 // boundary off by δ ≈ 1e-16 changes the maximum by O(δ²·σ'''), covered by a 1e-13 margin.
 #include "invsweep/certify/activation_bounds.hpp"
 
@@ -80,6 +80,7 @@ struct Pieces {
   int k = 0;
   std::array<double, 4> b{};
   std::array<bool, 3> convex{};
+  std::array<Eval, 4> val{};  // σ at the boundaries (unsigned)
 };
 
 Pieces pieces_of(const Shape& sh, double l, double u) {
@@ -103,6 +104,10 @@ Pieces pieces_of(const Shape& sh, double l, double u) {
   return p;
 }
 
+void evaluate_boundaries(Activation act, Pieces& p) {
+  for (int i = 0; i <= p.k; ++i) p.val[static_cast<std::size_t>(i)] = act_value(act, p.b[static_cast<std::size_t>(i)]);
+}
+
 /// g = s·σ on [l, u] (s = ±1): evaluation helpers.
 struct Signed {
   Activation act;
@@ -121,7 +126,7 @@ struct Signed {
 double tangent_point(const Signed& g, double a, double p, double q) {
   if (g.deriv(p).v <= a) return p;
   if (g.deriv(q).v >= a) return q;
-  for (int it = 0; it < 14; ++it) {
+  for (int it = 0; it < 12; ++it) {
     const double m = 0.5 * (p + q);
     (g.deriv(m).v > a ? p : q) = m;
   }
@@ -136,8 +141,10 @@ double upper_intercept(const Signed& g, const Shape& sh, const Pieces& pc, doubl
     const double p = pc.b[static_cast<std::size_t>(i)], q = pc.b[static_cast<std::size_t>(i) + 1];
     const bool convex = pc.convex[static_cast<std::size_t>(i)] == (g.s > 0);
     if (convex) {
-      for (double z : {p, q}) {
-        const Eval e = g.value(z);
+      for (int end = 0; end < 2; ++end) {
+        const double z = end == 0 ? p : q;
+        const Eval& e0 = pc.val[static_cast<std::size_t>(i + end)];
+        const Eval e{g.s * e0.v, e0.err};
         const double v = e.v + e.err, az = a * z;
         const double term = v - az + 2 * kUnit * (std::abs(v) + std::abs(az)) + kTiny + sh.margin * (1 + (q - p));
         d = std::max(d, term);
@@ -169,11 +176,11 @@ double bisect(F phi, double p, double q, double sign) {
   return 0.5 * (p + q);
 }
 
-/// An upper line of g over [l, u] (finite, l < u).
-Line upper_line(const Signed& g, const Shape& sh, double l, double u) {
-  const Pieces pc = pieces_of(sh, l, u);
+/// An upper line of g over [l, u] (finite, l < u); `pc` the pieces with their values.
+Line upper_line(const Signed& g, const Shape& sh, const Pieces& pc, double l, double u) {
   const double mid = 0.5 * (l + u);
-  const Eval gl = g.value(l), gu = g.value(u);
+  const Eval gl{g.s * pc.val[0].v, pc.val[0].err};
+  const Eval gu{g.s * pc.val[static_cast<std::size_t>(pc.k)].v, pc.val[static_cast<std::size_t>(pc.k)].err};
   const double chord = (gu.v - gl.v) / (u - l);
   const bool first_convex = pc.convex[0] == (g.s > 0);
   if (pc.k == 1) {
@@ -193,10 +200,11 @@ Line upper_line(const Signed& g, const Shape& sh, double l, double u) {
     }
   };
   consider(chord, kInf);
-  consider(g.deriv(l).v, l);
-  consider(g.deriv(u).v, u);
   consider(g.deriv(mid).v, mid);
-  if (pc.k == 2) {
+  if (pc.k == 3) {
+    consider(g.deriv(l).v, l);
+    consider(g.deriv(u).v, u);
+  } else {
     const double p = pc.b[1];
     if (first_convex) {  // tangent at t ∈ [p, u] through (l, g(l)); φ increasing
       const double t = bisect([&](double x) { return g.value(x).v + g.deriv(x).v * (l - x) - gl.v; }, p, u, 1.0);
@@ -363,12 +371,14 @@ Relaxation relax(Activation act, double l, double u) {
   if (!std::isfinite(l) || !std::isfinite(u) || u - l <= 4 * kUnit * std::max(std::abs(l), std::abs(u)) + kTiny)
     return constant(act_range(act, l, u));
   const Shape sh = shape_of(act);
+  Pieces pc = pieces_of(sh, l, u);
+  evaluate_boundaries(act, pc);
   Relaxation r;
-  r.upper = upper_line(Signed{act, 1.0}, sh, l, u);
+  r.upper = upper_line(Signed{act, 1.0}, sh, pc, l, u);
   if (act == Activation::relu) {
     r.lower = {u > -l ? 1.0 : 0.0, 0.0};
   } else {
-    const Line g = upper_line(Signed{act, -1.0}, sh, l, u);
+    const Line g = upper_line(Signed{act, -1.0}, sh, pc, l, u);
     r.lower = {-g.a, -g.d};
   }
   if (!std::isfinite(r.lower.a) || !std::isfinite(r.lower.d) || !std::isfinite(r.upper.a) ||
