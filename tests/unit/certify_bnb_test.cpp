@@ -131,6 +131,47 @@ TEST(CertifyBnb, ReachabilityAroundTheProvenMaximum) {
   EXPECT_EQ(reach_range(o, VectorD::Constant(1, above), VectorD::Constant(1, kInf), box, {}).reachable, Reach::unreachable);
 }
 
+TEST(CertifyBnb, RandomNetworksAgainstDenseSearch) {
+  Rng rng(99);
+  for (int rep = 0; rep < 40; ++rep) {
+    const nn::Activation a1 = static_cast<nn::Activation>(rng.below(7)), a2 = static_cast<nn::Activation>(rng.below(7));
+    const Index n_in = 1 + static_cast<Index>(rng.below(3));
+    const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {n_in, 8, 8, 2}, {a1, a2, nn::Activation::identity}));
+    const VectorD c = VectorD::NullaryExpr(2, [&](Index) { return rng.normal(); });
+    const Box box{VectorD::Constant(n_in, -1.5), VectorD::Constant(n_in, 1.0)};
+    const OptimumResult r = maximize(o, c, box, {});
+    const double dense = random_search_max(o, c, box, 20000, static_cast<std::uint64_t>(rep));
+    ASSERT_EQ(r.status, Certificate::proven) << rep;
+    ASSERT_GE(r.bound_hi, dense) << rep << " " << nn::to_string(a1) << "/" << nn::to_string(a2);
+    ASSERT_LE(r.bound_hi - r.bound_lo, 1e-4 * std::max(1.0, std::abs(r.bound_lo))) << rep;
+    ASSERT_GE(r.bound_lo, dense - 1e-4 * std::max(1.0, std::abs(dense))) << rep;
+  }
+}
+
+TEST(CertifyBnb, ReachabilityOfVectorTargetsAndRanges) {
+  Rng rng(12);
+  const oracle::Oracle o = invsweep::testing::wrap(
+      invsweep::testing::random_net(rng, {3, 12, 12, 2}, {nn::Activation::softplus, nn::Activation::tanh, nn::Activation::identity}));
+  const Box box{VectorD::Constant(3, -1.0), VectorD::Constant(3, 1.0)};
+  // A target made by the oracle itself is reachable.
+  const VectorD x0 = (VectorD(3) << 0.3, -0.6, 0.1).finished();
+  const VectorD t = o.predict(x0).col(0);
+  const ReachResult r = reach_target(o, t, box, {});
+  ASSERT_EQ(r.reachable, Reach::reachable);
+  for (Index j = 0; j < 2; ++j) EXPECT_LE(std::abs(r.value[j] - t[j]), 1e-4 * std::max(1.0, std::abs(t[j])));
+  // A component outside the proven enclosure makes the target unreachable; NaN frees it.
+  VectorD far = t;
+  far[1] = r.enclosure.hi[1] + 0.01;
+  EXPECT_EQ(reach_target(o, far, box, {}).reachable, Reach::unreachable);
+  far[1] = std::nan("");
+  EXPECT_EQ(reach_target(o, far, box, {}).reachable, Reach::reachable);
+  // Ranges: around the image of x0 reachable; above the first output's enclosure not.
+  const VectorD lo = (t.array() - 0.01).matrix(), hi = (t.array() + 0.01).matrix();
+  EXPECT_EQ(reach_range(o, lo, hi, box, {}).reachable, Reach::reachable);
+  const VectorD lo2 = (VectorD(2) << r.enclosure.hi[0] + 1e-3, -kInf).finished();
+  EXPECT_EQ(reach_range(o, lo2, VectorD::Constant(2, kInf), box, {}).reachable, Reach::unreachable);
+}
+
 // Timing report (not run by default: --gtest_also_run_disabled_tests): random relu and tanh
 // 4-64-64-1 networks over a box, proven to a 1e-4 relative gap. CERTIFY_BENCH_SECONDS sets
 // the time limit (default 120), CERTIFY_BENCH_WIDEST=1 switches the branching rule.

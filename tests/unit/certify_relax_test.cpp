@@ -44,7 +44,8 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
   Rng rng(11);
   std::string report;
   for (Activation act : kActs) {
-    double worst_gap = 0;  // largest (upper − lower) at the midpoint relative to (1 + width)
+    double worst_gap = 0;    // largest (upper − lower) at the midpoint relative to (1 + width)
+    double worst_vs_range = 0;  // the same relative to the range's width (constant bounds: 1)
     int checked = 0;
     for (int rep = 0; rep < 3000; ++rep) {
       const auto [l, u] = random_interval(rng);
@@ -70,7 +71,9 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
         ++checked;
       }
       const double m = 0.5 * (l + u);
-      worst_gap = std::max(worst_gap, ((r.upper.a - r.lower.a) * m + r.upper.d - r.lower.d) / (1 + (u - l)));
+      const double gap = (r.upper.a - r.lower.a) * m + r.upper.d - r.lower.d;
+      worst_gap = std::max(worst_gap, gap / (1 + (u - l)));
+      if (rg.hi - rg.lo > 1e-6) worst_vs_range = std::max(worst_vs_range, gap / (rg.hi - rg.lo));
       // Tight where the construction says so: a chord through both ends (convex pieces).
       const bool convex = act == Activation::softplus || ((act == Activation::tanh || act == Activation::sigmoid) && u <= 0) ||
                           (act == Activation::relu && l < 0 && u > 0);
@@ -90,7 +93,8 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
         }
       }
     }
-    report += fmt::format("  {:<9} {} points, worst midpoint gap / (1 + width) {:.3g}\n", nn::to_string(act), checked, worst_gap);
+    report += fmt::format("  {:<9} {} points, worst midpoint gap / (1 + width) {:.3g}, / range width {:.3g}\n",
+                          nn::to_string(act), checked, worst_gap, worst_vs_range);
   }
   std::printf("%s", report.c_str());
 }

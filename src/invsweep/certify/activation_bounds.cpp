@@ -21,7 +21,8 @@
 // points the best (least area, i.e. lowest value at the midpoint) of the chord's slope, the
 // midpoint's tangent slope and — for two pieces — the tangent through the far end point
 // (the classical S-shape construction: the tangent at t in the concave piece that passes
-// through (l, σ(l))), for three pieces the tangent slopes at l and u. The inflection points of silu and gelu are not doubles; a piece
+// through (l, σ(l))), for three pieces the tangent slopes at l and u, and slope 0 (the
+// constant bound, which wins on very wide intervals of tanh and sigmoid). The inflection points of silu and gelu are not doubles; a piece
 // boundary off by δ ≈ 1e-16 changes the maximum by O(δ²·σ'''), covered by a 1e-13 margin.
 #include "invsweep/certify/activation_bounds.hpp"
 
@@ -201,6 +202,7 @@ Line upper_line(const Signed& g, const Shape& sh, const Pieces& pc, double l, do
   };
   consider(chord, kInf);
   consider(g.deriv(mid).v, mid);
+  consider(0.0, kInf);  // the constant bound, best on very wide intervals of bounded σ
   if (pc.k == 3) {
     consider(g.deriv(l).v, l);
     consider(g.deriv(u).v, u);

@@ -96,8 +96,11 @@ OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box
   VectorD lo = box.lo, hi = box.hi, slope(n), child_lo(n), child_hi(n), child_slope(n), centre(n);
   double closed = -kInf;  // largest upper bound of the boxes dropped
   const auto tol_abs = [&] { return s.tolerance * std::max(1.0, std::abs(best)); };
+  Box cb{lo, hi};  // reused: assigning equal sizes does not allocate
   const auto add = [&](const VectorD& l, const VectorD& h) {
-    const double ub = bounder.upper_linear(c, Box{l, h}, s.method, &child_slope);
+    cb.lo = l;
+    cb.hi = h;
+    const double ub = bounder.upper_linear(c, cb, s.method, &child_slope);
     ++res.boxes;
     centre = 0.5 * (l + h);
     const double v = ev.linear(c, centre);
