@@ -174,11 +174,14 @@ TEST(CertifyBnb, ReachabilityOfVectorTargetsAndRanges) {
 
 // Timing report (not run by default: --gtest_also_run_disabled_tests): random relu and tanh
 // 4-64-64-1 networks over a box, proven to a 1e-4 relative gap. CERTIFY_BENCH_SECONDS sets
-// the time limit (default 120), CERTIFY_BENCH_WIDEST=1 switches the branching rule.
+// the time limit (default 120), CERTIFY_BENCH_WIDEST=1 switches the branching rule,
+// CERTIFY_BENCH_BOX the half-width of the box (default 1), CERTIFY_BENCH_ONLY a name filter.
 TEST(CertifyBnb, DISABLED_TimingReport) {
   const char* secs = std::getenv("CERTIFY_BENCH_SECONDS");
   const char* widest = std::getenv("CERTIFY_BENCH_WIDEST");
   const char* only = std::getenv("CERTIFY_BENCH_ONLY");
+  const char* half = std::getenv("CERTIFY_BENCH_BOX");
+  const double h = half ? std::atof(half) : 1.0;
   BnbSettings s;
   s.tolerance = 1e-4;
   s.time_limit = secs ? std::atof(secs) : 120.0;
@@ -191,7 +194,7 @@ TEST(CertifyBnb, DISABLED_TimingReport) {
       Rng rng(seed);
       const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(
           rng, {n.n_in, n.width, n.width, 1}, {n.act, n.act, nn::Activation::identity}, 1.0));
-      const Box box{VectorD::Constant(n.n_in, -1.0), VectorD::Constant(n.n_in, 1.0)};
+      const Box box{VectorD::Constant(n.n_in, -h), VectorD::Constant(n.n_in, h)};
       const OptimumResult r = maximize(o, VectorD::Ones(1), box, s);
       std::printf("  %s seed %llu: %s, [%.8g, %.8g], gap %.2e, %lld boxes, %.3f s\n", n.name,
                   static_cast<unsigned long long>(seed), r.status == Certificate::proven ? "proven" : "budget",

@@ -52,7 +52,8 @@ class BoxPool {
 
 /// The feature to split (see Branching); −1 when no feature can be halved any more. The
 /// smear alone can starve a feature whose slope in the bound is zero although the
-/// relaxation error it causes is not: the widest feature wins when it is 8× wider.
+/// relaxation error it causes is not: the widest feature wins when it is 2× wider (which
+/// also measured fewer boxes than either rule alone on 4-64-64-1 relu and tanh networks).
 Index split_feature(const VectorD& lo, const VectorD& hi, const VectorD& slope, const VectorD& in_scale) {
   Index best = -1, widest = -1;
   double best_score = 0, widest_w = 0;
@@ -65,7 +66,7 @@ Index split_feature(const VectorD& lo, const VectorD& hi, const VectorD& slope, 
     if (w / in_scale[i] > widest_w) widest_w = w / in_scale[i], widest = i;
   }
   if (best < 0 || widest < 0) return widest;
-  return (hi[widest] - lo[widest]) / in_scale[widest] > 8 * (hi[best] - lo[best]) / in_scale[best] ? widest : best;
+  return (hi[widest] - lo[widest]) / in_scale[widest] > 2 * (hi[best] - lo[best]) / in_scale[best] ? widest : best;
 }
 
 double exact_value(const oracle::Oracle& o, const VectorD& c, const VectorD& x) {

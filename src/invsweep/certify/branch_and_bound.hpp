@@ -5,10 +5,11 @@
 // Upper bounds per sub-box come from propagate.hpp (sound, outward rounded). Feasible values
 // come from the oracle evaluated in double (PointEvaluator, the same operations as
 // Oracle::predict) at box centres and at local optima of short projected-gradient /
-// Levenberg–Marquardt searches started from the most promising boxes. A box is split at
-// the midpoint of the free feature with the largest |slope|·width, the slope being the
-// input-space coefficient of the box's final linear upper bound (the "smear" of the bound);
-// the widest feature (in scaled units) when the bound has no slope (ibp).
+// Levenberg–Marquardt searches started from the most promising boxes. Boxes are explored
+// best bound first. A box is split at the midpoint of the free feature with the largest
+// |slope|·width, the slope being the input-space coefficient of the box's final linear
+// upper bound (the "smear" of the bound), unless the widest feature (in the oracle's scaled
+// units) is more than twice as wide; the widest when the bound has no slope (ibp).
 #include <cstdint>
 
 #include "invsweep/certify/propagate.hpp"
@@ -20,7 +21,7 @@ enum class Certificate : std::uint8_t { not_run = 0, proven = 1, budget_exhauste
 
 /// How a box is split (at the midpoint of one free feature).
 enum class Branching {
-  smear,   ///< largest |slope|·width; the widest (scaled) feature when it is 8× wider
+  smear,   ///< largest |slope|·width; the widest (scaled) feature when it is 2× wider
   widest,  ///< widest in the oracle's scaled units
 };
 
