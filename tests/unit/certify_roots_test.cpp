@@ -113,6 +113,25 @@ TEST(CertifyRoots, TwoDimensionalSquareSystem) {
   }
 }
 
+TEST(CertifyRoots, ReluSystemWithKinks) {
+  // |x1| + |x2| − 1 = 0 and x1 − 2·x2 − 0.1 = 0: (0.7, 0.3) and (−0.6333…, −0.3666…).
+  nn::Mlp<double> net({{2, 4, nn::Activation::relu}, {4, 2, nn::Activation::identity}});
+  net.weight(0) << 1, 0, -1, 0, 0, 1, 0, -1;
+  net.bias(0).setZero();
+  net.weight(1) << 1, 1, 1, 1, 1, -1, -2, 2;
+  net.bias(1) << -1, -0.1;
+  const oracle::Oracle o = invsweep::testing::wrap(net);
+  const RootResult r = count_roots(o, VectorD::Zero(2), Box{VectorD::Constant(2, -2.0), VectorD::Constant(2, 2.0)});
+  std::printf("  relu system: proven %d roots (%lld boxes)\n", r.n_roots, static_cast<long long>(r.boxes));
+  ASSERT_EQ(r.n_roots, 2);
+  for (const Box& e : r.enclosures) {
+    const bool first = e.lo[0] <= 0.7 && 0.7 <= e.hi[0] && e.lo[1] <= 0.3 && 0.3 <= e.hi[1];
+    const bool second = e.lo[0] <= -0.6333333333333 && -0.6333333333334 <= e.hi[0] && e.lo[1] <= -0.3666666666666 &&
+                        -0.3666666666667 <= e.hi[1];
+    EXPECT_TRUE(first || second);
+  }
+}
+
 TEST(CertifyRoots, NotSquareIsUndecided) {
   const oracle::Oracle o = bumps();
   const RootResult r = count_roots(o, VectorD::Constant(1, 1.0), Box{VectorD::Constant(1, 0.0), VectorD::Constant(1, 0.0)});

@@ -79,9 +79,15 @@ double exact_value(const oracle::Oracle& o, const VectorD& c, const VectorD& x) 
 OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box, const BnbSettings& s) {
   const Clock::time_point t0 = Clock::now();
   const Index n = o.n_in();
+  OptimumResult res;
+  if (!box.lo.allFinite() || !box.hi.allFinite() || !c.allFinite()) {
+    res.status = Certificate::not_applicable;
+    res.bound_hi = kInf;
+    res.bound_lo = std::nan("");
+    return res;
+  }
   Bounder bounder(o);
   PointEvaluator ev(o);
-  OptimumResult res;
   res.argbest = box.centre();
   double best = ev.linear(c, res.argbest);
   VectorD x = res.argbest;

@@ -49,7 +49,8 @@ struct OptimumResult {
 };
 
 /// Maximises c·oracle(x) over the box (c [n_out]; features with lo == hi held fixed).
-/// `status` is proven when |bound_hi − bound_lo| ≤ tolerance·max(1, |bound_lo|).
+/// `status` is proven when |bound_hi − bound_lo| ≤ tolerance·max(1, |bound_lo|); the box
+/// must be finite (else not_applicable, bound_hi = +inf).
 OptimumResult maximize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {});
 /// Minimises c·oracle(x): the same with −c, values reported for c (bound_hi ≤ bound_lo).
 OptimumResult minimize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {});
