@@ -1,5 +1,5 @@
 #pragma once
-// The reference problems (docs/PROBLEMS.md): closed-form functions whose inverses are known,
+// The reference problems (`invsweep dataset --list` prints them): closed-form functions whose inverses are known,
 // used for the ready sweeps in jobs/ and the tests.
 //
 //   paper4    y = 9·x1^0.87 + 8.97·x1^0.02 + 0.876·x3^0.12 + 2.9876·x4^0.987,

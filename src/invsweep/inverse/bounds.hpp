@@ -1,5 +1,5 @@
 #pragma once
-// Range constraints on the free features, in scaled units (DESIGN.md, "Constraints").
+// Range constraints on the free features, in scaled units (docs/FILE_FORMATS.md, constraint settings).
 //
 //   sigmoid  s = lo + (hi − lo)·σ(v): always inside (one-sided: lo + softplus(v), hi − softplus(−v))
 //   paper    on original units x: x/c1 where x ≥ upper, x·c2 where x ≤ lower, x between

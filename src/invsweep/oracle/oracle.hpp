@@ -3,7 +3,7 @@
 //
 //   oracle(x) = net((x - in.mean) / in.scale) * out.scale + out.mean
 //
-// with `net` an MLP in double precision, exactly as stored in an oracle file (DESIGN.md,
+// with `net` an MLP in double precision, exactly as stored in an oracle file (docs/FILE_FORMATS.md,
 // "Oracle file"). Inputs and outputs are in the user's units; x is [n_in, batch].
 #include <cstdint>
 #include <span>

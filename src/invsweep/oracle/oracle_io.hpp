@@ -1,5 +1,5 @@
 #pragma once
-// Reading and writing the oracle group of DESIGN.md ("Oracle file", format_version 1).
+// Reading and writing the oracle group of an oracle or results file (docs/FILE_FORMATS.md, format_version 1).
 //
 //   /oracle  attrs format="invsweep-oracle", format_version=1, input_names, output_names
 //   /oracle/layers/<i>/weight [out, in] float64, bias [out]; attr activation on <i>

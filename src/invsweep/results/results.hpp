@@ -1,5 +1,5 @@
 #pragma once
-// The results file (DESIGN.md "Results file", docs/FILE_FORMATS.md): one HDF5 file shared by
+// The results file (docs/FILE_FORMATS.md, "Results file"): one HDF5 file shared by
 // every rank of a run.
 //
 // Its whole structure — attributes, /oracle, /constraints, the task table and every result

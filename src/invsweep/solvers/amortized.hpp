@@ -1,7 +1,7 @@
 #pragma once
 // The amortized solver: one conditional generator G(y, z) → free features, trained once per
 // (constraint setting, replicate) over a whole range of targets, then asked for any target in
-// that range with forward passes only (DESIGN.md, "What the program is").
+// that range with forward passes only.
 //
 // Training (AmortizedModel::train). Each step draws a fresh batch of `settings.batch` targets
 // y and latents z and minimises the round-trip loss

@@ -1,6 +1,6 @@
 #pragma once
 // Solver `generator`: a small network G maps latent noise z to candidate vectors; G is trained
-// through the frozen oracle so that the batch G(z) meets the objective (DESIGN.md).
+// through the frozen oracle so that the batch G(z) meets the objective.
 #include <vector>
 
 #include "invsweep/config/settings.hpp"

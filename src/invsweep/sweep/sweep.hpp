@@ -1,5 +1,5 @@
 #pragma once
-// A sweep: the grid of tasks described by a sweep file (DESIGN.md, "Sweep file").
+// A sweep: the grid of tasks described by a sweep file (docs/FILE_FORMATS.md, "Sweep file").
 //
 // Tasks are the product targets × constraints × solvers × replicates, in that order, the
 // last axis fastest; a task's id is its position in that order, and its random stream comes
