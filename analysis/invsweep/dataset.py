@@ -89,22 +89,22 @@ def _lazy(ds: h5py.Dataset, dims: tuple[str, ...]) -> xr.Variable:
     return xr.Variable(dims, indexing.LazilyIndexedArray(_H5Array(ds)))
 
 
-def _dims(name: str, shape: tuple, n_tasks: int, n_samples: int, n_in: int, n_out: int, n_log: int) -> tuple:
-    """Named dimensions of a [n_tasks, ...] dataset, from its name and shape."""
+def _dims(name: str, shape: tuple, sizes: dict, per_task: bool) -> tuple:
+    """Named dimensions of a [n_tasks, ...] dataset, from its name and shape. Datasets of
+    /tasks (`per_task`) have no sample axis; root datasets have one right after the task."""
     known = {"vectors": ("task", "sample", "feature"), "outputs": ("task", "sample", "output"),
              "residuals": ("task", "sample"), "loss": ("task", "step"), "target": ("task", "output")}
     if name in known and len(known[name]) == len(shape):
         return known[name]
     dims = ["task"]
     for axis, n in enumerate(shape[1:], start=1):
-        if axis == 1 and n == n_samples and len(shape) >= 2 and name not in ("bound_lo", "bound_hi"):
+        if axis == 1 and not per_task and n == sizes["sample"]:
             dims.append("sample")
-        elif n == n_out and "output" not in dims:
-            dims.append("output")
-        elif n == n_in and "feature" not in dims:
-            dims.append("feature")
-        elif n == n_log and "step" not in dims:
-            dims.append("step")
+            continue
+        for dim in ("output", "feature", "step"):
+            if n == sizes[dim] and dim not in dims:
+                dims.append(dim)
+                break
         else:
             dims.append(f"{name}_dim_{axis}")
     return tuple(dims)
@@ -185,12 +185,13 @@ def _open(f: h5py.File, path: str) -> xr.Dataset:
     coords["target"] = (("task", "output"), f["tasks/target"][()])
 
     data_vars: dict = {}
+    sizes = {"sample": n_samples, "feature": n_in, "output": n_out, "step": n_log}
     for name, obj in tasks.items():
         if name in coords or not isinstance(obj, h5py.Dataset) or obj.shape is None or len(obj.shape) == 0:
             continue
         if obj.shape[0] != n_tasks:
             continue
-        dims = _dims(name, obj.shape, n_tasks, n_samples, n_in, n_out, n_log)
+        dims = _dims(name, obj.shape, sizes, per_task=True)
         if h5py.check_string_dtype(obj.dtype) is not None or obj.dtype.kind in "SO":
             data_vars[name] = (dims, np.asarray(_texts(obj[()]), dtype=object).reshape(obj.shape))
         else:
@@ -200,7 +201,7 @@ def _open(f: h5py.File, path: str) -> xr.Dataset:
             continue
         if obj.shape[0] != n_tasks:
             continue
-        data_vars[name] = _lazy(obj, _dims(name, obj.shape, n_tasks, n_samples, n_in, n_out, n_log))
+        data_vars[name] = _lazy(obj, _dims(name, obj.shape, sizes, per_task=False))
 
     attrs = {}
     for k, v in f.attrs.items():
