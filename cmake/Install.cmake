@@ -28,7 +28,7 @@ install(CODE "
   list(GET _out 1 _searched)
   # A copy left by an earlier installation could keep modules that no longer exist.
   file(REMOVE_RECURSE \"\$ENV{DESTDIR}\${_site}/invsweep\")
-  file(INSTALL DESTINATION \"\$ENV{DESTDIR}\${_site}\" TYPE DIRECTORY
+  file(INSTALL DESTINATION \"\${_site}\" TYPE DIRECTORY  # file(INSTALL) adds DESTDIR itself
        FILES \"${PROJECT_SOURCE_DIR}/analysis/invsweep\"
        PATTERN __pycache__ EXCLUDE PATTERN *.pyc EXCLUDE)
   if(_searched STREQUAL \"off-path\")
