@@ -2,10 +2,11 @@
 # Data recipe: writes the reference data sets (10,000 training rows, seed 1; 1,000 test rows,
 # seed 2) to jobs/data/ and trains their oracles with default settings into jobs/oracles/,
 # then reports each oracle's fit on its test set. Usage: jobs/make-oracles.sh [NAME...]
-# (names: paper4 sinc multiroot; default all). Existing files are kept.
+# (names: paper4 sinc multiroot; default all). Existing files are kept. Runs $INVSWEEP, else
+# `invsweep` on PATH, else this repository's build (build/release/src/invsweep).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="${INVSWEEP:-$here/../build/release/src/invsweep}"
+bin="${INVSWEEP:-$(command -v invsweep || echo "$here/../build/release/src/invsweep")}"
 mkdir -p "$here/data" "$here/oracles"
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(paper4 sinc multiroot)

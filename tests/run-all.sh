@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs the Debian packages, builds, and runs every test through
-# CTest — unit, mpi, slurm, e2e and python on the release build — then the memory checks: the
+# CTest — unit, mpi, slurm, e2e, python, and quickstart (the README's main command,
+# jobs/quickstart.sh, in a fresh clone of HEAD installed into a temporary prefix: ignored
+# files such as jobs/results/ are absent there, as on a newcomer's machine) on the release
+# build — then the memory checks: the
 # unit and MPI tests again under AddressSanitizer + UndefinedBehaviorSanitizer (preset
 # sanitize) and one run under valgrind (preset debug).
 #   tests/run-all.sh                  everything

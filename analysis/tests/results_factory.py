@@ -65,6 +65,7 @@ class Synth:
     loss: np.ndarray | None = None
     messages: list[str] | None = None
     sweep_toml: str = SWEEP_TOML
+    solver_names: tuple[str, ...] = tuple(SOLVERS)  # the file's solver_names attribute
 
     @property
     def n_in(self) -> int:
@@ -99,12 +100,16 @@ class Synth:
             f.attrs["feature_names"] = np.array(self.features, dtype=STR)
             f.attrs["output_names"] = np.array(self.outputs, dtype=STR)
             f.attrs["created"] = "2024-01-01T00:00:00Z"
+            # The enums' names, as the C++ writer stores them; the reader takes them from here.
+            f.attrs["objective_names"] = np.array(list(OBJECTIVES), dtype=STR)
+            f.attrs["solver_names"] = np.array(list(self.solver_names), dtype=STR)
+            f.attrs["status_names"] = np.array(list(STATUSES), dtype=STR)
             write_oracle(f.create_group("oracle"), self.features, self.outputs, self.lo, self.hi, self.out_scale)
             self._write_constraints(f.create_group("constraints"))
             t = f.create_group("tasks")
             t["target"] = self.target_array()
             t["objective"] = np.array([OBJECTIVES[x["objective"]] for x in self.tasks], dtype=np.int8)
-            t["solver"] = np.array([SOLVERS[x["solver"]] for x in self.tasks], dtype=np.int8)
+            t["solver"] = np.array([list(self.solver_names).index(x["solver"]) for x in self.tasks], dtype=np.int8)
             t["constraint"] = np.array([x.get("constraint", 0) for x in self.tasks], dtype=np.int32)
             t["seed"] = np.array([x.get("seed", 1000 + i) for i, x in enumerate(self.tasks)], dtype=np.uint64)
             t["replicate"] = np.array([x.get("replicate", 0) for x in self.tasks], dtype=np.int32)

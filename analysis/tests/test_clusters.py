@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from analysis.clusters import clusters_table, find_clusters, link, required_ratio
-from analysis.loader import load_results
+from invsweep.clusters import clusters_table, find_clusters, link, required_ratio
+from invsweep.loader import load_results
 from results_factory import Synth
 
 

@@ -4,8 +4,8 @@ ranks, the bootstrap interval, fixed features, range fallback and the comparison
 import numpy as np
 import pytest
 
-from analysis.importance import compare_targets, importance_table
-from analysis.loader import load_results
+from invsweep.importance import compare_targets, importance_table
+from invsweep.loader import load_results
 from results_factory import Synth
 
 

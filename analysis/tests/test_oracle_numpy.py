@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from analysis.oracle import ACTIVATIONS, load_oracle
+from invsweep.oracle import ACTIVATIONS, load_oracle
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

@@ -1,8 +1,9 @@
-"""`python3 -m analysis report`: the report renders (every image index.html references exists
+"""`python3 -m invsweep report`: the report renders (every image index.html references exists
 and is a PNG), the CSV tables hold the library's values, excluded tasks stay out, bad input
 exits 2 with a named cause and writes nothing."""
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from analysis.clusters import clusters_table, find_clusters
-from analysis.importance import importance_table
-from analysis.loader import load_results
-from analysis.table import read_csv
+import invsweep
+from invsweep.clusters import clusters_table, find_clusters
+from invsweep.importance import importance_table
+from invsweep.loader import load_results
+from invsweep.table import read_csv
 from results_factory import Synth, write_oracle
 from test_clusters import multiroot_file, multiroot_roots
 from test_importance import paper4_file
@@ -25,8 +27,10 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def report(*args, check=True):
-    p = subprocess.run([sys.executable, "-m", "analysis", "report", *map(str, args)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=600)
+    # From another folder, with the package under test first on the path (not an installed copy).
+    env = dict(os.environ, PYTHONPATH=str(Path(invsweep.__file__).parents[1]))
+    p = subprocess.run([sys.executable, "-m", "invsweep", "report", *map(str, args)], cwd=ROOT / "jobs",
+                       capture_output=True, text=True, timeout=600, env=env)
     if check and p.returncode != 0:
         raise AssertionError(f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p

@@ -5,8 +5,8 @@ import h5py
 import numpy as np
 import pytest
 
-from analysis.loader import ResultsError, load_results
-from analysis.tidy import by_setting, summary_table, tasks_table, vectors_table
+from invsweep.loader import ResultsError, load_results
+from invsweep.tables import by_setting, summary_table, tasks_table, vectors_table
 from results_factory import Synth, write_oracle
 
 
@@ -213,12 +213,13 @@ def test_not_a_results_file(tmp_path):
         write_oracle(f.create_group("oracle"), ["a"], ["y"], [0.0], [1.0])
     with pytest.raises(ResultsError, match="an oracle file"):
         load_results(oracle)
-    with pytest.raises(ValueError, match="unknown task status 'finished'"):
-        load_results(oracle, statuses=("finished",))
+    small().write(tmp_path / "r.h5")  # status names come from the file's status_names
+    with pytest.raises(ValueError, match="unknown task status 'finished'; expected one of pending, done"):
+        load_results(tmp_path / "r.h5", statuses=("finished",))
 
 
 def test_maximize_and_minimize_accept_every_finite_vector_and_best_is_the_extreme(tmp_path):
-    from analysis.clusters import clusters_table, find_clusters
+    from invsweep.clusters import clusters_table, find_clusters
 
     v = np.array([[[1.0], [3.0], [np.nan], [2.0]], [[1.0], [3.0], [-2.0], [np.inf]]])
     tasks = [{"target": None, "objective": "maximize", "solver": "adjoint"},

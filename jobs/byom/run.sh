@@ -5,22 +5,23 @@
 #
 # 1. make_model.py trains a small torch.nn.Sequential on scaled data (scikit-learn
 #    StandardScalers), saves it with torch.save and exports it to ONNX;
-# 2. `python3 -m analysis import-model` turns the ONNX file, the two scalers and the training
+# 2. `python3 -m invsweep import-model` turns the ONNX file, the two scalers and the training
 #    data's range into an oracle file, and `invsweep predict` checks it on the training data;
 # 3. a sweep asks for the conditions that give 40, 60 and 80 % yield, with every feature free
 #    and with the temperature fixed at 330 K; `invsweep run` solves it, `invsweep status`
 #    summarises it.
-# Set INVSWEEP to the binary (default: build/release/src/invsweep).
+# Runs $INVSWEEP, else `invsweep` on PATH, else this repository's build/release/src/invsweep;
+# the Python package comes from this repository (analysis/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$(mkdir -p "${1:-$here/out}" && cd "${1:-$here/out}" && pwd)
-invsweep=${INVSWEEP:-$root/build/release/src/invsweep}
+invsweep=${INVSWEEP:-$(command -v invsweep || echo "$root/build/release/src/invsweep")}
 py=/usr/bin/python3
 
 "$py" "$here/make_model.py" "$work"
 
-PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$py" -m analysis import-model "$work/model.onnx" \
+PYTHONPATH="$root/analysis${PYTHONPATH:+:$PYTHONPATH}" "$py" -m invsweep import-model "$work/model.onnx" \
   --inputs temperature,pressure,time --outputs yield \
   --input-scaler "$work/x_scaler.pkl" --output-scaler "$work/y_scaler.pkl" \
   --bounds-csv "$work/train.csv" --out "$work/oracle.h5" --force

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/strings.hpp"
+#include "invsweep/git_commit.hpp"
 #include "invsweep/version.hpp"
 
 namespace invsweep::cli {
@@ -45,7 +46,8 @@ void check_long_options(CLI::App& app, int argc, char** argv) {
 int run_cli(int argc, char** argv) {
   CLI::App app{"invsweep — inverts trained neural networks: many input vectors that make a "
                "frozen forward model (the oracle) hit a target, over sweeps of settings."};
-  app.set_version_flag("--version", fmt::format("invsweep {} ({} build, flags: {})", kVersion, kBuildType, kBuildFlags));
+  app.set_version_flag("--version", fmt::format("invsweep {} (commit {}, {} build, flags: {})", kVersion, kGitCommit,
+                                                 kBuildType, kBuildFlags));
   app.require_subcommand(1);
   setup_dataset(app);
   setup_train_oracle(app);

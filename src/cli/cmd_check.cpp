@@ -71,8 +71,11 @@ int run_check(const CheckOptions& opt) {
   std::error_code ec;
   const bool exists = !out.empty() && std::filesystem::exists(out, ec);
   if (!out.empty()) check_output_path(out, exists, "results file");  // its directory must be writable
+  const bool new_dir = !out.empty() && !std::filesystem::is_directory(parent_dir(out), ec);
   fmt::print("  output      {} ({}){}\n", out.empty() ? "(none: give --out to run)" : out, human_bytes(bytes),
-             exists ? " — exists: `run --resume` continues it" : "");
+             exists    ? " — exists: `run --resume` continues it"
+             : new_dir ? fmt::format(" — `run` creates the folder {}", parent_dir(out))
+                       : std::string());
   fmt::print("  hash        {}\n", s.hash(o));
   const auto settings_line = [](std::string_view name, const std::vector<std::pair<std::string, std::string>>& kv) {
     std::vector<std::string> parts;

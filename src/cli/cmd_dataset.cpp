@@ -33,7 +33,9 @@ int run_dataset(const DatasetOptions& o) {
   check_output_path(o.out, o.force, "--out");
   std::vector<std::string> cols = p.inputs;
   cols.insert(cols.end(), p.outputs.begin(), p.outputs.end());
-  data::write_csv(o.out, cols, data::sample_reference(p, o.n, o.seed));
+  const MatrixD rows = data::sample_reference(p, o.n, o.seed);
+  create_parent_dirs(o.out, "--out");
+  data::write_csv(o.out, cols, rows);
   fmt::print("wrote {} rows of '{}' ({}) to {}\n", o.n, p.name, p.formula, o.out);
   return 0;
 }

@@ -39,6 +39,7 @@ int run_predict(const PredictOptions& o) {
     for (const std::string& n : orc.output_names) cols.push_back(n + (has_truth ? "_pred" : ""));
     MatrixD rows(x.cols(), x.rows() + y.rows());
     rows << x.transpose(), y.transpose();
+    create_parent_dirs(o.out, "--out");
     data::write_csv(o.out, cols, rows);
     fmt::print("wrote {} predictions to {}\n", rows.rows(), o.out);
   }

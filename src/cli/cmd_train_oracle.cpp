@@ -107,6 +107,7 @@ int run_train_oracle(const TrainOracleOptions& o) {
   if (!o.quiet) progress = [&](const oracle::EpochInfo& e) { print_progress(e, tty, last_print); };
   const oracle::TrainResult r = oracle::train_oracle(x, y, inputs, outputs, topt, o.data, progress);
   if (!o.quiet && tty) fmt::print(stderr, "\n");
+  create_parent_dirs(o.out, "--out");
   oracle::save_oracle(o.out, r.oracle);
 
   const oracle::Metrics& m = r.oracle.metrics;

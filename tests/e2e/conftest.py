@@ -39,11 +39,14 @@ def run(invsweep_bin):
 
 
 def snapshot(directory: Path) -> dict:
-    """Name → sha256 of every file below `directory`."""
+    """Name → sha256 of every file below `directory`, and "dir" for every folder (a failed
+    command must not leave even an empty folder behind)."""
     out = {}
     for p in sorted(directory.rglob("*")):
         if p.is_file():
             out[str(p.relative_to(directory))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_dir():
+            out[str(p.relative_to(directory))] = "dir"
     return out
 
 

@@ -4,16 +4,14 @@ found by bracketing on a fine grid, a dense random search for the maximum, and a
 re-evaluation of the oracle stored in each results file."""
 
 import math
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from analysis import clusters_table, find_clusters, importance_table, load_results  # noqa: E402
-from analysis.oracle import load_oracle  # noqa: E402
+from invsweep import clusters_table, find_clusters, importance_table, load_results
+from invsweep.oracle import load_oracle
 
 GENERATOR, ADJOINT, AMORTIZED = 0, 1, 2
 DONE, DIVERGED = 1, 2

@@ -1,4 +1,4 @@
-"""`python3 -m analysis import-model`: PyTorch and ONNX models → oracle files.
+"""`python3 -m invsweep import-model`: PyTorch and ONNX models → oracle files.
 
 Round trips: random torch models (several depths and widths, every activation, BatchNorm,
 scalers) saved as .pt and exported to ONNX become oracle files whose predictions — by the C++
@@ -13,7 +13,6 @@ import io
 import os
 import pickle
 import subprocess
-import sys
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -28,9 +27,9 @@ nn = torch.nn
 
 from conftest import ROOT, snapshot  # noqa: E402
 
-sys.path.insert(0, str(ROOT))
-from analysis.__main__ import main as analysis_main  # noqa: E402
-from analysis.oracle import load_oracle  # noqa: E402
+import invsweep
+from invsweep.__main__ import main as analysis_main
+from invsweep.oracle import load_oracle
 
 TOLERANCE = 1e-5  # |y - y_torch| <= TOLERANCE * max(|y_torch|, output scale), per value
 PYTHON = "/usr/bin/python3"
@@ -48,8 +47,8 @@ def importer(*args) -> tuple[int, str, str]:
 
 
 def importer_process(*args, cwd=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([PYTHON, "-m", "analysis", "import-model", *map(str, args)], capture_output=True,
+    env = dict(os.environ, PYTHONPATH=str(Path(invsweep.__file__).parents[1]))  # the package under test
+    return subprocess.run([PYTHON, "-m", "invsweep", "import-model", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=300)
 
 
@@ -440,7 +439,11 @@ REFUSALS = {
     "bounds unknown name": ("ok.onnx", ["--bounds", "a=0:1,bb=0:1"], ["--bounds", "'bb'", "did you mean 'b'"]),
     "bounds lo > hi": ("ok.onnx", ["--bounds", "a=2:1"], ["--bounds a", "lo <= hi"]),
     "bounds and bounds csv": ("ok.onnx", ["--bounds", "a=0:1", "--bounds-csv", "{d}/data.csv"], ["not allowed with"]),
-    "out directory missing": ("ok.onnx", ["--out", "nodir/o.h5"], ["--out nodir/o.h5", "does not exist"]),
+    "out folder under a file": ("ok.onnx", ["--out", "exists.h5/sub/o.h5"],
+                                ["--out exists.h5/sub/o.h5", "'exists.h5' is not a directory"]),
+    # A missing --out folder is made only for an import that succeeds (snapshot compares folders).
+    "bad input, out folder missing": ("ok.onnx", ["--out", "new/dir/o.h5", "--bounds", "a=2:1"],
+                                      ["--bounds a", "lo <= hi"]),
     "out exists": ("ok.onnx", ["--out", "exists.h5"], ["--out exists.h5", "file exists"]),
 }
 

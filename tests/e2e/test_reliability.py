@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pytest
 
 from conftest import ROOT, reference_oracle
 
-sys.path.insert(0, str(ROOT))
-from analysis.oracle import load_oracle  # noqa: E402
+from invsweep.oracle import load_oracle
 
 SWEEP = """oracle = "{oracle}"
 output = "{output}"

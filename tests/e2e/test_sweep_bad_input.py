@@ -55,7 +55,8 @@ CASES = [
         'kind = "target"\ntargets = [[1900.0]]', 'kind = "maximize"\noutput = "y"'), ["amortized solver answers targets"]),
     ("missing oracle", GOOD.replace("paper4.h5", "nothere.h5"), ["nothere.h5", "no such file"]),
     ("oracle not hdf5", GOOD.replace("paper4.h5", "sweep.toml"), ["not an HDF5 file"]),
-    ("missing output dir", GOOD.replace('"out.h5"', '"nodir/out.h5"'), ["directory", "does not exist"]),
+    ("output folder under a file", GOOD.replace('"out.h5"', '"sweep.toml/sub/out.h5"'),
+     ["cannot create directory 'sweep.toml/sub'", "'sweep.toml' is not a directory"]),
     ("duplicate constraint", GOOD + CONSTRAINT.format(body="") + CONSTRAINT.format(body=""), ["used twice"]),
     ("range lo > hi", GOOD.replace('kind = "target"\ntargets = [[1900.0]]', 'kind = "range"\nlo = [5.0]\nhi = [1.0]'), ["'objective.hi'"]),
 ]
@@ -73,6 +74,33 @@ def test_bad_sweep(workdir, expect_bad_input, text, fragments):
     for command in ("run", "check"):
         msg = expect_bad_input([command, "sweep.toml"], *fragments)
         print(f"{command}: {msg.strip()}")
+
+
+@pytest.mark.parametrize("text,fragments", [c[1:] for c in CASES if '"out.h5"' in c[1]],
+                         ids=[c[0] for c in CASES if '"out.h5"' in c[1]])
+def test_bad_sweep_into_a_missing_folder_creates_no_folder(workdir, expect_bad_input, text, fragments):
+    # The results folder is made only once every check has passed (expect_bad_input compares
+    # the folders too).
+    (workdir / "sweep.toml").write_text(text.replace('"out.h5"', '"results/new/out.h5"'))
+    for command in ("run", "check"):
+        expect_bad_input([command, "sweep.toml"], *fragments)
+    assert not (workdir / "results").exists()
+
+
+def test_size_limit_into_a_missing_folder_creates_no_folder(workdir, expect_bad_input):
+    (workdir / "sweep.toml").write_text(GOOD.replace("samples = 8", "samples = 1000000").replace(
+        '"out.h5"', '"results/out.h5"'))
+    expect_bad_input(["run", "sweep.toml", "--max-size", "10M"], "would take about", "--force")
+    assert not (workdir / "results").exists()
+
+
+def test_missing_output_folder_is_checked_then_made_by_run(workdir, run):
+    (workdir / "sweep.toml").write_text(GOOD.replace('"out.h5"', '"results/new/out.h5"'))
+    p = run("check", "sweep.toml", "--no-calibration", cwd=workdir)
+    assert "`run` creates the folder results/new" in p.stdout, p.stdout
+    assert not (workdir / "results").exists(), "check created the folder"
+    run("run", "sweep.toml", "--quiet", cwd=workdir)
+    assert (workdir / "results/new/out.h5").is_file()
 
 
 def test_existing_output_without_resume(workdir, run, expect_bad_input):

@@ -91,10 +91,32 @@ def test_missing_data_file(tmp_path, expect_bad_input):
     expect_bad_input(train(tmp_path / "nope.csv"), "nope.csv", "cannot open")
 
 
-def test_output_directory_missing(good_csv, expect_bad_input):
+def test_output_folder_is_made_only_after_good_input(tmp_path, good_csv, run, expect_bad_input):
+    # Bad input with a missing output folder: exit 2 and no folder (expect_bad_input compares
+    # folders too); good input: the folder is made.
+    args = train(good_csv, "x1,x2", "nosuch")
+    args[args.index("out.h5")] = "no/such/dir/o.h5"
+    expect_bad_input(args, "nosuch")
+    args = train(good_csv, "x1,x2", "y", "--activation", "swish")
+    args[args.index("out.h5")] = "no/such/dir/o.h5"
+    expect_bad_input(args, "swish")
+    expect_bad_input(["dataset", "paper5", "--n", "10", "-o", "no/such/d.csv"], "paper5")
+    expect_bad_input(["predict", "--oracle", "missing.h5", "--data", good_csv, "-o", "no/such/p.csv"], "missing.h5")
+    assert not (tmp_path / "no").exists()
     args = train(good_csv, "x1,x2", "y")
     args[args.index("out.h5")] = "no/such/dir/o.h5"
-    expect_bad_input(args, "no/such/dir/o.h5", "does not exist")
+    run(*args, "--quiet", cwd=tmp_path)
+    assert (tmp_path / "no/such/dir/o.h5").is_file()
+    run("dataset", "sinc", "--n", "10", "-o", "made/d.csv", cwd=tmp_path)
+    assert (tmp_path / "made/d.csv").is_file()
+    run("predict", "--oracle", "no/such/dir/o.h5", "--data", good_csv, "-o", "made/deeper/p.csv", cwd=tmp_path)
+    assert (tmp_path / "made/deeper/p.csv").is_file()
+
+
+def test_output_under_a_file_is_refused(tmp_path, good_csv, expect_bad_input):
+    args = train(good_csv, "x1,x2", "y")
+    args[args.index("out.h5")] = f"{good_csv.name}/o.h5"
+    expect_bad_input(args, "is not a directory")
 
 
 def test_existing_output_is_not_overwritten(tmp_path, good_csv, expect_bad_input):

@@ -6,7 +6,6 @@ uninterrupted run; a job told to stop before its time limit (SIGUSR1 to the batc
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +15,7 @@ import pytest
 
 from conftest import ROOT, reference_oracle
 
-sys.path.insert(0, str(ROOT))
-from analysis.oracle import load_oracle  # noqa: E402
+from invsweep.oracle import load_oracle
 
 SBATCH = ROOT / "slurm/invsweep.sbatch"
 DATASETS = ["vectors", "outputs", "residuals", "loss", "tasks/status", "tasks/steps", "tasks/final_loss"]

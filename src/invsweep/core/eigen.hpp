@@ -2,7 +2,14 @@
 // The project's Eigen types, declared once. Matrices are column-major; a batch of vectors is
 // stored one vector per column ([features, batch]). Never bind `auto` to an Eigen
 // expression: spell out the type so the expression is evaluated where it is written.
+// Eigen is a system header, but GCC 12 still reports -Wnull-dereference and
+// -Wmaybe-uninitialized inside it where its code is inlined into ours (a reduction over a
+// vector that might be empty); the pragma state at Eigen's own lines governs those reports.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 
 namespace invsweep {
 

@@ -17,9 +17,28 @@ namespace invsweep {
 
 std::string errno_text() { return std::strerror(errno); }
 
+std::string parent_dir(const std::string& path) {
+  const fs::path dir = fs::path(path).parent_path();
+  return dir.empty() ? std::string(".") : dir.string();
+}
+
+namespace {
+
+/// The nearest of `dir` and its ancestors that exists (as anything); "." or "/" at the latest.
+fs::path nearest_existing(fs::path dir) {
+  std::error_code ec;
+  while (!fs::exists(dir, ec)) {
+    const fs::path up = dir.parent_path();
+    if (up.empty() || up == dir) return up.empty() ? fs::path(".") : up;
+    dir = up;
+  }
+  return dir;
+}
+
+}  // namespace
+
 std::uint64_t free_bytes(const std::string& path) {
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
+  const fs::path dir = nearest_existing(parent_dir(path));
   struct statvfs st {};
   if (::statvfs(dir.c_str(), &st) != 0) return UINT64_MAX;
   return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
@@ -28,16 +47,33 @@ std::uint64_t free_bytes(const std::string& path) {
 void check_output_path(const std::string& path, bool overwrite, std::string_view what) {
   if (path.empty()) throw ConfigError(fmt::format("{}: empty path", what));
   const fs::path p(path);
-  fs::path dir = p.parent_path();
-  if (dir.empty()) dir = ".";
+  const fs::path dir = parent_dir(path);
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw IoError(fmt::format("{} {}: directory '{}' does not exist", what, path, dir.string()));
+  if (!fs::is_directory(dir, ec)) {
+    // A missing folder is made when the command writes; its nearest existing ancestor must
+    // be a writable directory for that to work.
+    const fs::path base = nearest_existing(dir);
+    if (!fs::is_directory(base, ec))
+      throw IoError(fmt::format("{} {}: cannot create directory '{}': '{}' is not a directory", what, path,
+                                dir.string(), base.string()));
+    if (::access(base.c_str(), W_OK | X_OK) != 0)
+      throw IoError(fmt::format("{} {}: cannot create directory '{}': '{}' is not writable", what, path,
+                                dir.string(), base.string()));
+    return;
+  }
   if (::access(dir.c_str(), W_OK) != 0)
     throw IoError(fmt::format("{} {}: directory '{}' is not writable", what, path, dir.string()));
   if (fs::is_directory(p, ec)) throw IoError(fmt::format("{} {}: is a directory", what, path));
   if (!overwrite && fs::exists(p, ec))
     throw IoError(fmt::format("{} {}: file exists; remove it or choose another name", what, path));
+}
+
+void create_parent_dirs(const std::string& path, std::string_view what) {
+  const fs::path dir = parent_dir(path);
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError(fmt::format("{} {}: cannot create directory '{}' ({})", what, path, dir.string(), ec.message()));
 }
 
 AtomicFile::AtomicFile(std::string path)

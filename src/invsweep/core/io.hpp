@@ -10,12 +10,21 @@ namespace invsweep {
 std::string errno_text();
 
 /// Checks, before any work starts, that `path` can be created: its directory exists and is
-/// writable, and the file does not exist unless `overwrite`. Throws IoError naming the path
-/// and `what` ("--out", "output").
+/// writable — or does not exist yet and can be created, i.e. the nearest existing ancestor is
+/// a writable directory — and the file does not exist unless `overwrite`. Creates nothing.
+/// Throws IoError naming the path and `what` ("--out", "results file").
 void check_output_path(const std::string& path, bool overwrite, std::string_view what);
 
+/// The folder `path` would be written to ("." for a bare file name).
+std::string parent_dir(const std::string& path);
+
+/// Creates the missing folders above `path` (like `mkdir -p "$(dirname path)"`). Commands call
+/// it once every validation has passed, so bad input still creates nothing. Throws IoError
+/// naming `what` and the folder that could not be made.
+void create_parent_dirs(const std::string& path, std::string_view what);
+
 /// Bytes available to unprivileged writers on the file system that holds `path` (a file that
-/// may not exist yet: its directory is asked); UINT64_MAX when that cannot be told.
+/// may not exist yet: its nearest existing folder is asked); UINT64_MAX when that cannot be told.
 std::uint64_t free_bytes(const std::string& path);
 
 /// Writes to "<path>.tmp.<pid>" and renames onto `path` on commit(); the temporary file is

@@ -46,14 +46,19 @@ double Rng::normal() {
   return r * std::cos(a);
 }
 
+namespace {
+// A GCC/Clang extension (the full 64×64 → 128-bit product); __extension__ keeps -Wpedantic quiet.
+__extension__ typedef unsigned __int128 Uint128;
+}  // namespace
+
 std::uint64_t Rng::below(std::uint64_t n) {
   // Lemire's nearly-divisionless method.
-  unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+  Uint128 m = static_cast<Uint128>(next()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>(next()) * n;
+      m = static_cast<Uint128>(next()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }

@@ -81,6 +81,7 @@ Setup prepare(const RunOptions& opt) {
       throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free",
                                 s.out, human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
   }
+  create_parent_dirs(s.out, "results file");  // every check has passed: only now make its folder
   return s;
 }
 

@@ -5,13 +5,14 @@ module neither changes the user's backend nor needs a display."""
 from __future__ import annotations
 
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from .clusters import SettingClusters
-from .loader import OBJECTIVES, SOLVERS, Results
+from .loader import Results
 from .table import Table
 
 PER_PAGE = 12
@@ -19,6 +20,14 @@ DPI = 110
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
           "#bcbd22", "#7f7f7f"]
 SOLVER_COLORS = {"generator": "#1f77b4", "adjoint": "#d62728", "amortized": "#2ca02c"}
+_PALETTE = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def solver_color(name: str) -> str:
+    """A fixed colour per solver name; a solver this module does not know gets a stable one."""
+    if name in SOLVER_COLORS:
+        return SOLVER_COLORS[name]
+    return _PALETTE[zlib.crc32(name.encode()) % len(_PALETTE)]
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -71,8 +80,9 @@ def loss_curves(res: Results, out: Path) -> list[str]:
                     warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN steps after the end
                     med = np.nanmedian(curves, axis=0)
                     lo, hi = np.nanpercentile(curves, [10, 90], axis=0)
-                color = SOLVER_COLORS[SOLVERS[s]]
-                ax.plot(res.loss_step, med, color=color, lw=1.8, label=f"{SOLVERS[s]} median ({len(mine)} tasks)")
+                color = solver_color(res.solver_names[s])
+                ax.plot(res.loss_step, med, color=color, lw=1.8,
+                        label=f"{res.solver_names[s]} median ({len(mine)} tasks)")
                 ax.fill_between(res.loss_step, lo, hi, color=color, alpha=0.25, lw=0, label="10–90 %")
             finite = res.loss[tasks][np.isfinite(res.loss[tasks])]
             if len(finite) and np.all(finite > 0):
@@ -101,7 +111,7 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
         for k, (label, c, tasks) in enumerate(page):
             ax = fig.add_subplot(rows, cols, k + 1)
             r_all = res.residuals[tasks][valid[tasks]]
-            optimise = res.tasks["objective"][tasks[0]] >= OBJECTIVES.index("maximize")
+            optimise = bool(res.optimising()[tasks[0]])
             if len(r_all) == 0:
                 ax.text(0.5, 0.5, "no valid vectors", ha="center", va="center", transform=ax.transAxes)
             else:
@@ -115,7 +125,7 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
                 for s in np.unique(res.tasks["solver"][tasks]):
                     mine = tasks[res.tasks["solver"][tasks] == s]
                     ax.hist(res.residuals[mine][valid[mine]], bins=bins, alpha=0.55,
-                            color=SOLVER_COLORS[SOLVERS[s]], label=SOLVERS[s])
+                            color=solver_color(res.solver_names[s]), label=res.solver_names[s])
                 if np.isfinite(tol[tasks[0]]):
                     ax.axvline(tol[tasks[0]], color="k", ls="--", lw=1.2, label=f"accept ≤ {tol[tasks[0]]:.3g}")
                 ax.legend(fontsize=8)
@@ -272,7 +282,7 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     deviation achieved - target per target with the acceptance tolerance (accepted vectors in
     colour, rejected in grey); for maximize/minimize settings, the achieved outputs per setting."""
     valid, acc, tol = res.valid(), res.accepted(), res.tolerance()
-    has_target = res.tasks["objective"] <= OBJECTIVES.index("range")
+    has_target = ~res.optimising()
     panels = []
     for j in range(len(res.output_names)):
         if has_target.any():

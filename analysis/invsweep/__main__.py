@@ -1,6 +1,6 @@
 """Command line:
-  python3 -m analysis report RESULTS.h5 -o DIR [options]
-  python3 -m analysis import-model MODEL --inputs a,b --outputs y --out oracle.h5 [options]
+  python3 -m invsweep report RESULTS.h5 -o DIR [options]
+  python3 -m invsweep import-model MODEL --inputs a,b --outputs y --out oracle.h5 [options]
 
 Exit codes: 0 success; 2 bad input (missing or unreadable file, not an invsweep results file,
 a model that cannot be represented, bad option, unwritable output) with one message naming the
@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .loader import DEFAULT_RTOL, STATUSES, ResultsError
+from .loader import DEFAULT_RTOL, ResultsError
 from .report import ReportOptions, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python3 -m analysis", description="Analyse invsweep results files.")
+    p = argparse.ArgumentParser(prog="python3 -m invsweep", description="Analyse invsweep results files.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="tables, plots and index.html for one results file")
     r.add_argument("results", help="results file (HDF5) written by invsweep run")
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.atol is not None and args.atol < 0:
         print(f"error: --atol must be >= 0, got {args.atol}", file=sys.stderr)
         return 2
-    opts = ReportOptions(rtol=args.rtol, atol=args.atol, statuses=STATUSES if args.all_tasks else ("done",),
+    opts = ReportOptions(rtol=args.rtol, atol=args.atol, statuses=None if args.all_tasks else ("done",),
                          n_boot=args.bootstrap, seed=args.seed, link_distance=args.link_distance,
                          max_cloud_plots=args.max_cloud_plots)
     try:

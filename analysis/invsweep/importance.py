@@ -26,7 +26,7 @@ import numpy as np
 
 from .loader import Results
 from .table import Table
-from .tidy import Setting, by_setting
+from .tables import Setting, by_setting
 
 COLUMNS = ["target", "constraint", "feature", "importance", "rank", "ci_low", "ci_high", "spread",
            "std", "range", "range_source", "n_vectors", "n_tasks"]

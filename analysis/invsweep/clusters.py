@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from .importance import feature_ranges
 from .loader import Results, best_residual
 from .table import Table
-from .tidy import Setting, by_setting
+from .tables import Setting, by_setting
 
 RATIO = 10.0  # R(m) = RATIO * (1 + SMALL_M / m)
 SMALL_M = 20.0

@@ -1,11 +1,11 @@
-"""`python3 -m analysis import-model`: a trained PyTorch or ONNX model → an invsweep oracle file.
+"""`python3 -m invsweep import-model`: a trained PyTorch or ONNX model → an invsweep oracle file.
 
 The oracle file (docs/FILE_FORMATS.md) holds a chain of fully connected layers, each with one
 of the activations identity, relu, tanh, sigmoid, softplus, silu, gelu, between an input and
 an output scaler. `import_model` reads the model into a chain of affine steps and activations
 (onnx_reader.py, torch_reader.py), folds BatchNorms and biases into the layers (chain.py),
 adds the scalers and bounds (inputs.py), writes the file to a temporary name, reads it back
-with analysis/oracle.py, checks it against the model evaluated in float64, and only then
+with invsweep/oracle.py, checks it against the model evaluated in float64, and only then
 renames it into place. Every bad input raises ModelImportError; nothing is written then.
 """
 
@@ -53,13 +53,35 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _make_parents(out: Path) -> list[Path]:
+    """Creates the missing folders above `out`; returns them, outermost first."""
+    missing = []
+    d = out.parent
+    while str(d) and not d.exists() and d != d.parent:
+        missing.append(d)
+        d = d.parent
+    missing.reverse()
+    for d in missing:
+        d.mkdir()
+    return missing
+
+
 def _check_out(path: str, force: bool) -> Path:
     p = Path(path)
     if not p.name:
         raise ModelImportError(f"--out '{path}': expected a file name")
     d = p.parent if str(p.parent) else Path(".")
     if not d.is_dir():
-        raise ModelImportError(f"--out {path}: directory '{d}' does not exist")
+        # A missing folder is made once the model has been read (see _make_parents); the
+        # nearest existing ancestor must be a writable directory for that.
+        base = d
+        while not base.exists() and base != base.parent:
+            base = base.parent
+        if not base.is_dir():
+            raise ModelImportError(f"--out {path}: cannot create directory '{d}': '{base}' is not a directory")
+        if not os.access(base, os.W_OK | os.X_OK):
+            raise ModelImportError(f"--out {path}: cannot create directory '{d}': '{base}' is not writable")
+        return p
     if not os.access(d, os.W_OK):
         raise ModelImportError(f"--out {path}: directory '{d}' is not writable")
     if p.is_dir():
@@ -181,12 +203,22 @@ def import_model(o: ImportOptions) -> ImportReport:
 
     source = f"import-model {Path(o.model).name} ({model.kind})"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    made: list[Path] = []
+    ok = False
     try:
+        made = _make_parents(out)
         _write(tmp, layers, in_names, out_names, xs, ys, bounds, source)
         diff = _check(tmp, model.evaluate, xs, ys, n_in, o.model)
         os.replace(tmp, out)
+        ok = True
     except OSError as e:
         raise ModelImportError(f"--out {o.out}: cannot write ({e.strerror or e})") from None
     finally:
         tmp.unlink(missing_ok=True)
+        if not ok:  # a failed import leaves no folder behind either
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
     return ImportReport(str(out), model.kind, layers, xs, ys, bounds, diff, notes)

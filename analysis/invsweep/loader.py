@@ -2,9 +2,9 @@
 analysis reads").
 
     res = load_results("results/paper4.h5")            # done tasks only
-    res = load_results(path, statuses=STATUSES)        # every task
+    res = load_results(path, statuses=None)            # every task
 
-Tidy tables over a loaded file (tasks, vectors, settings) are in analysis.tidy.
+Tidy tables over a loaded file (tasks, vectors, settings) are in invsweep.tables.
 
 A file that lacks a required part, or is of another format or version, raises ResultsError (a
 ValueError) naming the file and the dataset or attribute. Extra groups, datasets and attributes
@@ -25,10 +25,11 @@ from .oracle import Oracle, load_oracle
 FORMAT = "invsweep-results"
 FORMAT_VERSION = 1
 
-# The enums of /tasks/objective, /tasks/solver and /tasks/status: the stored value is the index.
-OBJECTIVES = ("target", "range", "maximize", "minimize")
-SOLVERS = ("generator", "adjoint", "amortized")
-STATUSES = ("pending", "done", "diverged", "failed")
+# The enums of /tasks/objective, /tasks/solver and /tasks/status are named by these root
+# attributes (string arrays, the stored value is the index). The names come from the file, so
+# a solver kind added on the C++ side is read without a change here.
+ENUM_ATTRS = {"objective": "objective_names", "solver": "solver_names", "status": "status_names"}
+OPTIMISING = ("maximize", "minimize")  # objective kinds whose residual is the objective value
 
 ROOT_ATTRS = ("invsweep_version", "sweep_toml", "sweep_hash", "n_tasks", "n_samples",
               "feature_names", "output_names", "created")
@@ -92,6 +93,29 @@ class Results:
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     labels: list[str] = field(default_factory=list)  # target label per selected task
+    # The enums' names, from the file's objective_names, solver_names, status_names.
+    objective_names: list[str] = field(default_factory=list)
+    solver_names: list[str] = field(default_factory=list)
+    status_names: list[str] = field(default_factory=list)
+
+    @property
+    def objectives(self) -> np.ndarray:
+        """[n] objective kind name of each selected task."""
+        return np.array([self.objective_names[i] for i in self.tasks["objective"]], dtype=object)
+
+    @property
+    def solvers(self) -> np.ndarray:
+        """[n] solver name of each selected task."""
+        return np.array([self.solver_names[i] for i in self.tasks["solver"]], dtype=object)
+
+    @property
+    def statuses(self) -> np.ndarray:
+        """[n] status name of each selected task."""
+        return np.array([self.status_names[i] for i in self.tasks["status"]], dtype=object)
+
+    def optimising(self) -> np.ndarray:
+        """[n] bool: the task maximizes or minimizes (its residual is the objective value)."""
+        return np.isin(self.objectives, OPTIMISING)
 
     @property
     def sweep_toml(self) -> str:
@@ -101,7 +125,7 @@ class Results:
         """Acceptance tolerance per selected task (inf for maximize/minimize)."""
         norm = np.sqrt(np.nansum(self.target**2, axis=1))  # NaN entries (outputs not targeted) count 0
         tol = np.maximum(self.rtol * norm, self.atol)
-        return np.where(self.tasks["objective"] >= OBJECTIVES.index("maximize"), np.inf, tol)
+        return np.where(self.optimising(), np.inf, tol)
 
     def valid(self) -> np.ndarray:
         """[n, n_samples] bool: the sample holds a vector (all finite) and a finite residual."""
@@ -114,11 +138,9 @@ class Results:
 
 def load_results(path: str | Path, statuses=("done",), rtol: float = DEFAULT_RTOL,
                  atol: float | None = None) -> Results:
-    """Reads the tasks whose status is in `statuses` (names from STATUSES)."""
+    """Reads the tasks whose status is in `statuses` (names from the file's status_names;
+    None: every task)."""
     path = str(path)
-    for s in statuses:
-        if s not in STATUSES:
-            raise ValueError(f"unknown task status {s!r}; expected one of {', '.join(STATUSES)}")
     if not Path(path).is_file():
         raise ResultsError(f"{path}: no such file")
     try:
@@ -159,17 +181,25 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
 
     constraints = _read_constraints(f, path, n_in)
 
+    enums = enum_names(f, path)
+    status_names = enums["status"]
+    statuses = status_names if statuses is None else list(statuses)
+    for s in statuses:
+        if s not in status_names:
+            raise ValueError(f"unknown task status {s!r}; expected one of {', '.join(status_names)}")
     status = _dataset(f, path, "tasks/status", (n_tasks,))
-    if np.any(status >= len(STATUSES)):
-        raise ResultsError(f"{path}: /tasks/status holds a value outside 0..{len(STATUSES) - 1}")
-    counts = {s: int(np.sum(status == i)) for i, s in enumerate(STATUSES)}
-    wanted = [STATUSES.index(s) for s in statuses]
+    if np.any(status >= len(status_names)):
+        raise ResultsError(f"{path}: /tasks/status holds a value outside 0..{len(status_names) - 1}")
+    counts = {s: int(np.sum(status == i)) for i, s in enumerate(status_names)}
+    wanted = [status_names.index(s) for s in statuses]
     ids = np.flatnonzero(np.isin(status, wanted))
 
     tasks = {c: _dataset(f, path, f"tasks/{c}", (n_tasks,))[ids] for c in TASK_COLUMNS}
-    for col, names in (("objective", OBJECTIVES), ("solver", SOLVERS)):
+    for col in ("objective", "solver"):
+        names = enums[col]
         if np.any((tasks[col] < 0) | (tasks[col] >= len(names))):
-            raise ResultsError(f"{path}: /tasks/{col} holds a value outside 0..{len(names) - 1}")
+            raise ResultsError(f"{path}: /tasks/{col} holds a value outside 0..{len(names) - 1} "
+                               f"(the root attribute {ENUM_ATTRS[col]} names {len(names)})")
     if np.any((tasks["constraint"] < 0) | (tasks["constraint"] >= len(constraints))):
         raise ResultsError(f"{path}: /tasks/constraint holds an index outside 0..{len(constraints) - 1}")
     if "message" in f["tasks"]:
@@ -189,10 +219,22 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
         loss=_rows(f, path, "loss", (n_tasks, n_log), ids),
         loss_step=loss_step, rtol=rtol,
         atol=rtol * float(np.linalg.norm(oracle.out_scale)) if atol is None else atol,
+        objective_names=enums["objective"], solver_names=enums["solver"], status_names=status_names,
     )
     res.labels = [target_label(o, t, outputs, _objective_outputs(attrs["sweep_toml"]))
-                  for o, t in zip(res.tasks["objective"], res.target)]
+                  for o, t in zip(res.objectives, res.target)]
     return res
+
+
+def enum_names(f: h5py.File, path: str) -> dict[str, list[str]]:
+    """{"objective": [...], "solver": [...], "status": [...]}: the names of the stored enum
+    values, from the root attributes objective_names, solver_names, status_names."""
+    out = {}
+    for key, attr in ENUM_ATTRS.items():
+        if attr not in f.attrs:
+            raise ResultsError(f"{path}: root attribute '{attr}' is missing (it names the values of /tasks/{key})")
+        out[key] = _texts(f.attrs[attr])
+    return out
 
 
 def _check_format(f: h5py.File, path: str) -> None:
@@ -271,11 +313,11 @@ def _objective_outputs(sweep_toml: str) -> str:
     return ""
 
 
-def target_label(objective: int, target: np.ndarray, output_names: list[str], what: str = "") -> str:
-    """A short name for a task's objective setting: 'y=1900', 'y1=1, y2=2', 'range y=5',
-    'maximize y'. Tasks with the same label are one setting in every table."""
-    kind = OBJECTIVES[int(objective)]
-    if kind in ("maximize", "minimize"):
+def target_label(kind: str, target: np.ndarray, output_names: list[str], what: str = "") -> str:
+    """A short name for a task's objective setting (`kind` an objective name such as 'target'):
+    'y=1900', 'y1=1, y2=2', 'range y=5', 'maximize y'. Tasks with the same label are one setting
+    in every table."""
+    if kind in OPTIMISING:
         return f"{kind} {what}".strip()
     text = ", ".join(f"{n}={v:.10g}" for n, v in zip(output_names, target))
     return text if kind == "target" else f"range {text}"

@@ -1,4 +1,4 @@
-"""`python3 -m analysis report RESULTS.h5 -o DIR`: tables (CSV), plots (PNG) and DIR/index.html."""
+"""`python3 -m invsweep report RESULTS.h5 -o DIR`: tables (CSV), plots (PNG) and DIR/index.html."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from pathlib import Path
 from . import plots
 from .clusters import clusters_table, find_clusters
 from .importance import compare_targets, importance_table
-from .loader import DEFAULT_RTOL, STATUSES, Results, load_results
+from .loader import DEFAULT_RTOL, Results, load_results
 from .table import Table
-from .tidy import summary_table, tasks_table
+from .tables import summary_table, tasks_table
 
 
 @dataclass
 class ReportOptions:
     rtol: float = DEFAULT_RTOL
     atol: float | None = None  # None: rtol * |oracle output scale|
-    statuses: tuple[str, ...] = ("done",)
+    statuses: tuple[str, ...] | None = ("done",)  # None: every task
     n_boot: int = 1000
     seed: int = 0
     link_distance: float | None = None  # None: chosen from the data (see clusters.py)
@@ -84,7 +84,7 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
           n_settings: int) -> str:
     e = html.escape
     a = res.attrs
-    status = ", ".join(f"{res.status_counts[s]} {s}" for s in STATUSES)
+    status = ", ".join(f"{res.status_counts[s]} {s}" for s in res.status_names)
     atol = res.atol
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>invsweep report: {e(Path(res.path).name)}</title>",
@@ -96,7 +96,7 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
             ("sweep hash", a["sweep_hash"]), ("tasks", f"{a['n_tasks']} ({status})"),
             ("samples per task", a["n_samples"]), ("features", ", ".join(res.feature_names)),
             ("outputs", ", ".join(res.output_names)),
-            ("tasks analysed", f"status {' / '.join(opts.statuses)}: {len(res.task_ids)}"),
+            ("tasks analysed", f"status {' / '.join(opts.statuses or res.status_names)}: {len(res.task_ids)}"),
         ]),
         "</table>",
         "<p class='note'>A vector is <b>accepted</b> when it and its residual are finite and, for target and "

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import sqrt
 
+import sys
+import types
+
 import h5py
 import numpy as np
 
@@ -104,3 +107,14 @@ def load_oracle(path_or_group) -> Oracle:
         return Oracle.from_group(path_or_group)
     with h5py.File(path_or_group, "r") as f:
         return Oracle.from_group(f["oracle"])
+
+
+class _CallableModule(types.ModuleType):
+    """`invsweep.oracle(path)` is `load_oracle(path)`; the module stays importable as before
+    (`from invsweep.oracle import load_oracle`)."""
+
+    def __call__(self, path_or_group) -> Oracle:
+        return load_oracle(path_or_group)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -13,24 +13,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loader import OBJECTIVES, SOLVERS, STATUSES, Results, best_residual
+from .loader import Results, best_residual
 from .table import Table
 
 
 def tasks_table(res: Results) -> Table:
     """One row per selected task, with its settings, status and vector counts."""
     valid, acc = res.valid(), res.accepted()
-    best = [best_residual(r[v], OBJECTIVES[o]) for r, v, o in zip(res.residuals, valid, res.tasks["objective"])]
+    best = [best_residual(r[v], o) for r, v, o in zip(res.residuals, valid, res.objectives)]
     t = res.tasks
     cols = {
         "task": res.task_ids,
         "target": np.array(res.labels, dtype=object),
-        "objective": np.array([OBJECTIVES[i] for i in t["objective"]], dtype=object),
+        "objective": res.objectives,
         "constraint": np.array([res.constraints[i].name for i in t["constraint"]], dtype=object),
-        "solver": np.array([SOLVERS[i] for i in t["solver"]], dtype=object),
+        "solver": res.solvers,
         "replicate": t["replicate"].astype(np.int64),
         "seed": t["seed"].astype(np.uint64),
-        "status": np.array([STATUSES[i] for i in t["status"]], dtype=object),
+        "status": res.statuses,
         "rank": t["rank"].astype(np.int64),
         "wall_seconds": t["wall_seconds"].astype(np.float64),
         "steps": t["steps"].astype(np.int64),
@@ -57,7 +57,7 @@ def vectors_table(res: Results, accepted_only: bool = False) -> Table:
         "sample": si,
         "target": np.array(res.labels, dtype=object)[ti] if len(ti) else np.empty(0, dtype=object),
         "constraint": np.array([res.constraints[t["constraint"][i]].name for i in ti], dtype=object),
-        "solver": np.array([SOLVERS[t["solver"][i]] for i in ti], dtype=object),
+        "solver": res.solvers[ti],
         "replicate": t["replicate"][ti].astype(np.int64),
     }
     for j, name in enumerate(res.feature_names):
@@ -101,11 +101,11 @@ def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
         ti, si = np.nonzero(keep[rows])
         ti = rows[ti]
         out.append(Setting(
-            target=label, objective=OBJECTIVES[int(res.tasks["objective"][rows[0]])],
+            target=label, objective=res.objectives[rows[0]],
             target_value=res.target[rows[0]], constraint=c, constraint_name=res.constraints[c].name,
             free=res.constraints[c].free, n_tasks=len(rows), tolerance=float(tol[rows[0]]),
             vectors=res.vectors[ti, si], outputs=res.outputs[ti, si], residuals=res.residuals[ti, si],
-            task=res.task_ids[ti], solver=np.array([SOLVERS[k] for k in res.tasks["solver"][ti]], dtype=object),
+            task=res.task_ids[ti], solver=res.solvers[ti],
         ))
     return out
 

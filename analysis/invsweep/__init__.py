@@ -1,0 +1,31 @@
+"""invsweep's Python side: read the oracle and results files written by invsweep (numpy, h5py,
+xarray, pandas), analyse them, write a report, and import PyTorch / ONNX models as oracles.
+
+    import invsweep
+    ds = invsweep.open_results("results.h5")     # xarray.Dataset, lazy (dims task, sample, feature, output, step)
+    df = invsweep.tidy(ds)                        # pandas DataFrame, one row per vector
+    f = invsweep.oracle("oracle.h5")              # the oracle, evaluated with numpy: f(x) for x [..., n_in]
+
+The readers depend only on the file contracts in docs/FILE_FORMATS.md, never on the C++ code,
+so they double as an independent check of what the C++ side writes. docs/ANALYSIS.md describes
+the tables, definitions and thresholds; `python3 -m invsweep report RESULTS.h5 -o DIR` writes
+them all with plots and an index.html.
+"""
+
+from . import oracle  # noqa: F401  (callable: invsweep.oracle(path) reads an oracle)
+from .clusters import clusters_table, find_clusters
+from .importance import compare_targets, importance_table
+from .loader import Results, ResultsError, load_results
+from .oracle import Oracle, load_oracle
+from .report import ReportOptions, write_report
+from .table import Table
+from .tables import by_setting, summary_table, tasks_table, vectors_table
+from .dataset import open_results, results_frame, tidy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Oracle", "ReportOptions", "Results", "ResultsError", "Table", "by_setting", "clusters_table",
+    "compare_targets", "find_clusters", "importance_table", "load_oracle", "load_results", "open_results",
+    "oracle", "results_frame", "summary_table", "tasks_table", "tidy", "vectors_table", "write_report",
+]
