@@ -15,7 +15,7 @@ const config::SettingsTable<PolishSettings>& PolishSettings::table() {
                                          "(target and range objectives).");
     t.boolean("enabled", &S::enabled, "polish the vectors (true when a [polish] table is given, unless set false)")
         .integer("max_iter", &S::max_iter, 1, 1000000, "iterations at most")
-        .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, |target|)");
+        .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
     return t;
   }();
   return t;
@@ -27,8 +27,8 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     config::SettingsTable<S> t("regularize", "Terms added to the loss of the gradient solvers (scaled units).");
     t.number("diversity", &S::diversity, 0, 1e12, false,
              "RBF repulsion between the vectors of a task (bandwidth: median distance)")
-        .number("min_norm", &S::min_norm, 0, 1e12, false, "λ·mean ||x_free||²")
-        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ||x_free − reference||²");
+        .number("min_norm", &S::min_norm, 0, 1e12, false, "λ·mean ‖x_free‖²")
+        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ‖x_free − reference‖²");
     config::Field<S> ref;
     ref.key = "reference";
     ref.type = "table";
@@ -46,6 +46,7 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     ref.hash = [](config::Fingerprint& f, const S& s) { f.vec(s.reference); };
     ref.show = [](const S& s) { return fmt::format("[{}]", fmt::join(s.reference, ", ")); };
     ref.example = "";  // needs a feature name: covered by the sweep parser's tests
+    ref.default_doc = "the oracle's input mean";
     t.add(std::move(ref));
     return t;
   }();

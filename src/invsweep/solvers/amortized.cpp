@@ -46,7 +46,7 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
       config::Field<S> f;
       f.key = key;
       f.type = "array of numbers";
-      f.range = "one finite value per output; give both ends or neither";
+      f.range = "one finite value per output; both keys or neither";
       f.doc = std::move(doc);
       f.parse = [key, m](const config::Table& tb, S& s, const config::Context& ctx) {
         if (tb.has("target_lo") != tb.has("target_hi"))
@@ -59,10 +59,11 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
         if (s.*m) fp.vec(*(s.*m));
       };
       f.show = [m](const S& s) { return s.*m ? fmt::format("[{}]", fmt::join(*(s.*m), ", ")) : std::string("(none)"); };
+      f.default_doc = "none: the outputs the oracle reaches under the constraint";
       return f;
     };
-    t.add(range_end("target_lo", &S::target_lo, "lower end of the training targets (default: reachable outputs)"))
-        .add(range_end("target_hi", &S::target_hi, "upper end of the training targets"));
+    t.add(range_end("target_lo", &S::target_lo, "lower end of the range of training targets"))
+        .add(range_end("target_hi", &S::target_hi, "upper end of the range of training targets"));
     return t;
   }();
   return t;

@@ -75,7 +75,9 @@ const config::SettingsTable<Constraint>& constraint_table() {
   static const config::SettingsTable<Constraint> t = [] {
     config::SettingsTable<Constraint> t("constraints", "One entry per constraint setting (an axis); none = one "
                                                        "setting \"free\".");
-    config::Field<Constraint> name = custom("name", "string", "unique", "the setting's name (default \"setting i\")");
+    t.heading("`[[constraints]]`");
+    config::Field<Constraint> name = custom("name", "string", "unique", "the setting's name");
+    name.default_doc = "`\"setting <i>\"` (no `[[constraints]]`: one setting `\"free\"`)";
     name.parse = [](const config::Table& c, Constraint& s, const config::Context&) { s.name = c.string("name", s.name); };
     name.hash = [](config::Fingerprint& f, const Constraint& s) { f.text(s.name); };
     name.show = [](const Constraint& s) { return fmt::format("\"{}\"", s.name); };
@@ -98,6 +100,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
     bounds.show = [](const Constraint& s) {
       return fmt::format("lower [{}], upper [{}]", fmt::join(s.lower, ", "), fmt::join(s.upper, ", "));
     };
+    bounds.default_doc = "none (see `domain`)";
     config::Field<Constraint> fixed =
         custom("fixed", "table", "{ feature = value, … }, finite, within the bounds", "features held at a value");
     fixed.parse = parse_fixed;
@@ -106,6 +109,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
       f.vec(s.fixed_value);
     };
     fixed.show = [](const Constraint& s) { return fmt::format("[{}]", fmt::join(s.fixed_value, ", ")); };
+    fixed.default_doc = "none";
     config::Field<Constraint> domain = custom("domain", "boolean", "true, false",
                                               "free features without bounds stay in the oracle's training range");
     domain.parse = apply_domain;

@@ -133,7 +133,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
 
 config::Field<Sweep> field(std::string key, std::string type, std::string range, std::string doc,
                            std::function<void(config::Fingerprint&, const Sweep&)> hash,
-                           std::function<std::string(const Sweep&)> show) {
+                           std::function<std::string(const Sweep&)> show, std::string default_doc) {
   config::Field<Sweep> f;
   f.key = std::move(key);
   f.type = std::move(type);
@@ -142,6 +142,7 @@ config::Field<Sweep> field(std::string key, std::string type, std::string range,
   f.parse = [](const config::Table&, Sweep&, const config::Context&) {};  // read by parse_objective
   f.hash = std::move(hash);
   f.show = std::move(show);
+  f.default_doc = std::move(default_doc);
   return f;
 }
 
@@ -160,7 +161,7 @@ const config::SettingsTable<Sweep>& objective_table() {
         "kind", "string", fmt::format("one of: {}", join(inverse::objective_names())),
         "target: hit each target vector; range: land in [lo, hi]; maximize/minimize: an output or a weighted sum",
         [](config::Fingerprint& f, const Sweep& s) { f.add(s.kind); },
-        [](const Sweep& s) { return fmt::format("\"{}\"", inverse::to_string(s.kind)); });
+        [](const Sweep& s) { return fmt::format("\"{}\"", inverse::to_string(s.kind)); }, "required");
     kind.parse = parse_objective;
     t.add(std::move(kind))
         .add(field("targets", "array of arrays, or table",
@@ -170,25 +171,28 @@ const config::SettingsTable<Sweep>& objective_table() {
                      f.add(static_cast<std::uint64_t>(s.targets.size()));
                      for (const VectorD& v : s.targets) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.targets); }))
+                   [](const Sweep& s) { return vectors(s.targets); }, "required for kind = target"))
         .add(field("lo", "array (or array of arrays)", "one value per output; -inf allowed",
                    "kind = range: lower ends (an array of ranges makes an axis)",
                    [](config::Fingerprint& f, const Sweep& s) {
                      for (const VectorD& v : s.range_lo) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.range_lo); }))
+                   [](const Sweep& s) { return vectors(s.range_lo); }, "required for kind = range"))
         .add(field("hi", "array (or array of arrays)", "one value per output; inf allowed", "kind = range: upper ends",
                    [](config::Fingerprint& f, const Sweep& s) {
                      for (const VectorD& v : s.range_hi) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.range_hi); }))
+                   [](const Sweep& s) { return vectors(s.range_hi); }, "required for kind = range"))
         .add(field("output", "string", "an output name", "kind = maximize/minimize: the output to optimise",
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); }))
+                   [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); },
+                   "— (maximize/minimize: this or `weights`)"))
         .add(field("weights", "table", "{ output = weight ≥ 0, … }, some positive",
-                   "per-output weights of the squared error (target, range) or of the sum to optimise",
+                   "per-output weights of the squared error (target, range; outputs not named: 0) or of the sum "
+                   "to optimise",
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); }));
+                   [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); },
+                   "every output 1 (target, range)"));
     return t;
   }();
   return t;
