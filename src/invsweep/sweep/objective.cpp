@@ -15,16 +15,21 @@ namespace {
 using inverse::ObjectiveKind;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// Per-output weights from a table {name = weight}; outputs not named get 0.
-VectorD weights_table(const config::Table& t, std::string_view key, const oracle::Oracle& o) {
+/// Per-output weights from a table {name = weight}; outputs not named get 0. Weights of a
+/// squared error are ≥ 0; those of a sum to maximise or minimise may have either sign.
+VectorD weights_table(const config::Table& t, std::string_view key, const oracle::Oracle& o, bool signed_weights) {
   const toml::table* w = t.subtable(key);
   VectorD v = VectorD::Zero(o.n_out());
   for (auto&& [k, node] : *w) {
     const Index i = t.lookup(node, key, k.str(), o.output_names, "output");
     v[i] = t.as_number(node, key);
-    if (!std::isfinite(v[i]) || v[i] < 0) t.fail(node, key, "a table of finite weights ≥ 0, one per output named");
+    if (!std::isfinite(v[i]) || (!signed_weights && v[i] < 0))
+      t.fail(node, key, signed_weights ? "a table of finite weights, one per output named"
+                                       : "a table of finite weights ≥ 0, one per output named");
   }
-  if (!(v.sum() > 0)) t.fail(*t.get(key), key, "a table with a positive weight on some output");
+  if (signed_weights ? !(v.cwiseAbs().sum() > 0) : !(v.sum() > 0))
+    t.fail(*t.get(key), key, signed_weights ? "a table with a non-zero weight on some output"
+                                            : "a table with a positive weight on some output");
   return v;
 }
 
@@ -100,7 +105,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
                                       inverse::to_string(s.kind)));
   };
   if (t.has("weights") && s.kind != ObjectiveKind::maximize && s.kind != ObjectiveKind::minimize)
-    s.weights = weights_table(t, "weights", o);
+    s.weights = weights_table(t, "weights", o, false);
   switch (s.kind) {
     case ObjectiveKind::target:
       refuse({"lo", "hi", "output"});
@@ -123,7 +128,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
         s.weights = VectorD::Zero(o.n_out());
         s.weights[t.lookup(n, "output", *n.value<std::string_view>(), o.output_names, "output")] = 1.0;
       } else {
-        s.weights = weights_table(t, "weights", o);
+        s.weights = weights_table(t, "weights", o, true);
       }
       s.targets.push_back(VectorD::Constant(o.n_out(), kNaN));
       break;
@@ -187,7 +192,9 @@ const config::SettingsTable<Sweep>& objective_table() {
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
                    [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); },
                    "— (maximize/minimize: this or `weights`)"))
-        .add(field("weights", "table", "{ output = weight ≥ 0, … }, some positive",
+        .add(field("weights", "table",
+                   "{ output = weight, … }: target, range: ≥ 0, some positive; maximize, minimize: any sign, "
+                   "some non-zero",
                    "per-output weights of the squared error (target, range; outputs not named: 0) or of the sum "
                    "to optimise",
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
