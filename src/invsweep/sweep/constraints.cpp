@@ -57,7 +57,8 @@ void parse_fixed(const config::Table& c, Constraint& out, const config::Context&
 /// is trustworthy (domain = false lifts that).
 void apply_domain(const config::Table& c, Constraint& out, const config::Context& ctx) {
   const oracle::Oracle& o = *ctx.oracle;
-  if (!c.boolean("domain", true)) return;
+  out.domain = c.boolean("domain", out.domain);
+  if (!out.domain) return;
   std::vector<std::uint8_t> explicit_bounds(static_cast<std::size_t>(o.n_in()), 0);
   if (const toml::table* b = c.subtable("bounds"))
     for (auto&& [k, node] : *b)
@@ -117,7 +118,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
       f.vec(s.lower);
       f.vec(s.upper);
     };
-    domain.show = [](const Constraint&) { return std::string("true"); };
+    domain.show = [](const Constraint& s) { return std::string(s.domain ? "true" : "false"); };
     domain.example = "false";
     t.add(std::move(bounds)).add(std::move(fixed)).add(std::move(domain));
     return t;
