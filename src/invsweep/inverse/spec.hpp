@@ -70,7 +70,7 @@ struct Regularize {
 };
 
 struct PolishSettings {
-  bool enabled = false;
+  bool enabled = false;  ///< the parser: true when the sweep has a [polish] table, unless it says false
   int max_iter = 100;
   double tolerance = 1e-12;  ///< stop when the residual ≤ tolerance · max(1, |target|)
 

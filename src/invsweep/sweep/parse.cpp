@@ -171,7 +171,6 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
       s.solver_settings.push_back(solver->parse(&t, ctx));
     }
   }
-  if (top.has("polish")) s.polish.enabled = true;  // a [polish] table means "polish" unless it says otherwise
   inverse::PolishSettings::table().parse_subtable(top, "polish", s.polish, ctx);
   return s;
 }
