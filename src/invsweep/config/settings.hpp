@@ -48,7 +48,7 @@ struct Field {
   bool fingerprinted = true;  ///< false only for keys that cannot change results (description)
   /// The default as the docs state it, when S{} does not hold it because it depends on
   /// context (the oracle's training range, "required", the presence of the table); "" = show(S{}).
-  std::string default_doc;
+  std::string default_doc{};
 };
 
 /// A field without its value type: what the docs and the tests need to walk every table.
