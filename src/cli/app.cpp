@@ -55,6 +55,7 @@ int run_cli(int argc, char** argv) {
   setup_run(app);
   setup_check(app);
   setup_status(app);
+  setup_settings(app);
   try {
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))

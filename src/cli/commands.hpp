@@ -12,6 +12,7 @@ void setup_predict(CLI::App& app);
 void setup_run(CLI::App& app);
 void setup_check(CLI::App& app);
 void setup_status(CLI::App& app);
+void setup_settings(CLI::App& app);
 
 /// Parses the command line, runs the chosen subcommand, maps errors to exit codes
 /// (0 success, 1 some tasks failed, 2 bad input).

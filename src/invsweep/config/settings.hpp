@@ -46,6 +46,17 @@ struct Field {
   /// others): the fingerprint test sets each key to it and expects another hash.
   std::string example;
   bool fingerprinted = true;  ///< false only for keys that cannot change results (description)
+  /// The default as the docs state it, when S{} does not hold it because it depends on
+  /// context (the oracle's training range, "required", the presence of the table); "" = show(S{}).
+  std::string default_doc{};
+};
+
+/// A field without its value type: what the docs and the tests need to walk every table.
+struct FieldInfo {
+  std::string key, type, range, doc, example;
+  bool fingerprinted = true;
+  std::string shown_default;  ///< as in the docs: default_doc, or show(S{})
+  bool default_from_type = true;  ///< shown_default is show(S{}) (false: from default_doc)
 };
 
 /// The names of an enum whose values are 0, 1, 2, … (stored in files: never renumber).
@@ -58,11 +69,24 @@ class SettingsTable {
 
   const std::string& name() const { return name_; }
   const std::string& doc() const { return doc_; }
+  /// The docs' heading when it is not "`[name]`" (top-level keys, arrays of tables).
+  SettingsTable& heading(std::string h) {
+    heading_ = std::move(h);
+    return *this;
+  }
   const std::vector<Field<S>>& fields() const { return fields_; }
   std::vector<std::string> keys() const {
     std::vector<std::string> k;
     for (const Field<S>& f : fields_) k.push_back(f.key);
     return k;
+  }
+
+  std::vector<FieldInfo> info() const {
+    std::vector<FieldInfo> out;
+    for (const Field<S>& f : fields_)
+      out.push_back({f.key, f.type, f.range, f.doc, f.example, f.fingerprinted, default_text(f),
+                     f.default_doc.empty()});
+    return out;
   }
 
   SettingsTable& add(Field<S> f) {
@@ -152,19 +176,24 @@ class SettingsTable {
   }
   /// The documentation table (Markdown), defaults from `defaults`.
   std::string markdown(const S& defaults) const {
-    std::string out = fmt::format("### `[{}]`\n\n{}\n\n| key | type | default | valid | meaning |\n|---|---|---|---|---|\n",
-                                  name_, doc_);
+    std::string out = fmt::format("### {}\n\n{}\n\n| key | type | default | valid | meaning |\n|---|---|---|---|---|\n",
+                                  heading_.empty() ? fmt::format("`[{}]`", name_) : heading_, doc_);
     for (const Field<S>& f : fields_)
-      out += fmt::format("| `{}` | {} | `{}` | {} | {} |\n", f.key, f.type, f.show(defaults), f.range, f.doc);
+      out += fmt::format("| `{}` | {} | {} | {} | {} |\n", f.key, f.type,
+                         f.default_doc.empty() ? fmt::format("`{}`", f.show(defaults)) : f.default_doc,
+                         f.range.empty() ? "—" : f.range, f.doc);
     return out;
   }
 
  private:
+  static std::string default_text(const Field<S>& f) { return f.default_doc.empty() ? f.show(S{}) : f.default_doc; }
+  /// A valid number other than v: v + d, else v − d, else the middle of the range.
   static std::string other_number(double v, double lo, double hi) {
     const double d = std::max(std::abs(v) * 0.125, 1e-3);
-    return fmt::format("{}", v + d <= hi ? v + d : v - d);
+    const double x = v + d <= hi ? v + d : v - d > lo ? v - d : 0.5 * (lo + hi);
+    return fmt::format("{}", x);
   }
-  std::string name_, doc_;
+  std::string name_, doc_, heading_;
   std::vector<Field<S>> fields_;
 };
 

@@ -68,7 +68,7 @@ double Table::number(std::string_view key, double def, double lo, double hi, boo
   if (n == nullptr) return def;
   const double v = as_number(*n, key);
   const bool ok = std::isfinite(v) && (open_lo ? v > lo : v >= lo) && v <= hi;
-  if (!ok) fail(*n, key, fmt::format("a number in {}{}, {}], got {}", open_lo ? "(" : "[", lo, hi, v));
+  if (!ok) fail(*n, key, fmt::format("a number in {}{:g}, {:g}], got {}", open_lo ? "(" : "[", lo, hi, v));
   return v;
 }
 

@@ -13,9 +13,20 @@ const config::SettingsTable<PolishSettings>& PolishSettings::table() {
   static const config::SettingsTable<S> t = [] {
     config::SettingsTable<S> t("polish", "Levenberg–Marquardt refinement of every vector in double precision "
                                          "(target and range objectives).");
-    t.boolean("enabled", &S::enabled, "polish the vectors (true when a [polish] table is given, unless set false)")
+    // Read only when the table is there: a [polish] table means "polish" unless it says otherwise.
+    config::Field<S> enabled;
+    enabled.key = "enabled";
+    enabled.type = "boolean";
+    enabled.range = "true, false";
+    enabled.doc = "polish the vectors (`false` turns a `[polish]` table off)";
+    enabled.parse = [](const config::Table& tb, S& s, const config::Context&) { s.enabled = tb.boolean("enabled", true); };
+    enabled.hash = [](config::Fingerprint& f, const S& s) { f.add(s.enabled); };
+    enabled.show = [](const S& s) { return std::string(s.enabled ? "true" : "false"); };
+    enabled.example = "false";
+    enabled.default_doc = "`true` with a `[polish]` table, `false` without one";
+    t.add(std::move(enabled))
         .integer("max_iter", &S::max_iter, 1, 1000000, "iterations at most")
-        .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, |target|)");
+        .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
     return t;
   }();
   return t;
@@ -27,8 +38,8 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     config::SettingsTable<S> t("regularize", "Terms added to the loss of the gradient solvers (scaled units).");
     t.number("diversity", &S::diversity, 0, 1e12, false,
              "RBF repulsion between the vectors of a task (bandwidth: median distance)")
-        .number("min_norm", &S::min_norm, 0, 1e12, false, "λ·mean ||x_free||²")
-        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ||x_free − reference||²");
+        .number("min_norm", &S::min_norm, 0, 1e12, false, "λ·mean ‖x_free‖²")
+        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ‖x_free − reference‖²");
     config::Field<S> ref;
     ref.key = "reference";
     ref.type = "table";
@@ -46,6 +57,7 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     ref.hash = [](config::Fingerprint& f, const S& s) { f.vec(s.reference); };
     ref.show = [](const S& s) { return fmt::format("[{}]", fmt::join(s.reference, ", ")); };
     ref.example = "";  // needs a feature name: covered by the sweep parser's tests
+    ref.default_doc = "the oracle's input mean";
     t.add(std::move(ref));
     return t;
   }();

@@ -52,6 +52,7 @@ struct Constraint {
   double paper_c2 = 50.0;           ///< paper method: x·c2 where x ≤ lower
   double penalty = 10.0;            ///< penalty method: λ (scaled units)
   bool paper_stop = true;           ///< paper method: stop once a feature leaves its range
+  bool domain = true;               ///< the parser put free unbounded features in the training range
 
   /// An unconstrained setting for n features.
   static Constraint free(Index n);
@@ -69,7 +70,7 @@ struct Regularize {
 };
 
 struct PolishSettings {
-  bool enabled = false;
+  bool enabled = false;  ///< the parser: true when the sweep has a [polish] table, unless it says false
   int max_iter = 100;
   double tolerance = 1e-12;  ///< stop when the residual ≤ tolerance · max(1, |target|)
 

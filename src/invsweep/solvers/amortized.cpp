@@ -46,7 +46,7 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
       config::Field<S> f;
       f.key = key;
       f.type = "array of numbers";
-      f.range = "one finite value per output; give both ends or neither";
+      f.range = "one finite value per output; both keys or neither";
       f.doc = std::move(doc);
       f.parse = [key, m](const config::Table& tb, S& s, const config::Context& ctx) {
         if (tb.has("target_lo") != tb.has("target_hi"))
@@ -54,15 +54,23 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
                                         "(the oracle's reachable outputs)",
                                         tb.where(), tb.name("target_lo"), tb.name("target_hi")));
         if (const toml::node* n = tb.get(key)) s.*m = tb.numbers(*n, key, ctx.oracle->n_out());
+        if (key == "target_hi" && s.target_lo && s.target_hi)
+          for (Index k = 0; k < s.target_hi->size(); ++k)
+            if ((*s.target_lo)[k] > (*s.target_hi)[k])
+              tb.fail(*tb.get(key), key,
+                      fmt::format("≥ 'target_lo' for every output (output '{}': {} > {})",
+                                  ctx.oracle->output_names[static_cast<std::size_t>(k)], (*s.target_lo)[k],
+                                  (*s.target_hi)[k]));
       };
       f.hash = [m](config::Fingerprint& fp, const S& s) {
         if (s.*m) fp.vec(*(s.*m));
       };
       f.show = [m](const S& s) { return s.*m ? fmt::format("[{}]", fmt::join(*(s.*m), ", ")) : std::string("(none)"); };
+      f.default_doc = "none: the outputs the oracle reaches under the constraint";
       return f;
     };
-    t.add(range_end("target_lo", &S::target_lo, "lower end of the training targets (default: reachable outputs)"))
-        .add(range_end("target_hi", &S::target_hi, "upper end of the training targets"));
+    t.add(range_end("target_lo", &S::target_lo, "lower end of the range of training targets"))
+        .add(range_end("target_hi", &S::target_hi, "upper end of the range of training targets (≥ target_lo)"));
     return t;
   }();
   return t;

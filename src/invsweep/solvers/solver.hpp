@@ -63,6 +63,8 @@ class Solver {
   /// The default settings.
   virtual std::any defaults() const = 0;
   virtual std::vector<std::string> keys() const = 0;
+  /// Every key of the table with its type, range, doc and example (docs, tests).
+  virtual std::vector<config::FieldInfo> fields() const = 0;
   virtual void hash(config::Fingerprint& f, const std::any& settings) const = 0;
   virtual std::vector<std::pair<std::string, std::string>> show(const std::any& settings) const = 0;
   virtual std::string markdown() const = 0;
@@ -106,6 +108,7 @@ class SolverWith : public Solver {
   }
   std::any defaults() const override { return S{}; }
   std::vector<std::string> keys() const override { return S::table().keys(); }
+  std::vector<config::FieldInfo> fields() const override { return S::table().info(); }
   void hash(config::Fingerprint& f, const std::any& s) const override { S::table().hash(f, get(s)); }
   std::vector<std::pair<std::string, std::string>> show(const std::any& s) const override {
     return S::table().show(get(s));

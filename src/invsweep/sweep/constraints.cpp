@@ -57,7 +57,8 @@ void parse_fixed(const config::Table& c, Constraint& out, const config::Context&
 /// is trustworthy (domain = false lifts that).
 void apply_domain(const config::Table& c, Constraint& out, const config::Context& ctx) {
   const oracle::Oracle& o = *ctx.oracle;
-  if (!c.boolean("domain", true)) return;
+  out.domain = c.boolean("domain", out.domain);
+  if (!out.domain) return;
   std::vector<std::uint8_t> explicit_bounds(static_cast<std::size_t>(o.n_in()), 0);
   if (const toml::table* b = c.subtable("bounds"))
     for (auto&& [k, node] : *b)
@@ -75,7 +76,9 @@ const config::SettingsTable<Constraint>& constraint_table() {
   static const config::SettingsTable<Constraint> t = [] {
     config::SettingsTable<Constraint> t("constraints", "One entry per constraint setting (an axis); none = one "
                                                        "setting \"free\".");
-    config::Field<Constraint> name = custom("name", "string", "unique", "the setting's name (default \"setting i\")");
+    t.heading("`[[constraints]]`");
+    config::Field<Constraint> name = custom("name", "string", "unique", "the setting's name");
+    name.default_doc = "`\"setting <i>\"` (no `[[constraints]]`: one setting `\"free\"`)";
     name.parse = [](const config::Table& c, Constraint& s, const config::Context&) { s.name = c.string("name", s.name); };
     name.hash = [](config::Fingerprint& f, const Constraint& s) { f.text(s.name); };
     name.show = [](const Constraint& s) { return fmt::format("\"{}\"", s.name); };
@@ -98,6 +101,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
     bounds.show = [](const Constraint& s) {
       return fmt::format("lower [{}], upper [{}]", fmt::join(s.lower, ", "), fmt::join(s.upper, ", "));
     };
+    bounds.default_doc = "none (see `domain`)";
     config::Field<Constraint> fixed =
         custom("fixed", "table", "{ feature = value, … }, finite, within the bounds", "features held at a value");
     fixed.parse = parse_fixed;
@@ -106,6 +110,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
       f.vec(s.fixed_value);
     };
     fixed.show = [](const Constraint& s) { return fmt::format("[{}]", fmt::join(s.fixed_value, ", ")); };
+    fixed.default_doc = "none";
     config::Field<Constraint> domain = custom("domain", "boolean", "true, false",
                                               "free features without bounds stay in the oracle's training range");
     domain.parse = apply_domain;
@@ -113,7 +118,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
       f.vec(s.lower);
       f.vec(s.upper);
     };
-    domain.show = [](const Constraint&) { return std::string("true"); };
+    domain.show = [](const Constraint& s) { return std::string(s.domain ? "true" : "false"); };
     domain.example = "false";
     t.add(std::move(bounds)).add(std::move(fixed)).add(std::move(domain));
     return t;

@@ -15,16 +15,21 @@ namespace {
 using inverse::ObjectiveKind;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// Per-output weights from a table {name = weight}; outputs not named get 0.
-VectorD weights_table(const config::Table& t, std::string_view key, const oracle::Oracle& o) {
+/// Per-output weights from a table {name = weight}; outputs not named get 0. Weights of a
+/// squared error are ≥ 0; those of a sum to maximise or minimise may have either sign.
+VectorD weights_table(const config::Table& t, std::string_view key, const oracle::Oracle& o, bool signed_weights) {
   const toml::table* w = t.subtable(key);
   VectorD v = VectorD::Zero(o.n_out());
   for (auto&& [k, node] : *w) {
     const Index i = t.lookup(node, key, k.str(), o.output_names, "output");
     v[i] = t.as_number(node, key);
-    if (!std::isfinite(v[i]) || v[i] < 0) t.fail(node, key, "a table of finite weights ≥ 0, one per output named");
+    if (!std::isfinite(v[i]) || (!signed_weights && v[i] < 0))
+      t.fail(node, key, signed_weights ? "a table of finite weights, one per output named"
+                                       : "a table of finite weights ≥ 0, one per output named");
   }
-  if (!(v.sum() > 0)) t.fail(*t.get(key), key, "a table with a positive weight on some output");
+  if (signed_weights ? !(v.cwiseAbs().sum() > 0) : !(v.sum() > 0))
+    t.fail(*t.get(key), key, signed_weights ? "a table with a non-zero weight on some output"
+                                            : "a table with a positive weight on some output");
   return v;
 }
 
@@ -100,7 +105,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
                                       inverse::to_string(s.kind)));
   };
   if (t.has("weights") && s.kind != ObjectiveKind::maximize && s.kind != ObjectiveKind::minimize)
-    s.weights = weights_table(t, "weights", o);
+    s.weights = weights_table(t, "weights", o, false);
   switch (s.kind) {
     case ObjectiveKind::target:
       refuse({"lo", "hi", "output"});
@@ -123,7 +128,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
         s.weights = VectorD::Zero(o.n_out());
         s.weights[t.lookup(n, "output", *n.value<std::string_view>(), o.output_names, "output")] = 1.0;
       } else {
-        s.weights = weights_table(t, "weights", o);
+        s.weights = weights_table(t, "weights", o, true);
       }
       s.targets.push_back(VectorD::Constant(o.n_out(), kNaN));
       break;
@@ -133,7 +138,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
 
 config::Field<Sweep> field(std::string key, std::string type, std::string range, std::string doc,
                            std::function<void(config::Fingerprint&, const Sweep&)> hash,
-                           std::function<std::string(const Sweep&)> show) {
+                           std::function<std::string(const Sweep&)> show, std::string default_doc) {
   config::Field<Sweep> f;
   f.key = std::move(key);
   f.type = std::move(type);
@@ -142,6 +147,7 @@ config::Field<Sweep> field(std::string key, std::string type, std::string range,
   f.parse = [](const config::Table&, Sweep&, const config::Context&) {};  // read by parse_objective
   f.hash = std::move(hash);
   f.show = std::move(show);
+  f.default_doc = std::move(default_doc);
   return f;
 }
 
@@ -160,7 +166,7 @@ const config::SettingsTable<Sweep>& objective_table() {
         "kind", "string", fmt::format("one of: {}", join(inverse::objective_names())),
         "target: hit each target vector; range: land in [lo, hi]; maximize/minimize: an output or a weighted sum",
         [](config::Fingerprint& f, const Sweep& s) { f.add(s.kind); },
-        [](const Sweep& s) { return fmt::format("\"{}\"", inverse::to_string(s.kind)); });
+        [](const Sweep& s) { return fmt::format("\"{}\"", inverse::to_string(s.kind)); }, "required");
     kind.parse = parse_objective;
     t.add(std::move(kind))
         .add(field("targets", "array of arrays, or table",
@@ -170,25 +176,30 @@ const config::SettingsTable<Sweep>& objective_table() {
                      f.add(static_cast<std::uint64_t>(s.targets.size()));
                      for (const VectorD& v : s.targets) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.targets); }))
+                   [](const Sweep& s) { return vectors(s.targets); }, "required for kind = target"))
         .add(field("lo", "array (or array of arrays)", "one value per output; -inf allowed",
                    "kind = range: lower ends (an array of ranges makes an axis)",
                    [](config::Fingerprint& f, const Sweep& s) {
                      for (const VectorD& v : s.range_lo) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.range_lo); }))
+                   [](const Sweep& s) { return vectors(s.range_lo); }, "required for kind = range"))
         .add(field("hi", "array (or array of arrays)", "one value per output; inf allowed", "kind = range: upper ends",
                    [](config::Fingerprint& f, const Sweep& s) {
                      for (const VectorD& v : s.range_hi) f.vec(v);
                    },
-                   [](const Sweep& s) { return vectors(s.range_hi); }))
+                   [](const Sweep& s) { return vectors(s.range_hi); }, "required for kind = range"))
         .add(field("output", "string", "an output name", "kind = maximize/minimize: the output to optimise",
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); }))
-        .add(field("weights", "table", "{ output = weight ≥ 0, … }, some positive",
-                   "per-output weights of the squared error (target, range) or of the sum to optimise",
+                   [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); },
+                   "— (maximize/minimize: this or `weights`)"))
+        .add(field("weights", "table",
+                   "{ output = weight, … }: target, range: ≥ 0, some positive; maximize, minimize: any sign, "
+                   "some non-zero",
+                   "per-output weights of the squared error (target, range; outputs not named: 0) or of the sum "
+                   "to optimise",
                    [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); }));
+                   [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); },
+                   "every output 1 (target, range)"));
     return t;
   }();
   return t;

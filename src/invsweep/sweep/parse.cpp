@@ -25,16 +25,18 @@ std::string resolve_path(const std::string& sweep_path, const std::string& p) {
 }
 
 /// A key that is read elsewhere (paths) or documents only: listed, not hashed.
-config::Field<Sweep> unhashed(std::string key, std::string type, std::string doc) {
+config::Field<Sweep> unhashed(std::string key, std::string range, std::string doc, std::string default_doc,
+                              std::string Sweep::*m) {
   config::Field<Sweep> f;
   f.key = std::move(key);
-  f.type = std::move(type);
-  f.range = "";
+  f.type = "string";
+  f.range = std::move(range);
   f.doc = std::move(doc);
   f.parse = [](const config::Table&, Sweep&, const config::Context&) {};
   f.hash = [](config::Fingerprint&, const Sweep&) {};
-  f.show = [](const Sweep&) { return std::string(); };
+  f.show = [m](const Sweep& s) { return fmt::format("\"{}\"", s.*m); };
   f.fingerprinted = false;
+  f.default_doc = std::move(default_doc);
   return f;
 }
 
@@ -80,9 +82,12 @@ config::Field<Sweep> solvers_field() {
 const config::SettingsTable<Sweep>& top_table() {
   static const config::SettingsTable<Sweep> t = [] {
     config::SettingsTable<Sweep> t("sweep", "Top-level keys (before any table).");
-    t.add(unhashed("oracle", "string", "the oracle file, relative to the sweep file (its contents are fingerprinted)"))
-        .add(unhashed("output", "string", "the results file, relative to the sweep file (or `run --out`)"))
-        .add(unhashed("description", "string", "free text"))
+    t.heading("Top level");
+    t.add(unhashed("oracle", "a path", "the oracle file, relative to the sweep file (its contents are fingerprinted)",
+                   "required", &Sweep::oracle_path))
+        .add(unhashed("output", "a path", "the results file, relative to the sweep file (or `run --out`)", "—",
+                      &Sweep::output_path))
+        .add(unhashed("description", "any text", "free text", "—", &Sweep::description))
         .integer("seed", &Sweep::seed, 0, std::numeric_limits<std::int64_t>::max(),
                  "base seed; task seeds derive from (seed, task id)")
         .integer("samples", &Sweep::samples, 1, 10000000, "vectors per task")
@@ -166,7 +171,6 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
       s.solver_settings.push_back(solver->parse(&t, ctx));
     }
   }
-  if (top.has("polish")) s.polish.enabled = true;  // a [polish] table means "polish" unless it says otherwise
   inverse::PolishSettings::table().parse_subtable(top, "polish", s.polish, ctx);
   return s;
 }
