@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "invsweep/certify/task.hpp"
+
 namespace invsweep::solvers {
 
 // Each solver's file defines its accessor; the registration is the line in kSolvers.
@@ -47,8 +49,11 @@ const std::vector<std::string>& names() {
   return n;
 }
 
-inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec) {
-  return get(spec.solver).run(TaskContext{oracle, net, spec, nullptr});
+inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec,
+                          RunState* state) {
+  inverse::TaskResult r = get(spec.solver).run(TaskContext{oracle, net, spec, state});
+  certify::certify_task(oracle, spec, r);
+  return r;
 }
 
 }  // namespace invsweep::solvers
