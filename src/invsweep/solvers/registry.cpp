@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "invsweep/certify/task.hpp"
@@ -52,7 +53,9 @@ const std::vector<std::string>& names() {
 inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec,
                           RunState* state) {
   inverse::TaskResult r = get(spec.solver).run(TaskContext{oracle, net, spec, state});
+  const auto t0 = std::chrono::steady_clock::now();
   certify::certify_task(oracle, spec, r);
+  if (spec.certify.enabled) r.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 

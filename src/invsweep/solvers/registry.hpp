@@ -20,7 +20,8 @@ const std::vector<std::string>& names();
 
 /// Runs one task: the solver spec.solver names (with the rank's run state, or none for a task
 /// on its own), then its certificates when spec.certify.enabled (certify/task.hpp). The one
-/// place a task is run: the runner and the tests both come here.
+/// place a task is run: the runner and the tests both come here. The certificate's time is
+/// added to wall_seconds.
 inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec,
                           RunState* state = nullptr);
 
