@@ -89,12 +89,16 @@ def main():
         lp.write_text("Maximize\n obj: " + (obj or "0 s0") + "\nSubject To\n" + "\n".join(cons) + "\nBounds\n"
                       + "\n".join(bounds) + "\nBinaries\n " + " ".join(binaries) + "\nEnd\n")
         t0 = time.monotonic()
-        p = subprocess.run(["cbc", str(lp), "-allowableGap", repr(gap), "-seconds", repr(seconds), "-threads", "1",
-                            "-solve", "-quit"], capture_output=True, text=True)
+        # The time limit is wall-clock (timeMode elapsed), as for the branch and bound.
+        p = subprocess.run(["cbc", str(lp), "-timeMode", "elapsed", "-allowableGap", repr(gap), "-seconds",
+                            repr(seconds), "-threads", "1", "-solve", "-quit"], capture_output=True, text=True,
+                           timeout=seconds + 120)
         wall = time.monotonic() - t0
     out = p.stdout
     m = re.search(r"Objective value:\s*([-+0-9.eE]+)", out)
     status = re.search(r"Result - (.*)", out)
+    gap_found = re.search(r"^Gap:\s*([-+0-9.eE]+)", out, re.M)
+    print(f"cbc_gap={float(gap_found.group(1)) if gap_found else 0.0!r}")
     print(f"cbc_binaries={len(binaries)}")
     print(f"cbc_status={status.group(1).strip() if status else 'unknown'}")
     print(f"cbc_objective={float(m.group(1)) + constant if m else float('nan')!r}")
