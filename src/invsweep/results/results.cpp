@@ -273,6 +273,15 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   expect(r.residuals_, {nt, ns});
   expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
   expect(r.status_, {nt});
+  // ---- Certificates (absent in files written before they existed) ----
+  if (r.has_certificates_) {
+    const auto no = static_cast<hsize_t>(o.n_out());
+    expect(r.certificate_, {nt});
+    expect(r.bound_lo_, {nt, no});
+    expect(r.bound_hi_, {nt, no});
+    expect(r.reachable_, {nt});
+    expect(r.n_roots_, {nt});
+  }
   std::vector<std::uint8_t> st = r.read_status();
   for (std::uint8_t v : st)
     if (v > static_cast<std::uint8_t>(inverse::Status::failed)) mismatch(path, "/tasks/status holds an unknown value");
