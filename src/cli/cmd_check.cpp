@@ -87,6 +87,11 @@ int run_check(const CheckOptions& opt) {
     settings_line(solver.name(), solver.show(s.solver_settings[static_cast<std::size_t>(id)]));
   }
   settings_line("polish", inverse::PolishSettings::table().show(s.polish));
+  if (s.certify.enabled) {
+    settings_line("certify", inverse::CertifySettings::table().show(s.certify));
+    fmt::print("  certify     up to {} per task after its solver (not in the estimate below)\n",
+               human_seconds(s.certify.time_limit));
+  }
   if (opt.no_calibration) return 0;
 
   // Calibration: a short run of the first task of each solver.

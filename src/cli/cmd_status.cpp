@@ -41,6 +41,13 @@ int run_status(const StatusOptions& opt) {
              "best residual", width[3]);
   for (const auto& c : rows)
     fmt::print("  {:<{}}  {:<{}}  {:>{}}  {:>{}}\n", c[0], width[0], c[1], width[1], c[2], width[2], c[3], width[3]);
+  bool any_cert = false;
+  for (const results::StatusSummary::Group& g : st.groups) {
+    if (g.certificate.empty()) continue;
+    if (!any_cert) fmt::print("\n  certificates\n");
+    any_cert = true;
+    fmt::print("  {:<{}}  {:<{}}  {}\n", g.target, width[0], g.constraint, width[1], g.certificate);
+  }
   if (!st.messages.empty()) fmt::print("\n");
   for (const results::StatusSummary::Message& m : st.messages) fmt::print("  task {} {}: {}\n", m.task, m.status, m.text);
   return 0;

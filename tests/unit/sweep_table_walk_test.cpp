@@ -45,6 +45,8 @@ std::vector<TableCase> tables() {
                [](const sweep::Sweep& s) { return inverse::Regularize::table().show(s.regularize); }});
   t.push_back({"`[polish]`", "[polish]", "polish", "", inverse::PolishSettings::table().info(),
                [](const sweep::Sweep& s) { return inverse::PolishSettings::table().show(s.polish); }});
+  t.push_back({"`[certify]`", "[certify]", "certify", "", inverse::CertifySettings::table().info(),
+               [](const sweep::Sweep& s) { return inverse::CertifySettings::table().show(s.certify); }});
   for (const solvers::Solver* solver : solvers::all()) {
     const std::string name(solver->name());
     const auto id = static_cast<std::size_t>(solvers::find(name));

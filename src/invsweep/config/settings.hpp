@@ -124,6 +124,22 @@ class SettingsTable {
                 std::string(S{}.*m ? "false" : "true")});
   }
 
+  /// The switch of an optional block ([polish], [certify]): read only when the table is there,
+  /// where it defaults to true — giving the table means "do it" unless it says `key = false`.
+  SettingsTable& switch_on(std::string key, bool S::*m, std::string doc) {
+    Field<S> f;
+    f.key = key;
+    f.type = "boolean";
+    f.range = "true, false";
+    f.doc = std::move(doc);
+    f.parse = [key, m](const Table& t, S& s, const Context&) { s.*m = t.boolean(key, true); };
+    f.hash = [m](Fingerprint& fp, const S& s) { fp.add(s.*m); };
+    f.show = [m](const S& s) { return std::string(s.*m ? "true" : "false"); };
+    f.example = "false";
+    f.default_doc = fmt::format("`true` with a `[{}]` table, `false` without one", name_);
+    return add(std::move(f));
+  }
+
   /// A name from `names`; the field holds its index as the enum E.
   template <class E>
   SettingsTable& choice(std::string key, E S::*m, const Names& names, std::string doc) {

@@ -13,18 +13,7 @@ const config::SettingsTable<PolishSettings>& PolishSettings::table() {
   static const config::SettingsTable<S> t = [] {
     config::SettingsTable<S> t("polish", "Levenberg–Marquardt refinement of every vector in double precision "
                                          "(target and range objectives).");
-    // Read only when the table is there: a [polish] table means "polish" unless it says otherwise.
-    config::Field<S> enabled;
-    enabled.key = "enabled";
-    enabled.type = "boolean";
-    enabled.range = "true, false";
-    enabled.doc = "polish the vectors (`false` turns a `[polish]` table off)";
-    enabled.parse = [](const config::Table& tb, S& s, const config::Context&) { s.enabled = tb.boolean("enabled", true); };
-    enabled.hash = [](config::Fingerprint& f, const S& s) { f.add(s.enabled); };
-    enabled.show = [](const S& s) { return std::string(s.enabled ? "true" : "false"); };
-    enabled.example = "false";
-    enabled.default_doc = "`true` with a `[polish]` table, `false` without one";
-    t.add(std::move(enabled))
+    t.switch_on("enabled", &S::enabled, "polish the vectors (`false` turns a `[polish]` table off)")
         .integer("max_iter", &S::max_iter, 1, 1000000, "iterations at most")
         .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
     return t;

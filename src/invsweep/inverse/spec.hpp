@@ -77,6 +77,17 @@ struct PolishSettings {
   static const config::SettingsTable<PolishSettings>& table();
 };
 
+/// [certify]: sound bounds over the constraint setting's box after the solver
+/// (certify/task.hpp, docs/CERTIFY.md).
+struct CertifySettings {
+  bool enabled = false;
+  double time_limit = 60.0;            ///< seconds per task, all certificate phases together
+  double tolerance = 1e-4;             ///< relative gap (maximize/minimize) and target tolerance
+  std::int64_t max_boxes = 10'000'000; ///< bound computations per phase
+
+  static const config::SettingsTable<CertifySettings>& table();
+};
+
 /// Everything one task needs besides the oracle.
 struct TaskSpec {
   std::uint64_t seed = 0;
@@ -89,6 +100,7 @@ struct TaskSpec {
   Constraint constraint;
   Regularize regularize;
   PolishSettings polish;
+  CertifySettings certify;
   int log_every = 20;      ///< record the loss every this many steps
   Index log_points = 101;  ///< length of the loss curve (NaN-padded)
   /// Where the task sits in its sweep, and the seed of state shared by the tasks of one
@@ -113,6 +125,14 @@ struct TaskResult {
   std::int64_t steps = 0;
   double final_loss = 0.0;
   double wall_seconds = 0.0;
+
+  // ---- Certificate ([certify], certify/task.hpp); the defaults mean "not run". ----------
+  std::uint8_t certificate = 0;  ///< /tasks/certificate: 0 not run, 1 proven, 2 budget exhausted,
+                                 ///< 3 not applicable (certify::Certificate)
+  VectorD bound_lo, bound_hi;    ///< [n_out] or empty (= all NaN): /tasks/bound_lo, bound_hi
+  std::int8_t reachable = -1;    ///< /tasks/reachable: 1 reachable, 0 proven unreachable, −1 unknown
+  std::int32_t n_roots = -1;     ///< /tasks/n_roots: proven root count (square target systems), −1 unknown
+  // ---- end of certificate fields -------------------------------------------------------
 };
 
 }  // namespace invsweep::inverse

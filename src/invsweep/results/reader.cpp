@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "invsweep/core/errors.hpp"
@@ -12,6 +13,72 @@
 #include "invsweep/results/results.hpp"
 
 namespace invsweep::results {
+
+namespace {
+
+/// Certificates of one group of tasks, combined (see StatusSummary::Group::certificate).
+struct CertAcc {
+  int state = 0;  // best seen: proven > budget exhausted > not applicable > not run
+  std::vector<double> lo, hi;
+  int reachable = -1, n_roots = -1;
+
+  void add(int cert, const double* blo, const double* bhi, std::size_t n_out, int reach, int roots) {
+    const auto rank = [](int c) { return c == 1 ? 3 : c == 2 ? 2 : c == 3 ? 1 : 0; };
+    if (rank(cert) > rank(state)) state = cert;
+    if (cert != 1 && cert != 2) return;
+    if (lo.empty()) {
+      lo.assign(n_out, -std::numeric_limits<double>::infinity());
+      hi.assign(n_out, std::numeric_limits<double>::infinity());
+    }
+    for (std::size_t j = 0; j < n_out; ++j) {
+      if (!std::isnan(blo[j])) lo[j] = std::max(lo[j], blo[j]);
+      if (!std::isnan(bhi[j])) hi[j] = std::min(hi[j], bhi[j]);
+    }
+    if (reach >= 0) reachable = reach;
+    if (roots >= 0) n_roots = roots;
+  }
+
+  std::string text(inverse::ObjectiveKind kind, const double* target, const std::vector<std::string>& outputs) const {
+    if (state == 0) return "";
+    if (state == 3) return "certificate not applicable (a free feature without bounds)";
+    const std::string prefix = state == 1 ? "" : "budget exhausted: ";
+    const std::string suffix = state == 1 ? " (proven)" : "";
+    const std::size_t m = outputs.size();
+    if (kind == inverse::ObjectiveKind::maximize || kind == inverse::ObjectiveKind::minimize) {
+      const bool mx = kind == inverse::ObjectiveKind::maximize;
+      for (std::size_t j = 0; j < m; ++j) {
+        if (std::isinf(lo[j]) && std::isinf(hi[j])) continue;
+        // lo holds the verified value, hi the proven bound (reversed for minimize).
+        const double a = mx ? lo[j] : hi[j], b = mx ? hi[j] : lo[j];
+        return fmt::format("{}{} {} ∈ [{:.7g}, {:.7g}]{}", prefix, mx ? "max" : "min", outputs[j], a, b, suffix);
+      }
+      return prefix + "no bound";
+    }
+    std::vector<std::string> parts;
+    if (reachable == 0) {
+      // Name the output whose proven enclosure misses the target.
+      std::string why = "no point of the box meets it";
+      for (std::size_t j = 0; target != nullptr && j < m; ++j) {
+        if (target[j] > hi[j]) why = fmt::format("{} ≤ {:.7g} in this box", outputs[j], hi[j]);
+        if (target[j] < lo[j]) why = fmt::format("{} ≥ {:.7g} in this box", outputs[j], lo[j]);
+      }
+      parts.push_back(fmt::format("unreachable (proven: {})", why));
+    } else if (reachable == 1) {
+      parts.push_back("reachable (verified point)");
+    } else {
+      parts.push_back("reachability unknown");
+    }
+    if (n_roots >= 0) parts.push_back(fmt::format("{} root{} (proven)", n_roots, n_roots == 1 ? "" : "s"));
+    for (std::size_t j = 0; j < m && !lo.empty(); ++j)
+      parts.push_back(fmt::format("{} ∈ [{:.7g}, {:.7g}]", outputs[j], lo[j], hi[j]));
+    std::string label;
+    for (std::size_t j = 0; target != nullptr && j < m; ++j) label += fmt::format("{}{:g}", j ? "," : "", target[j]);
+    return fmt::format("{}{} {}: {}", prefix, kind == inverse::ObjectiveKind::range ? "range centre" : "target", label,
+                       fmt::join(parts, "; "));
+  }
+};
+
+}  // namespace
 
 StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   const h5::File f = h5::File::open(path, h5::Mode::read_only);
@@ -37,6 +104,21 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   const std::size_t n = status.size();
   const hsize_t ns = residuals.dims().at(1);
   const std::size_t n_out = n == 0 ? 0 : target.size() / n;
+  // ---- Certificates (absent in files written before they existed) ----
+  const bool has_cert = tasks.has("certificate");
+  std::vector<std::uint8_t> cert;
+  std::vector<double> blo, bhi;
+  std::vector<std::int8_t> reach;
+  std::vector<std::int32_t> roots;
+  if (has_cert) {
+    cert = h5::Dataset::open(tasks, "certificate").read_all<std::uint8_t>();
+    blo = h5::Dataset::open(tasks, "bound_lo").read_all<double>();
+    bhi = h5::Dataset::open(tasks, "bound_hi").read_all<double>();
+    reach = h5::Dataset::open(tasks, "reachable").read_all<std::int8_t>();
+    roots = h5::Dataset::open(tasks, "n_roots").read_all<std::int32_t>();
+  }
+  std::vector<CertAcc> acc;
+  std::vector<std::size_t> group_task;  // a task of each group (for its kind and target)
   out.n_tasks = static_cast<std::int64_t>(n);
   out.n_samples = static_cast<std::int64_t>(ns);
   out.counts.assign(out.status_names.size(), 0);
@@ -68,11 +150,15 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
       const std::int32_t c = constraint[t];
       g.constraint = c >= 0 && static_cast<std::size_t>(c) < cnames.size() ? cnames[static_cast<std::size_t>(c)] : "?";
       out.groups.push_back(g);
+      acc.emplace_back();
+      group_task.push_back(t);
     }
     StatusSummary::Group& g = out.groups[it->second];
     ++g.total;
     if (status[t] != done) continue;
     ++g.done;
+    if (has_cert)
+      acc[it->second].add(cert[t], &blo[t * n_out], &bhi[t * n_out], n_out, reach[t], roots[t]);
     residuals.read_rows(t, 1, H5T_NATIVE_DOUBLE, row.data());
     const bool maximize = kind == inverse::ObjectiveKind::maximize;
     for (double r : row) {
@@ -80,6 +166,14 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
       if (!g.has_best || (maximize ? r > g.best : r < g.best)) g.best = r;
       g.has_best = true;
     }
+  }
+  std::vector<std::string> outputs = f.attr_strings("output_names");
+  outputs.resize(n_out);
+  for (std::size_t j = 0; j < n_out; ++j)
+    if (outputs[j].empty()) outputs[j] = fmt::format("output {}", j);
+  for (std::size_t k = 0; k < out.groups.size(); ++k) {
+    const std::size_t t = group_task[k];
+    out.groups[k].certificate = acc[k].text(kind_of(t), n_out ? &target[t * n_out] : nullptr, outputs);
   }
   // A few messages of tasks that did not finish well.
   const std::vector<std::string> messages = h5::Dataset::open(tasks, "message").read_strings();

@@ -23,6 +23,11 @@ struct StatusSummary {
     double best = 0;         ///< best residual of its done vectors (NaN when none); the
                              ///< largest objective value for maximize
     bool has_best = false;
+    /// The group's certificates in words ("max y ∈ [787.2, 787.3] (proven)", "target 2900:
+    /// unreachable (proven: y ≤ 812.4 in this box)", "4 roots (proven)", "budget exhausted:
+    /// …"); empty when none was run. Every task of a group has the same box and objective, so
+    /// their bounds combine: the largest lower and smallest upper bound of its done tasks.
+    std::string certificate;
   };
   std::vector<Group> groups;
 

@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -110,6 +111,13 @@ void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, 
   make<std::int64_t>(g, "steps", H5T_STD_I64LE, {nt}, 0);
   make(g, "final_loss", H5T_IEEE_F64LE, {nt}, kNaN);
   h5::Dataset::create_strings(g, "message", {nt}, kMessageWidth);
+  // ---- Certificates ([certify]; docs/FILE_FORMATS.md): 0 / NaN / −1 = not run ----
+  make<std::uint8_t>(g, "certificate", H5T_STD_U8LE, {nt}, 0);
+  make(g, "bound_lo", H5T_IEEE_F64LE, {nt, no}, kNaN);
+  make(g, "bound_hi", H5T_IEEE_F64LE, {nt, no}, kNaN);
+  make<std::int8_t>(g, "reachable", H5T_STD_I8LE, {nt}, -1);
+  make<std::int32_t>(g, "n_roots", H5T_STD_I32LE, {nt}, -1);
+  // ---- end of certificates ----
   if (!writer) return;
   // Written in blocks so that huge sweeps need no task-sized buffers beyond one block.
   const Index block = 65536;
@@ -156,7 +164,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const auto nt = static_cast<std::uint64_t>(s.n_tasks());
   const auto per_task = static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points +
                                                    3 * o.n_out()) * 8 +
-                        kMessageWidth + 48;
+                        kMessageWidth + 48 +
+                        static_cast<std::uint64_t>(2 * o.n_out()) * 8 + 1 + 1 + 4;  // certificates
   return nt * per_task;
 }
 
@@ -228,6 +237,15 @@ void ResultsFile::open_datasets() {
   steps_ = h5::Dataset::open(tasks, "steps");
   final_loss_ = h5::Dataset::open(tasks, "final_loss");
   message_ = h5::Dataset::open(tasks, "message");
+  // ---- Certificates (absent in files written before they existed) ----
+  has_certificates_ = tasks.has("certificate");
+  if (has_certificates_) {
+    certificate_ = h5::Dataset::open(tasks, "certificate");
+    bound_lo_ = h5::Dataset::open(tasks, "bound_lo");
+    bound_hi_ = h5::Dataset::open(tasks, "bound_hi");
+    reachable_ = h5::Dataset::open(tasks, "reachable");
+    n_roots_ = h5::Dataset::open(tasks, "n_roots");
+  }
 }
 
 std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
@@ -255,6 +273,15 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   expect(r.residuals_, {nt, ns});
   expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
   expect(r.status_, {nt});
+  // ---- Certificates (absent in files written before they existed) ----
+  if (r.has_certificates_) {
+    const auto no = static_cast<hsize_t>(o.n_out());
+    expect(r.certificate_, {nt});
+    expect(r.bound_lo_, {nt, no});
+    expect(r.bound_hi_, {nt, no});
+    expect(r.reachable_, {nt});
+    expect(r.n_roots_, {nt});
+  }
   std::vector<std::uint8_t> st = r.read_status();
   for (std::uint8_t v : st)
     if (v > static_cast<std::uint8_t>(inverse::Status::failed)) mismatch(path, "/tasks/status holds an unknown value");
@@ -278,6 +305,18 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
   steps_.write_rows(row, 1, &r.steps);
   final_loss_.write_rows(row, 1, &r.final_loss);
   message_.write_strings(row, {r.message});
+  // ---- Certificates ----
+  if (has_certificates_) {
+    // Empty bounds mean "none": all NaN.
+    std::vector<double> blo(no, kNaN), bhi(no, kNaN);
+    if (static_cast<hsize_t>(r.bound_lo.size()) == no) std::copy(r.bound_lo.begin(), r.bound_lo.end(), blo.begin());
+    if (static_cast<hsize_t>(r.bound_hi.size()) == no) std::copy(r.bound_hi.begin(), r.bound_hi.end(), bhi.begin());
+    certificate_.write_rows(row, 1, &r.certificate);
+    bound_lo_.write_rows(row, 1, blo.data());
+    bound_hi_.write_rows(row, 1, bhi.data());
+    reachable_.write_rows(row, 1, &r.reachable);
+    n_roots_.write_rows(row, 1, &r.n_roots);
+  }
   const auto st = static_cast<std::uint8_t>(r.status);
   status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
 }
@@ -297,6 +336,12 @@ void ResultsFile::close() {
   steps_ = {};
   final_loss_ = {};
   message_ = {};
+  has_certificates_ = false;
+  certificate_ = {};
+  bound_lo_ = {};
+  bound_hi_ = {};
+  reachable_ = {};
+  n_roots_ = {};
   file_.close();
 }
 

@@ -44,8 +44,8 @@ class ResultsFile {
   static std::vector<std::uint8_t> check_resumable(const std::string& path, const sweep::Sweep& s,
                                                    const oracle::Oracle& o, const std::string& hash);
 
-  /// INDEPENDENT: task `id`'s vectors, outputs, residuals, loss curve and scalars; its status
-  /// last. `r.vectors` is [n_in, n_samples] (column per vector), as a TaskResult holds it.
+  /// INDEPENDENT: task `id`'s vectors, outputs, residuals, loss curve, scalars and
+  /// certificate; its status last. `r.vectors` is [n_in, n_samples] (column per vector), as a TaskResult holds it.
   void write_task(std::int64_t id, const inverse::TaskResult& r, int rank) const;
   std::vector<std::uint8_t> read_status() const;
 
@@ -56,6 +56,10 @@ class ResultsFile {
   h5::File file_;
   h5::Dataset vectors_, outputs_, residuals_, loss_;
   h5::Dataset status_, rank_, wall_, steps_, final_loss_, message_;
+  // ---- Certificates (/tasks/certificate, bound_lo, bound_hi, reachable, n_roots) ----
+  // Absent in files written before they existed; then not written.
+  bool has_certificates_ = false;
+  h5::Dataset certificate_, bound_lo_, bound_hi_, reachable_, n_roots_;
   void open_datasets();
 };
 

@@ -137,7 +137,7 @@ class Worker {
     const Clock::time_point t_task = Clock::now();
     try {
       const auto sid = static_cast<std::size_t>(spec.solver);
-      r = solvers::get(spec.solver).run(solvers::TaskContext{p_.oracle, net_, spec, states_[sid].get()});
+      r = solvers::solve(p_.oracle, net_, spec, states_[sid].get());
     } catch (const inverse::Interrupted&) {
       return false;  // abandoned: the task stays pending
     } catch (const std::exception& e) {

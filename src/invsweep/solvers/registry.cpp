@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <stdexcept>
+
+#include "invsweep/certify/task.hpp"
 
 namespace invsweep::solvers {
 
@@ -47,8 +50,13 @@ const std::vector<std::string>& names() {
   return n;
 }
 
-inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec) {
-  return get(spec.solver).run(TaskContext{oracle, net, spec, nullptr});
+inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec,
+                          RunState* state) {
+  inverse::TaskResult r = get(spec.solver).run(TaskContext{oracle, net, spec, state});
+  const auto t0 = std::chrono::steady_clock::now();
+  certify::certify_task(oracle, spec, r);
+  if (spec.certify.enabled) r.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 }  // namespace invsweep::solvers

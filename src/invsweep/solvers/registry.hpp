@@ -18,7 +18,11 @@ Index find(std::string_view name);
 /// Every name, in id order.
 const std::vector<std::string>& names();
 
-/// Runs one task with the solver spec.solver names (no run state: as a task on its own).
-inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec);
+/// Runs one task: the solver spec.solver names (with the rank's run state, or none for a task
+/// on its own), then its certificates when spec.certify.enabled (certify/task.hpp). The one
+/// place a task is run: the runner and the tests both come here. The certificate's time is
+/// added to wall_seconds.
+inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& net, const inverse::TaskSpec& spec,
+                          RunState* state = nullptr);
 
 }  // namespace invsweep::solvers

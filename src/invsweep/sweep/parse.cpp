@@ -127,7 +127,7 @@ void parse_constraints(const config::Table& top, Sweep& s, const oracle::Oracle&
 Sweep parse_sweep(const std::string& path, const std::string& text, const oracle::Oracle& oracle) {
   const toml::table root = config::parse_toml(path, text);
   std::vector<std::string> allowed = top_table().keys();
-  for (const char* k : {"objective", "constraints", "regularize", "polish"}) allowed.emplace_back(k);
+  for (const char* k : {"objective", "constraints", "regularize", "polish", "certify"}) allowed.emplace_back(k);
   for (const std::string& n : solvers::names()) allowed.push_back(n);
   const config::Table top(path, root, "", allowed);
   const config::Context ctx{&oracle};
@@ -172,6 +172,7 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
     }
   }
   inverse::PolishSettings::table().parse_subtable(top, "polish", s.polish, ctx);
+  inverse::CertifySettings::table().parse_subtable(top, "certify", s.certify, ctx);
   return s;
 }
 
@@ -181,6 +182,7 @@ std::string settings_markdown() {
   out += "\n" + constraint_table().markdown(inverse::Constraint{});
   out += "\n" + inverse::Regularize::table().markdown(inverse::Regularize{});
   out += "\n" + inverse::PolishSettings::table().markdown(inverse::PolishSettings{});
+  out += "\n" + inverse::CertifySettings::table().markdown(inverse::CertifySettings{});
   for (const solvers::Solver* solver : solvers::all()) out += "\n" + solver->markdown();
   return out;
 }

@@ -41,6 +41,7 @@ inverse::TaskSpec Sweep::task(Index id) const {
   t.constraint = constraints[static_cast<std::size_t>(c.constraint)];
   t.regularize = regularize;
   t.polish = polish;
+  t.certify = certify;
   t.log_every = log_every;
   t.log_points = log_points;
   t.constraint_index = c.constraint;
@@ -57,6 +58,8 @@ std::string Sweep::hash(const oracle::Oracle& o) const {
   for (const inverse::Constraint& c : constraints) constraint_table().hash(f, c);
   inverse::Regularize::table().hash(f, regularize);
   inverse::PolishSettings::table().hash(f, polish);
+  // Only when enabled, so that sweeps without certificates keep their fingerprints.
+  if (certify.enabled) inverse::CertifySettings::table().hash(f, certify);
   for (Index id : solvers) solvers::get(id).hash(f, solver_settings.at(static_cast<std::size_t>(id)));
   // The oracle: names, scalers, bounds and every parameter.
   for (const std::string& n : o.input_names) f.text(n);

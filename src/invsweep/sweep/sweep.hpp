@@ -47,6 +47,7 @@ struct Sweep {
   std::vector<inverse::Constraint> constraints;  ///< resolved against the oracle
   inverse::Regularize regularize;
   inverse::PolishSettings polish;
+  inverse::CertifySettings certify;
 
   Index n_targets() const { return static_cast<Index>(targets.size()); }
   Index n_constraints() const { return static_cast<Index>(constraints.size()); }
