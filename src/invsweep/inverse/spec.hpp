@@ -5,6 +5,7 @@
 #include <any>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +113,13 @@ struct TaskResult {
   std::int64_t steps = 0;
   double final_loss = 0.0;
   double wall_seconds = 0.0;
+
+  // --- Sampling diagnostics (solver `sampler`; NaN for every other solver) ---------------
+  // /tasks/acceptance, /tasks/ess, /tasks/rhat in the results file (docs/SAMPLER.md).
+  double acceptance = std::numeric_limits<double>::quiet_NaN();  ///< mean acceptance after warm-up
+  double ess = std::numeric_limits<double>::quiet_NaN();         ///< smallest ESS over free features
+  double rhat = std::numeric_limits<double>::quiet_NaN();        ///< largest split-R̂ over free features
+  // --- end sampling diagnostics ----------------------------------------------------------
 };
 
 }  // namespace invsweep::inverse

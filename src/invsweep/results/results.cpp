@@ -110,6 +110,11 @@ void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, 
   make<std::int64_t>(g, "steps", H5T_STD_I64LE, {nt}, 0);
   make(g, "final_loss", H5T_IEEE_F64LE, {nt}, kNaN);
   h5::Dataset::create_strings(g, "message", {nt}, kMessageWidth);
+  // --- Sampling diagnostics (solver `sampler`; NaN for other solvers) ---
+  make(g, "acceptance", H5T_IEEE_F64LE, {nt}, kNaN);
+  make(g, "ess", H5T_IEEE_F64LE, {nt}, kNaN);
+  make(g, "rhat", H5T_IEEE_F64LE, {nt}, kNaN);
+  // --- end sampling diagnostics ---
   if (!writer) return;
   // Written in blocks so that huge sweeps need no task-sized buffers beyond one block.
   const Index block = 65536;
@@ -157,7 +162,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const auto per_task = static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points +
                                                    3 * o.n_out()) * 8 +
                         kMessageWidth + 48;
-  return nt * per_task;
+  const std::uint64_t sampling = 3 * 8;  // /tasks/acceptance, ess, rhat
+  return nt * (per_task + sampling);
 }
 
 ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sweep::Sweep& s, const oracle::Oracle& o,
@@ -228,6 +234,10 @@ void ResultsFile::open_datasets() {
   steps_ = h5::Dataset::open(tasks, "steps");
   final_loss_ = h5::Dataset::open(tasks, "final_loss");
   message_ = h5::Dataset::open(tasks, "message");
+  // Sampling diagnostics
+  acceptance_ = h5::Dataset::open(tasks, "acceptance");
+  ess_ = h5::Dataset::open(tasks, "ess");
+  rhat_ = h5::Dataset::open(tasks, "rhat");
 }
 
 std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
@@ -278,6 +288,10 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
   steps_.write_rows(row, 1, &r.steps);
   final_loss_.write_rows(row, 1, &r.final_loss);
   message_.write_strings(row, {r.message});
+  // Sampling diagnostics (NaN unless the solver is `sampler`)
+  acceptance_.write_rows(row, 1, &r.acceptance);
+  ess_.write_rows(row, 1, &r.ess);
+  rhat_.write_rows(row, 1, &r.rhat);
   const auto st = static_cast<std::uint8_t>(r.status);
   status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
 }
@@ -297,6 +311,9 @@ void ResultsFile::close() {
   steps_ = {};
   final_loss_ = {};
   message_ = {};
+  acceptance_ = {};  // sampling diagnostics
+  ess_ = {};
+  rhat_ = {};
   file_.close();
 }
 

@@ -56,6 +56,7 @@ class ResultsFile {
   h5::File file_;
   h5::Dataset vectors_, outputs_, residuals_, loss_;
   h5::Dataset status_, rank_, wall_, steps_, final_loss_, message_;
+  h5::Dataset acceptance_, ess_, rhat_;  ///< sampling diagnostics (solver `sampler`)
   void open_datasets();
 };
 
