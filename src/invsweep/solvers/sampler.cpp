@@ -422,18 +422,21 @@ TaskResult Run::run() {
 
   // 2. Starting points: shell points (random, so families get chains about in proportion to
   //    their mass) that are in the set, or projected onto the level set.
-  MatrixD cand(nf_, std::min<Index>(k_shell, std::max<Index>(mode_ == Mode::manifold ? 4 * nc : nc, 64)));
+  //    Band and range with draws inside the set: those draws (the first n_in of the shell).
+  const bool from_inside = mode_ != Mode::manifold && n_in > 0;
+  const Index pool_n = from_inside ? n_in : k_shell;
+  MatrixD cand(nf_, std::min<Index>(pool_n, from_inside ? nc : std::max<Index>(4 * nc, 128)));
   {  // distinct shell points in random order (a partial Fisher–Yates shuffle)
-    std::vector<Index> idx(static_cast<std::size_t>(k_shell));
+    std::vector<Index> idx(static_cast<std::size_t>(pool_n));
     std::iota(idx.begin(), idx.end(), 0);
     for (Index j = 0; j < cand.cols(); ++j) {
-      const auto pick = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(k_shell - j))) + j;
+      const auto pick = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(pool_n - j))) + j;
       std::swap(idx[static_cast<std::size_t>(j)], idx[static_cast<std::size_t>(pick)]);
       cand.col(j) = shell_pts.col(idx[static_cast<std::size_t>(j)]);
     }
   }
   std::vector<char> ok(static_cast<std::size_t>(cand.cols()), 0);
-  if (mode_ == Mode::manifold || n_in == 0) {
+  if (!from_inside) {
     newton_to_set(cand, ok);
   } else {
     const VectorD s2 = score(cand);
@@ -446,6 +449,8 @@ TaskResult Run::run() {
   std::vector<Index> good;
   for (Index j = 0; j < cand.cols(); ++j)
     if (ok[static_cast<std::size_t>(j)] != 0) good.push_back(j);
+  if (!from_inside)
+    notes_ += fmt::format("; {} of {} projected starts reached the set", good.size(), cand.cols());
   if (good.empty())
     return fail(fmt::format("sampler: no starting point: {} prior draws projected onto the solution set left none "
                             "inside the box (is the target reachable?)", cand.cols()));
@@ -549,7 +554,7 @@ TaskResult Run::run() {
   // 4. Families: chains whose visited states come within δ of each other are joined, δ three
   //    times the larger of the two chains' median nearest-neighbour spacing (1e-6 at least).
   VectorD spacing = VectorD::Zero(nc);
-  for (Index c = 0; c < nc && !(mode_ != Mode::manifold && n_in >= nc); ++c) {
+  for (Index c = 0; c < nc && !(from_inside && n_in >= nc); ++c) {
     const auto& l = link[static_cast<std::size_t>(c)];
     std::vector<double> nn;
     for (std::size_t i = 0; i < l.size(); ++i) {
@@ -565,7 +570,7 @@ TaskResult Run::run() {
   }
   // Chains that all start from distinct exact draws (band, range) are already spread over the
   // families in proportion to their mass: they are one family here.
-  const bool exact_starts = mode_ != Mode::manifold && n_in >= nc;
+  const bool exact_starts = from_inside && n_in >= nc;
   Families fam(nc);
   for (Index a = 0; a < nc; ++a)
     for (Index b = a + 1; b < nc; ++b) {
