@@ -121,11 +121,16 @@ class Evaluator {
     nn::forward(p_.oracle().net, ws_);
     return ws_.output();
   }
-  /// Residuals r [m, B] = u − t of the constrained outputs.
-  void residual(const MatrixD& s, MatrixD& r) {
+  /// Residuals r [m, B] = u − t of the constrained outputs, or u − levels (one level per
+  /// column, [m, B]) when `levels` is given.
+  void residual(const MatrixD& s, MatrixD& r, const MatrixD* levels = nullptr) {
     const MatrixMap<double> u = outputs(s);
     r.resize(m(), s.cols());
-    for (Index k = 0; k < m(); ++k) r.row(k) = u.row(outs_[static_cast<std::size_t>(k)]).array() - t_u_[k];
+    for (Index k = 0; k < m(); ++k) {
+      r.row(k) = u.row(outs_[static_cast<std::size_t>(k)]);
+      if (levels != nullptr) r.row(k) -= levels->row(k);
+      else r.row(k).array() -= t_u_[k];
+    }
   }
   /// Jacobian rows at the point of the last call: jac[k] [n_free, B] = du_k/ds.
   void jacobian(std::vector<MatrixD>& jac) {
@@ -191,6 +196,10 @@ class Run {
   VectorD rlo_u_, rhi_u_;     // range bounds, scaled
   std::unique_ptr<Evaluator> ev_;
   std::string notes_;
+  // Band and range: each chain's manifold moves stay on its current level set u = levels
+  // (the conditional of the uniform prior on the set given u is the co-area density there).
+  MatrixD levels_;
+  bool at_levels_ = false;
 
   void resolve_box();
   void resolve_set();
@@ -303,7 +312,7 @@ void Run::project(const MatrixD& base, const std::vector<MatrixD>& dir, std::vec
   jy.assign(static_cast<std::size_t>(m), MatrixD::Zero(nf_, b));
   const double tol = tol_u();
   for (int it = 0; it < 30; ++it) {
-    ev_->residual(y, r);
+    ev_->residual(y, r, at_levels_ ? &levels_ : nullptr);
     ev_->jacobian(jac);
     bool any = false;
     for (Index c = 0; c < b; ++c) {
@@ -469,11 +478,23 @@ TaskResult Run::run() {
   std::vector<MatrixD> jx, jy, jback;
   VectorD logw(nc);
   MatrixD r;
-  if (mode_ == Mode::manifold) {
-    ev_->residual(x, r);
+  VectorD log_sigma_w = log_sigma;
+  // Band/range: moves along the level sets as well, unless every vector can come from its own
+  // exact start (then mixing is not needed for correctness, and the walk alone is much cheaper).
+  const bool levels_move = mode_ != Mode::manifold && nf_ > m && !(from_inside && n_in >= n);
+  // The chains' Jacobians and co-area weights at x (and, for band/range, their levels).
+  const auto refresh_levels = [&] {
+    if (levels_move) {
+      at_levels_ = false;
+      ev_->residual(x, r);
+      levels_ = r.colwise() + t_u_;
+      at_levels_ = true;
+    }
+    ev_->residual(x, r, at_levels_ ? &levels_ : nullptr);
     ev_->jacobian(jx);
     for (Index c = 0; c < nc; ++c) logw[c] = log_weight(jac_at(jx, c));
-  }
+  };
+  if (mode_ == Mode::manifold || levels_move) refresh_levels();
   const bool moves = mode_ != Mode::manifold || nf_ > m;
   double acc_sum = 0;
   std::int64_t acc_n = 0;
@@ -483,62 +504,69 @@ TaskResult Run::run() {
   for (std::int64_t it = 0; it < iters; ++it) {
     if (spec_.heartbeat && it % every == 0) spec_.heartbeat();
     VectorD accepted = VectorD::Zero(nc);
-    if (moves) {
+    VectorD accepted_w = VectorD::Zero(nc);
+    if (moves && (mode_ == Mode::manifold || levels_move)) {
+      // A move along the (current) level set: tangent step, projection, co-area weight,
+      // reverse-projection check.
       for (Index c = 0; c < nc; ++c)
         for (Index k = 0; k < nf_; ++k) v(k, c) = rng_.normal();
       std::fill(alive.begin(), alive.end(), 1);
-      if (mode_ == Mode::manifold) {
-        for (Index c = 0; c < nc; ++c) {
-          const MatrixD j = jac_at(jx, c);
-          const VectorD xi = v.col(c);
-          v.col(c) = std::exp(log_sigma[c]) * (xi - j.transpose() * (j * j.transpose()).ldlt().solve(j * xi));
-        }
-        base = x + v;
-        project(base, jx, alive, y, jy);
-        VectorD logw_y = VectorD::Constant(nc, -std::numeric_limits<double>::infinity());
-        VectorD log_u(nc);
-        for (Index c = 0; c < nc; ++c) log_u[c] = std::log(rng_.uniform());
-        for (Index c = 0; c < nc; ++c) {
-          auto& a = alive[static_cast<std::size_t>(c)];
-          if (a == 0 || !inside_box(y.col(c))) { a = 0; continue; }
-          const MatrixD j = jac_at(jy, c);
-          logw_y[c] = log_weight(j);
-          const VectorD dxy = x.col(c) - y.col(c);
-          v_back.col(c) = dxy - j.transpose() * (j * j.transpose()).ldlt().solve(j * dxy);
-          const double s2 = std::exp(2 * log_sigma[c]);
-          const double log_alpha = logw_y[c] - logw[c] - (v_back.col(c).squaredNorm() - v.col(c).squaredNorm()) / (2 * s2);
-          if (!(log_u[c] < log_alpha)) a = 0;
-        }
-        // Reverse projection: from y + v' along y's normal space it must come back to x.
-        base = y + v_back;
-        project(base, jy, alive, x_back, jback);
-        for (Index c = 0; c < nc; ++c) {
-          if (alive[static_cast<std::size_t>(c)] == 0) continue;
-          if ((x_back.col(c) - x.col(c)).norm() > 1e-7 * (1.0 + x.col(c).norm())) continue;
-          x.col(c) = y.col(c);
-          for (Index k = 0; k < m; ++k) jx[static_cast<std::size_t>(k)].col(c) = jy[static_cast<std::size_t>(k)].col(c);
-          logw[c] = logw_y[c];
-          accepted[c] = 1;
-        }
-      } else {
-        y = x;
-        for (Index c = 0; c < nc; ++c) y.col(c) += std::exp(log_sigma[c]) * v.col(c);
-        const VectorD s2 = score(y);
-        const double edge = mode_ == Mode::band ? 1.0 : 0.0;
-        for (Index c = 0; c < nc; ++c)
-          if (inside_box(y.col(c)) && s2[c] <= edge) {
-            x.col(c) = y.col(c);
-            accepted[c] = 1;
-          }
+      for (Index c = 0; c < nc; ++c) {
+        const MatrixD j = jac_at(jx, c);
+        const VectorD xi = v.col(c);
+        v.col(c) = std::exp(log_sigma[c]) * (xi - j.transpose() * (j * j.transpose()).ldlt().solve(j * xi));
       }
-    } else {
-      accepted.setOnes();  // the solution set is isolated points: nothing to move
+      base = x + v;
+      project(base, jx, alive, y, jy);
+      VectorD logw_y = VectorD::Constant(nc, -std::numeric_limits<double>::infinity());
+      VectorD log_u(nc);
+      for (Index c = 0; c < nc; ++c) log_u[c] = std::log(rng_.uniform());
+      for (Index c = 0; c < nc; ++c) {
+        auto& a = alive[static_cast<std::size_t>(c)];
+        if (a == 0 || !inside_box(y.col(c))) { a = 0; continue; }
+        const MatrixD j = jac_at(jy, c);
+        logw_y[c] = log_weight(j);
+        const VectorD dxy = x.col(c) - y.col(c);
+        v_back.col(c) = dxy - j.transpose() * (j * j.transpose()).ldlt().solve(j * dxy);
+        const double s2 = std::exp(2 * log_sigma[c]);
+        const double log_alpha = logw_y[c] - logw[c] - (v_back.col(c).squaredNorm() - v.col(c).squaredNorm()) / (2 * s2);
+        if (!(log_u[c] < log_alpha)) a = 0;
+      }
+      // Reverse projection: from y + v' along y's normal space it must come back to x.
+      base = y + v_back;
+      project(base, jy, alive, x_back, jback);
+      for (Index c = 0; c < nc; ++c) {
+        if (alive[static_cast<std::size_t>(c)] == 0) continue;
+        if ((x_back.col(c) - x.col(c)).norm() > 1e-7 * (1.0 + x.col(c).norm())) continue;
+        x.col(c) = y.col(c);
+        for (Index k = 0; k < m; ++k) jx[static_cast<std::size_t>(k)].col(c) = jy[static_cast<std::size_t>(k)].col(c);
+        logw[c] = logw_y[c];
+        accepted[c] = 1;
+      }
     }
+    if (moves && mode_ != Mode::manifold) {
+      // A random-walk step in the full space, kept when it stays in the box and the set.
+      for (Index c = 0; c < nc; ++c)
+        for (Index k = 0; k < nf_; ++k) v(k, c) = rng_.normal();
+      y = x;
+      for (Index c = 0; c < nc; ++c) y.col(c) += std::exp(log_sigma_w[c]) * v.col(c);
+      const VectorD s2 = score(y);
+      const double edge = mode_ == Mode::band ? 1.0 : 0.0;
+      for (Index c = 0; c < nc; ++c)
+        if (inside_box(y.col(c)) && s2[c] <= edge) {
+          x.col(c) = y.col(c);
+          accepted_w[c] = 1;
+        }
+      if (levels_move && accepted_w.sum() > 0) refresh_levels();
+    }
+    if (!moves) accepted.setOnes();  // the solution set is isolated points: nothing to move
+    if (mode_ != Mode::manifold && !levels_move) accepted = accepted_w;
     if (it < ss_.warmup) {
       const double gain = 1.0 / std::pow(static_cast<double>(it) + 1.0, 0.6);
       log_sigma.array() += gain * (accepted.array() - ss_.acceptance);
+      log_sigma_w.array() += gain * (accepted_w.array() - ss_.acceptance);
     } else {
-      acc_sum += accepted.sum();
+      acc_sum += levels_move ? 0.5 * (accepted.sum() + accepted_w.sum()) : accepted.sum();
       acc_n += nc;
       const std::int64_t after = it - ss_.warmup + 1;
       if (after % ss_.thin == 0)
