@@ -246,6 +246,27 @@ TEST(Sampler, BandIsThePriorRestrictedToTheShell) {
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 
+TEST(Sampler, ThinBandMixesAlongItsLevelSets) {
+  // A small shell leaves fewer draws inside the band than chains: the chains start from
+  // projections and must travel along the band (level-set moves) and across it (the walk).
+  const oracle::Oracle o = norm_oracle(2);
+  const nn::Mlp<float> net = o.net.cast<float>();
+  SamplerSettings ss;
+  ss.band = 0.002;
+  ss.shell = 2000;
+  TaskSpec spec = sampler_task(o, 2000, ss);
+  spec.objective.target = VectorD::Constant(1, 5.0);
+  const TaskResult r = solvers::solve(o, net, spec);
+  print_diag(r);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  EXPECT_LT(r.rhat, 1.05);
+  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_LE(std::abs(r.outputs(0, j) - 5.0), 0.002 * 5.0 + 1e-12);
+  const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
+  const MatrixD truth = rejection(lo, hi, [](const VectorD& x) { return std::abs(norm_f(x) - 5.0) <= 0.01; }, 10000,
+                                  std::int64_t{1} << 30, 12);
+  expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
+}
+
 TEST(Sampler, RangeIsThePriorRestrictedToTheRange) {
   VectorD a(2);
   a << 2.0, 1.0;
