@@ -466,6 +466,10 @@ TaskResult Run::run() {
   MatrixD x(nf_, nc);
   for (Index c = 0; c < nc; ++c) x.col(c) = cand.col(good[static_cast<std::size_t>(c) % good.size()]);
 
+  // Chains that all start from distinct exact draws (band, range) are already spread over the
+  // families in proportion to their mass: they are one family (no linking below).
+  const bool exact_starts = from_inside && n_in >= nc;
+
   // 3. The chains.
   const Index per_chain = std::max<Index>(4, (ss_.oversample * n + nc - 1) / nc);
   const std::int64_t iters = ss_.warmup + static_cast<std::int64_t>(ss_.thin) * per_chain;
@@ -572,7 +576,7 @@ TaskResult Run::run() {
       if (after % ss_.thin == 0)
         for (Index c = 0; c < nc; ++c) kept[static_cast<std::size_t>(c)].col(after / ss_.thin - 1) = x.col(c);
     }
-    if (it >= link_from && (it - link_from) % link_every == 0)
+    if (!exact_starts && it >= link_from && (it - link_from) % link_every == 0)
       for (Index c = 0; c < nc; ++c) link[static_cast<std::size_t>(c)].push_back(x.col(c));
     const std::int64_t slot = it / every;
     if (it % every == 0 && slot < res.loss.size()) res.loss[slot] = accepted.mean();
@@ -582,7 +586,7 @@ TaskResult Run::run() {
   // 4. Families: chains whose visited states come within δ of each other are joined, δ three
   //    times the larger of the two chains' median nearest-neighbour spacing (1e-6 at least).
   VectorD spacing = VectorD::Zero(nc);
-  for (Index c = 0; c < nc && !(from_inside && n_in >= nc); ++c) {
+  for (Index c = 0; c < nc && !exact_starts; ++c) {
     const auto& l = link[static_cast<std::size_t>(c)];
     std::vector<double> nn;
     for (std::size_t i = 0; i < l.size(); ++i) {
@@ -596,9 +600,6 @@ TaskResult Run::run() {
     std::nth_element(nn.begin(), nn.begin() + static_cast<std::ptrdiff_t>(nn.size() / 2), nn.end());
     spacing[c] = nn.empty() ? 0.0 : nn[nn.size() / 2];
   }
-  // Chains that all start from distinct exact draws (band, range) are already spread over the
-  // families in proportion to their mass: they are one family here.
-  const bool exact_starts = from_inside && n_in >= nc;
   Families fam(nc);
   for (Index a = 0; a < nc; ++a)
     for (Index b = a + 1; b < nc; ++b) {
