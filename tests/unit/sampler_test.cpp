@@ -162,6 +162,42 @@ TEST(Sampler, LinearLevelSetIsUniformOnTheSegment) {
   EXPECT_LT(r.rhat, 1.05);
 }
 
+TEST(Sampler, TwoOutputsMeetOnALine) {
+  // y = A x, A = [[1, 1, 1], [1, −1, 0]], targets (1, 0.5): the level set is a line through
+  // the box, uniform on the segment inside it (J constant). Truth: uniform on that segment.
+  oracle::Oracle o = linear_oracle(VectorD::Ones(3), 0.0);
+  o.output_names = {"y1", "y2"};
+  o.output_scaler = nn::Scaler::identity(2);
+  o.net = nn::Mlp<double>({{3, 2, nn::Activation::identity}});
+  o.net.weight(0) << 1, 1, 1, 1, -1, 0;
+  o.net.bias(0).setZero();
+  const nn::Mlp<float> net = o.net.cast<float>();
+  TaskSpec spec = sampler_task(o, 2000, SamplerSettings{});
+  spec.objective.target = VectorD(2);
+  spec.objective.target << 1.0, 0.5;
+  const TaskResult r = solvers::solve(o, net, spec);
+  print_diag(r);
+  ASSERT_EQ(r.status, Status::done) << r.message;
+  for (Index j = 0; j < r.vectors.cols(); ++j) {
+    EXPECT_NEAR(r.outputs(0, j), 1.0, 1e-9);
+    EXPECT_NEAR(r.outputs(1, j), 0.5, 1e-9);
+  }
+  // x = x0 + s·d with d = (1, 1, −2) ⟂ both rows, x0 = (0.75, 0.25, 0).
+  VectorD x0(3), d(3);
+  x0 << 0.75, 0.25, 0.0;
+  d << 1.0, 1.0, -2.0;
+  double s_lo = -1e300, s_hi = 1e300;
+  for (Index k = 0; k < 3; ++k) {
+    const double a = (-5 - x0[k]) / d[k], b = (5 - x0[k]) / d[k];
+    s_lo = std::max(s_lo, std::min(a, b));
+    s_hi = std::min(s_hi, std::max(a, b));
+  }
+  Rng rng(13);
+  MatrixD truth(3, 20000);
+  for (Index j = 0; j < truth.cols(); ++j) truth.col(j) = x0 + rng.uniform(s_lo, s_hi) * d;
+  expect_w1(r.vectors, truth, VectorD::Constant(3, -5), VectorD::Constant(3, 5), {0, 1, 2}, 0.02);
+}
+
 TEST(Sampler, CurvedSurfaceHasTheCoAreaDensityWithFixedAndBoundedFeatures) {
   // 4 inputs, x4 fixed at 1, x1 bounded to [−2, 4]: the level set is a 2-D surface in 3-D
   // whose density ∝ 1/|∇f| is far from uniform.
