@@ -5,6 +5,7 @@
 #include <any>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,6 +134,12 @@ struct TaskResult {
   std::int8_t reachable = -1;    ///< /tasks/reachable: 1 reachable, 0 proven unreachable, −1 unknown
   std::int32_t n_roots = -1;     ///< /tasks/n_roots: proven root count (square target systems), −1 unknown
   // ---- end of certificate fields -------------------------------------------------------
+  // --- Sampling diagnostics (solver `sampler`; NaN for every other solver) ---------------
+  // /tasks/acceptance, /tasks/ess, /tasks/rhat in the results file (docs/SAMPLER.md).
+  double acceptance = std::numeric_limits<double>::quiet_NaN();  ///< mean acceptance after warm-up
+  double ess = std::numeric_limits<double>::quiet_NaN();         ///< smallest ESS over free features
+  double rhat = std::numeric_limits<double>::quiet_NaN();        ///< largest split-R̂ over free features
+  // --- end sampling diagnostics ----------------------------------------------------------
 };
 
 }  // namespace invsweep::inverse

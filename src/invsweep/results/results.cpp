@@ -118,6 +118,11 @@ void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, 
   make<std::int8_t>(g, "reachable", H5T_STD_I8LE, {nt}, -1);
   make<std::int32_t>(g, "n_roots", H5T_STD_I32LE, {nt}, -1);
   // ---- end of certificates ----
+  // --- Sampling diagnostics (solver `sampler`; NaN for other solvers) ---
+  make(g, "acceptance", H5T_IEEE_F64LE, {nt}, kNaN);
+  make(g, "ess", H5T_IEEE_F64LE, {nt}, kNaN);
+  make(g, "rhat", H5T_IEEE_F64LE, {nt}, kNaN);
+  // --- end sampling diagnostics ---
   if (!writer) return;
   // Written in blocks so that huge sweeps need no task-sized buffers beyond one block.
   const Index block = 65536;
@@ -166,7 +171,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
                                                    3 * o.n_out()) * 8 +
                         kMessageWidth + 48 +
                         static_cast<std::uint64_t>(2 * o.n_out()) * 8 + 1 + 1 + 4;  // certificates
-  return nt * per_task;
+  const std::uint64_t sampling = 3 * 8;  // /tasks/acceptance, ess, rhat
+  return nt * (per_task + sampling);
 }
 
 ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sweep::Sweep& s, const oracle::Oracle& o,
@@ -246,6 +252,10 @@ void ResultsFile::open_datasets() {
     reachable_ = h5::Dataset::open(tasks, "reachable");
     n_roots_ = h5::Dataset::open(tasks, "n_roots");
   }
+  // Sampling diagnostics
+  acceptance_ = h5::Dataset::open(tasks, "acceptance");
+  ess_ = h5::Dataset::open(tasks, "ess");
+  rhat_ = h5::Dataset::open(tasks, "rhat");
 }
 
 std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
@@ -317,6 +327,10 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
     reachable_.write_rows(row, 1, &r.reachable);
     n_roots_.write_rows(row, 1, &r.n_roots);
   }
+  // Sampling diagnostics (NaN unless the solver is `sampler`)
+  acceptance_.write_rows(row, 1, &r.acceptance);
+  ess_.write_rows(row, 1, &r.ess);
+  rhat_.write_rows(row, 1, &r.rhat);
   const auto st = static_cast<std::uint8_t>(r.status);
   status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
 }
@@ -342,6 +356,9 @@ void ResultsFile::close() {
   bound_hi_ = {};
   reachable_ = {};
   n_roots_ = {};
+  acceptance_ = {};  // sampling diagnostics
+  ess_ = {};
+  rhat_ = {};
   file_.close();
 }
 

@@ -60,6 +60,7 @@ class ResultsFile {
   // Absent in files written before they existed; then not written.
   bool has_certificates_ = false;
   h5::Dataset certificate_, bound_lo_, bound_hi_, reachable_, n_roots_;
+  h5::Dataset acceptance_, ess_, rhat_;  ///< sampling diagnostics (solver `sampler`)
   void open_datasets();
 };
 

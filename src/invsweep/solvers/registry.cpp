@@ -14,6 +14,7 @@ const Solver& generator_solver();
 const Solver& adjoint_solver();
 const Solver& amortized_solver();
 const Solver& cmaes_solver();
+const Solver& sampler_solver();
 
 namespace {
 std::span<const Solver* const> table() {
@@ -22,6 +23,7 @@ std::span<const Solver* const> table() {
       &adjoint_solver(),
       &amortized_solver(),
       &cmaes_solver(),
+      &sampler_solver(),
   };
   return solvers;
 }
