@@ -43,10 +43,13 @@ int random_oracle(const std::string& out, const std::string& sizes_text, std::ui
   Rng rng(seed);
   o.net.init_glorot(rng);
   for (std::size_t i = 0; i < layers.size(); ++i)
-    for (Index k = 0; k < layers[i].out; ++k) o.net.bias(i)[k] = rng.uniform(-0.1, 0.1);
+    for (Index k = 0; k < layers[i].out; ++k)
+      o.net.bias(i)[k] = rng.uniform(-0.1, 0.1);
   const Index n_in = layers.front().in, n_out = layers.back().out;
-  for (Index i = 0; i < n_in; ++i) o.input_names.push_back("x" + std::to_string(i + 1));
-  for (Index j = 0; j < n_out; ++j) o.output_names.push_back("y" + std::to_string(j + 1));
+  for (Index i = 0; i < n_in; ++i)
+    o.input_names.push_back("x" + std::to_string(i + 1));
+  for (Index j = 0; j < n_out; ++j)
+    o.output_names.push_back("y" + std::to_string(j + 1));
   o.input_scaler = nn::Scaler::identity(n_in);
   o.output_scaler = nn::Scaler::identity(n_out);
   o.input_lo = VectorD::Constant(n_in, -1.0);

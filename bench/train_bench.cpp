@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "invsweep/core/rng.hpp"
+#include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/solvers/generator.hpp"
 #include "invsweep/solvers/registry.hpp"
-#include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/version.hpp"
 
 using namespace invsweep;
@@ -58,8 +58,10 @@ const Case& find_case(std::string_view name) {
 oracle::Oracle make_oracle(const Case& c) {
   oracle::Oracle o;
   const Index n_in = c.oracle.front(), n_out = c.oracle.back();
-  for (Index i = 0; i < n_in; ++i) o.input_names.push_back("x" + std::to_string(i + 1));
-  for (Index i = 0; i < n_out; ++i) o.output_names.push_back("y" + std::to_string(i + 1));
+  for (Index i = 0; i < n_in; ++i)
+    o.input_names.push_back("x" + std::to_string(i + 1));
+  for (Index i = 0; i < n_out; ++i)
+    o.output_names.push_back("y" + std::to_string(i + 1));
   const std::vector<Index> hidden(c.oracle.begin() + 1, c.oracle.end() - 1);
   o.net = nn::Mlp<double>::make(n_in, hidden, n_out, nn::Activation::tanh);
   Rng rng(20260);
@@ -127,10 +129,11 @@ int train(const Case& c, int steps) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   const double rate = static_cast<double>(r.steps) / secs;
   const double flops = flops_per_step(c);
-  std::printf("case=%.*s steps=%lld seconds=%.4f steps_per_s=%.2f flops_per_step=%.0f gflops=%.3f final_loss=%.3g "
-              "status=%d peak_rss_mib=%.1f\n",
-              static_cast<int>(c.name.size()), c.name.data(), static_cast<long long>(r.steps), secs, rate, flops,
-              rate * flops * 1e-9, r.final_loss, static_cast<int>(r.status), peak_rss_mib());
+  std::printf(
+      "case=%.*s steps=%lld seconds=%.4f steps_per_s=%.2f flops_per_step=%.0f gflops=%.3f final_loss=%.3g "
+      "status=%d peak_rss_mib=%.1f\n",
+      static_cast<int>(c.name.size()), c.name.data(), static_cast<long long>(r.steps), secs, rate, flops,
+      rate * flops * 1e-9, r.final_loss, static_cast<int>(r.status), peak_rss_mib());
   return r.steps == steps ? 0 : 1;
 }
 

@@ -29,7 +29,8 @@ void check_long_options(CLI::App& app, int argc, char** argv) {
   }
   std::vector<std::string> known = {"--help"};
   for (const CLI::Option* o : sub->get_options())
-    for (const std::string& n : o->get_lnames()) known.push_back("--" + n);
+    for (const std::string& n : o->get_lnames())
+      known.push_back("--" + n);
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") break;
@@ -44,10 +45,11 @@ void check_long_options(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"invsweep — inverts trained neural networks: many input vectors that make a "
-               "frozen forward model (the oracle) hit a target, over sweeps of settings."};
+  CLI::App app{
+      "invsweep — inverts trained neural networks: many input vectors that make a "
+      "frozen forward model (the oracle) hit a target, over sweeps of settings."};
   app.set_version_flag("--version", fmt::format("invsweep {} (commit {}, {} build, flags: {})", kVersion, kGitCommit,
-                                                 kBuildType, kBuildFlags));
+                                                kBuildType, kBuildFlags));
   app.require_subcommand(1);
   setup_dataset(app);
   setup_train_oracle(app);
@@ -61,8 +63,8 @@ int run_cli(int argc, char** argv) {
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
       names.push_back(sub->get_name());
     if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      throw ConfigError(fmt::format("unknown command '{}'{}; commands: {}", argv[1], did_you_mean(argv[1], names),
-                                    join(names)));
+      throw ConfigError(
+          fmt::format("unknown command '{}'{}; commands: {}", argv[1], did_you_mean(argv[1], names), join(names)));
     }
     if (argc > 1) check_long_options(app, argc, argv);
     app.parse(argc, argv);

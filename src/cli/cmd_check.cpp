@@ -51,7 +51,8 @@ int run_check(const CheckOptions& opt) {
   }
 
   fmt::print("{}: valid\n", opt.sweep);
-  fmt::print("  oracle      {} ({} → {})\n", oracle_path, fmt::join(o.input_names, ","), fmt::join(o.output_names, ","));
+  fmt::print("  oracle      {} ({} → {})\n", oracle_path, fmt::join(o.input_names, ","),
+             fmt::join(o.output_names, ","));
   fmt::print("  tasks       {} = {} target{} × {} constraint setting{} × {} solver{} × {} replicate{}\n", s.n_tasks(),
              s.n_targets(), s.n_targets() == 1 ? "" : "s", s.n_constraints(), s.n_constraints() == 1 ? "" : "s",
              s.n_solvers(), s.n_solvers() == 1 ? "" : "s", s.replicates, s.replicates == 1 ? "" : "s");
@@ -79,7 +80,8 @@ int run_check(const CheckOptions& opt) {
   fmt::print("  hash        {}\n", s.hash(o));
   const auto settings_line = [](std::string_view name, const std::vector<std::pair<std::string, std::string>>& kv) {
     std::vector<std::string> parts;
-    for (const auto& [k, v] : kv) parts.push_back(fmt::format("{} = {}", k, v));
+    for (const auto& [k, v] : kv)
+      parts.push_back(fmt::format("{} = {}", k, v));
     fmt::print("  [{}] {}\n", name, fmt::join(parts, ", "));
   };
   for (Index id : s.solvers) {
@@ -114,8 +116,9 @@ int run_check(const CheckOptions& opt) {
 
 void setup_check(CLI::App& app) {
   auto opt = std::make_shared<CheckOptions>();
-  CLI::App* sub = app.add_subcommand("check", "Validate a sweep against its oracle; print task count, output size, "
-                                              "estimated run time (runs nothing)");
+  CLI::App* sub = app.add_subcommand("check",
+                                     "Validate a sweep against its oracle; print task count, output size, "
+                                     "estimated run time (runs nothing)");
   sub->add_option("sweep", opt->sweep, "Sweep file (.toml)")->required();
   sub->add_option("--out,-o", opt->out, "Results file the run would write (default: the sweep's 'output')");
   CLI::Option* ranks =

@@ -36,7 +36,8 @@ int run_predict(const PredictOptions& o) {
   }
   if (!o.out.empty()) {
     std::vector<std::string> cols = orc.input_names;
-    for (const std::string& n : orc.output_names) cols.push_back(n + (has_truth ? "_pred" : ""));
+    for (const std::string& n : orc.output_names)
+      cols.push_back(n + (has_truth ? "_pred" : ""));
     MatrixD rows(x.cols(), x.rows() + y.rows());
     rows << x.transpose(), y.transpose();
     create_parent_dirs(o.out, "--out");
@@ -48,7 +49,8 @@ int run_predict(const PredictOptions& o) {
 
 void setup_predict(CLI::App& app) {
   auto opt = std::make_shared<PredictOptions>();
-  CLI::App* sub = app.add_subcommand("predict", "Evaluate an oracle on a CSV file (and its fit, if the outputs are there)");
+  CLI::App* sub =
+      app.add_subcommand("predict", "Evaluate an oracle on a CSV file (and its fit, if the outputs are there)");
   sub->add_option("--oracle", opt->oracle, "Oracle file (.h5)")->required();
   sub->add_option("--data", opt->data, "CSV file holding the oracle's input columns")->required();
   sub->add_option("-o,--out", opt->out, "CSV file to write inputs and predictions to");

@@ -34,11 +34,16 @@ std::uint64_t parse_size(const std::string& text) {
   }
   const std::string unit = text.substr(pos);
   double mult = 1;
-  if (unit == "K" || unit == "KiB") mult = 1024.0;
-  else if (unit == "M" || unit == "MiB") mult = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TiB") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (!unit.empty() || pos == 0) mult = -1;
+  if (unit == "K" || unit == "KiB")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty() || pos == 0)
+    mult = -1;
   if (mult < 0 || !(v > 0))
     throw ConfigError(fmt::format("--max-size '{}': expected a positive size such as 500M or 64G", text));
   return static_cast<std::uint64_t>(v * mult);

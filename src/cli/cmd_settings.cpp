@@ -18,8 +18,9 @@ int run_settings(const SettingsOptions& /*o*/) {
 
 void setup_settings(CLI::App& app) {
   auto opt = std::make_shared<SettingsOptions>();
-  CLI::App* sub = app.add_subcommand("settings", "Print every key of the sweep file (type, default, valid range, "
-                                                 "meaning) as Markdown");
+  CLI::App* sub = app.add_subcommand("settings",
+                                     "Print every key of the sweep file (type, default, valid range, "
+                                     "meaning) as Markdown");
   sub->callback([opt] { exit_code() = run_settings(*opt); });
 }
 

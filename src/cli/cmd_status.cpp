@@ -2,9 +2,9 @@
 // per target and constraint setting. Reads only; safe on a file that a run is writing.
 #include <fmt/format.h>
 
-#include <cmath>
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <memory>
 
 #include "commands.hpp"
@@ -34,7 +34,8 @@ int run_status(const StatusOptions& opt) {
   for (const results::StatusSummary::Group& g : st.groups) {
     std::array<std::string, 4> cells{g.target, g.constraint, fmt::format("{}/{}", g.done, g.total),
                                      g.has_best ? fmt::format("{:.4g}", g.best) : std::string("-")};
-    for (std::size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], cells[i].size());
+    for (std::size_t i = 0; i < 4; ++i)
+      width[i] = std::max(width[i], cells[i].size());
     rows.push_back(std::move(cells));
   }
   fmt::print("\n  {:<{}}  {:<{}}  {:>{}}  {:>{}}\n", "target", width[0], "constraint", width[1], "done/tasks", width[2],
@@ -49,7 +50,8 @@ int run_status(const StatusOptions& opt) {
     fmt::print("  {:<{}}  {:<{}}  {}\n", g.target, width[0], g.constraint, width[1], g.certificate);
   }
   if (!st.messages.empty()) fmt::print("\n");
-  for (const results::StatusSummary::Message& m : st.messages) fmt::print("  task {} {}: {}\n", m.task, m.status, m.text);
+  for (const results::StatusSummary::Message& m : st.messages)
+    fmt::print("  task {} {}: {}\n", m.task, m.status, m.text);
   return 0;
 }
 

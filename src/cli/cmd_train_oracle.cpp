@@ -1,9 +1,9 @@
 // invsweep train-oracle --data FILE.csv --inputs a,b --outputs y ... --out oracle.h5
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <memory>
 #include <set>
 
@@ -45,9 +45,10 @@ std::vector<Index> parse_hidden(const std::string& text) {
     char* end = nullptr;
     const long v = std::strtol(part.c_str(), &end, 10);
     if (part.empty() || *end != '\0' || v < 1 || v > 100000)
-      throw ConfigError(fmt::format("--hidden '{}': '{}' is not a layer width (expected positive integers, "
-                                    "for example 64,64)",
-                                    text, part));
+      throw ConfigError(
+          fmt::format("--hidden '{}': '{}' is not a layer width (expected positive integers, "
+                      "for example 64,64)",
+                      text, part));
     widths.push_back(v);
   }
   if (widths.empty()) throw ConfigError("--hidden: expected at least one layer width, for example 64,64");
@@ -58,8 +59,9 @@ void print_progress(const oracle::EpochInfo& e, bool tty, double& last_print) {
   const bool last = e.epoch == e.max_epochs;
   if (!last && e.seconds - last_print < (tty ? 0.2 : 5.0)) return;
   last_print = e.seconds;
-  const std::string line = fmt::format("epoch {:>5}/{}  train {:.3e}  val {:.3e}  best {:.3e}  lr {:.1e}  {:.1f}s",
-                                       e.epoch, e.max_epochs, e.train_loss, e.val_loss, e.best_val_loss, e.lr, e.seconds);
+  const std::string line =
+      fmt::format("epoch {:>5}/{}  train {:.3e}  val {:.3e}  best {:.3e}  lr {:.1e}  {:.1f}s", e.epoch, e.max_epochs,
+                  e.train_loss, e.val_loss, e.best_val_loss, e.lr, e.seconds);
   if (tty)
     fmt::print(stderr, "\r{}\033[K", line);
   else
@@ -111,8 +113,8 @@ int run_train_oracle(const TrainOracleOptions& o) {
   oracle::save_oracle(o.out, r.oracle);
 
   const oracle::Metrics& m = r.oracle.metrics;
-  fmt::print("trained in {:.1f} s, {} epochs (best at {}), {} training / {} validation rows\n", r.seconds,
-             r.epochs_run, r.best_epoch, m.n_train, m.n_val);
+  fmt::print("trained in {:.1f} s, {} epochs (best at {}), {} training / {} validation rows\n", r.seconds, r.epochs_run,
+             r.best_epoch, m.n_train, m.n_val);
   for (std::size_t i = 0; i < outputs.size(); ++i)
     fmt::print("  {:<12} validation RMSE {:.6g}  R² {:.7f}  (training RMSE {:.6g})\n", outputs[i], m.val_rmse[i],
                m.val_r2[i], m.train_rmse[i]);
@@ -128,7 +130,8 @@ void setup_train_oracle(CLI::App& app) {
   sub->add_option("--outputs", opt->outputs, "Output columns, comma-separated")->required();
   sub->add_option("--out,-o", opt->out, "Oracle file to write (.h5)")->required();
   sub->add_option("--hidden", opt->hidden, "Hidden layer widths")->capture_default_str();
-  sub->add_option("--activation", opt->activation, "Hidden activation: identity, relu, tanh, sigmoid, softplus, silu, gelu")
+  sub->add_option("--activation", opt->activation,
+                  "Hidden activation: identity, relu, tanh, sigmoid, softplus, silu, gelu")
       ->capture_default_str();
   sub->add_option("--epochs", opt->train.epochs, "Maximum epochs")->capture_default_str();
   sub->add_option("--batch", opt->train.batch, "Mini-batch size")->capture_default_str();
@@ -138,7 +141,8 @@ void setup_train_oracle(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--patience", opt->train.patience, "Epochs without improvement before stopping")
       ->capture_default_str();
-  sub->add_option("--lr-patience", opt->train.lr_patience, "Epochs without improvement before the learning rate is halved")
+  sub->add_option("--lr-patience", opt->train.lr_patience,
+                  "Epochs without improvement before the learning rate is halved")
       ->capture_default_str();
   sub->add_option("--min-lr", opt->train.min_lr, "Training stops once the learning rate falls below this")
       ->capture_default_str();

@@ -1,3 +1,5 @@
 #include "commands.hpp"
 
-int main(int argc, char** argv) { return invsweep::cli::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return invsweep::cli::run_cli(argc, argv);
+}

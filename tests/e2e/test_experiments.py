@@ -198,3 +198,17 @@ def test_diverging_task_is_recorded(run, job):
     finite = np.all(np.isfinite(v), axis=2)
     assert np.all(finite | np.all(np.isnan(v), axis=2))
     assert not np.any(np.isinf(v)) and not np.any(np.isinf(f["outputs"][:]))
+
+
+def test_cmaes_experiment1_black_box_baseline_hits_the_target(run, job):
+    """jobs/cmaes.toml: the paper's experiment 1 (y = 1900, box [0, 500]^4, polish on) with the
+    black-box IPOP-CMA-ES solver; every output re-evaluated with numpy from /oracle (run_job)."""
+    f = run_job(run, job, "cmaes")
+    names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["solver_names"]]
+    assert np.all(f["tasks/solver"][:] == names.index("cmaes"))
+    assert np.all(f["tasks/status"][:] == DONE), f["tasks/message"][:]
+    v, y = f["vectors"][:], f["outputs"][:, :, 0]
+    err = np.abs(y - 1900) / 1900
+    print(f"cmaes: median relative error {np.median(err):.2e}, max {err.max():.2e}")
+    assert np.median(err) <= 1e-6
+    assert v.min() >= 0 and v.max() <= 500

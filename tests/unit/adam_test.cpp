@@ -1,9 +1,10 @@
+#include "invsweep/nn/adam.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "alloc_counter.hpp"
-#include "invsweep/nn/adam.hpp"
 #include "invsweep/nn/mlp.hpp"
 
 using namespace invsweep;
@@ -17,7 +18,8 @@ TEST(Adam, FirstStepMovesEachParameterByLrAgainstTheGradientSign) {
   g << 0.3, -4.0, 1e-3;
   const VectorD p0 = p;
   st.step(s, 0.01, p, g);
-  for (int i = 0; i < 3; ++i) EXPECT_NEAR(p0[i] - p[i], 0.01 * (g[i] > 0 ? 1 : -1), 1e-7);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(p0[i] - p[i], 0.01 * (g[i] > 0 ? 1 : -1), 1e-7);
 }
 
 TEST(Adam, MatchesAReferenceRecurrence) {

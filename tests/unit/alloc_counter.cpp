@@ -12,11 +12,17 @@ std::atomic<long> g_count{0};
 }
 
 namespace testing_alloc {
-long count() { return g_count.load(); }
+long count() {
+  return g_count.load();
+}
 #ifdef INVSWEEP_NO_ALLOC_COUNT
-bool available() { return false; }
+bool available() {
+  return false;
+}
 #else
-bool available() { return true; }
+bool available() {
+  return true;
+}
 #endif
 }  // namespace testing_alloc
 

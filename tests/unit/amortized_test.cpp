@@ -14,8 +14,8 @@
 #include "alloc_counter.hpp"
 #include "closed_form.hpp"
 #include "invsweep/core/errors.hpp"
-#include "invsweep/solvers/registry.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/solvers/registry.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
@@ -28,7 +28,9 @@ using invsweep::testing::tanh_oracle;
 
 namespace {
 
-AmortizedSettings& am(TaskSpec& s) { return std::any_cast<AmortizedSettings&>(s.settings); }
+AmortizedSettings& am(TaskSpec& s) {
+  return std::any_cast<AmortizedSettings&>(s.settings);
+}
 
 VectorD coeffs(double a1, double a2, double a3) {
   VectorD a(3);
@@ -49,8 +51,8 @@ TaskSpec amortized_task(const oracle::Oracle& o) {
   return s;
 }
 
-TaskResult answer(const oracle::Oracle& o, const nn::Mlp<float>& net, TaskSpec spec,
-                  const AmortizedModel& m, double target) {
+TaskResult answer(const oracle::Oracle& o, const nn::Mlp<float>& net, TaskSpec spec, const AmortizedModel& m,
+                  double target) {
   spec.objective.target = VectorD::Constant(1, target);
   spec.seed = 1000 + static_cast<std::uint64_t>(std::abs(target) * 100);
   return solve_amortized(o, net, spec, m, false);
@@ -187,8 +189,7 @@ TEST(Amortized, SameSeedGivesBitIdenticalAnswers) {
   other.objective.target[0] = 17.0;
   EXPECT_TRUE(AmortizedModel::train(o, net, other).generator().params() == m1.generator().params());
   other.seed = spec.seed + 1;
-  EXPECT_FALSE(AmortizedModel::train(o, net, other).generator().params() ==
-               m1.generator().params());
+  EXPECT_FALSE(AmortizedModel::train(o, net, other).generator().params() == m1.generator().params());
 }
 
 TEST(Amortized, SolveTrainsAndAnswersOneTask) {
@@ -352,8 +353,7 @@ TEST(Amortized, DISABLED_Paper4FiftyTargets) {
     absolute[t] = median(solve_amortized(o, net, spec, m, false).residuals);
     rel[t] = absolute[t] / target;
   }
-  std::printf(
-      "paper4: training %.2f s; targets %.1f..%.1f; median residual %.3g (%.3g %% relative)\n",
-      m.train_seconds(), lo, hi, median(absolute), 100 * median(rel));
+  std::printf("paper4: training %.2f s; targets %.1f..%.1f; median residual %.3g (%.3g %% relative)\n",
+              m.train_seconds(), lo, hi, median(absolute), 100 * median(rel));
   EXPECT_LT(median(rel), 0.01);
 }

@@ -5,6 +5,8 @@
 // Free features of the test problem, in scaled units: 0 in [−1, 1.5], 1 ≥ −0.5, 2 ≤ 0.8,
 // 3 unbounded, 4 in [0.2, 0.6]; oracle feature 4 is fixed (so free 4 is oracle feature 5),
 // and every feature has its own mean and scale (the paper method works in original units).
+#include "invsweep/inverse/bounds.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "fd_check.hpp"
-#include "invsweep/inverse/bounds.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
@@ -34,9 +35,13 @@ struct Method {
   std::string name;
 };
 
-void PrintTo(const Method& m, std::ostream* os) { *os << m.name; }
+void PrintTo(const Method& m, std::ostream* os) {
+  *os << m.name;
+}
 
-double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
+double softplus(double z) {
+  return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
+}
 
 struct Fixture {
   oracle::Oracle o = random_oracle(6, 1, 400);
@@ -78,8 +83,10 @@ double apply_closed_form(const Method& m, const Fixture& st, Index k, double v) 
     case BoundMethod::paper: {
       const double x = v * st.scale(k) + st.mean(k);
       double f = x;
-      if (h && x >= st.upper(k)) f = x / m.c1;
-      else if (l && x <= st.lower(k)) f = x * m.c2;
+      if (h && x >= st.upper(k))
+        f = x / m.c1;
+      else if (l && x <= st.lower(k))
+        f = x * m.c2;
       return (f - st.mean(k)) / st.scale(k);
     }
     case BoundMethod::penalty:
@@ -142,7 +149,8 @@ TEST_P(BoundMapCheck, BackpropMultipliesByTheDerivativeOfApply) {
   for (Index batch : {1, 7, 64}) {
     const MatrixF v = values(rng, batch, 2.5, 0.05);
     MatrixF g0(5, batch);
-    for (Index i = 0; i < g0.size(); ++i) g0.data()[i] = static_cast<float>((rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.5, 2.0));
+    for (Index i = 0; i < g0.size(); ++i)
+      g0.data()[i] = static_cast<float>((rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.5, 2.0));
     MatrixF g = g0;
     map.backprop(v, g);
     FdTable t;
@@ -187,7 +195,8 @@ TEST_P(BoundMapCheck, PenaltyValueAndGradientMatch) {
     double expected = 0;
     for (Index k = 0; k < 5; ++k)
       for (Index j = 0; j < batch; ++j)
-        expected += std::max(kLo[k] - static_cast<double>(s(k, j)), 0.0) + std::max(static_cast<double>(s(k, j)) - kHi[k], 0.0);
+        expected +=
+            std::max(kLo[k] - static_cast<double>(s(k, j)), 0.0) + std::max(static_cast<double>(s(k, j)) - kHi[k], 0.0);
     expected *= st.c.penalty / static_cast<double>(batch);
     EXPECT_NEAR(pen, expected, 1e-6 * (1 + expected)) << "batch " << batch;
     FdTable t;
@@ -219,15 +228,17 @@ TEST_P(BoundMapCheck, InvertIsTheInverseOfApplyStrictlyInside) {
   for (Index j = 0; j < batch; ++j)
     for (Index k = 0; k < 5; ++k) {
       const bool l = std::isfinite(kLo[k]), hb = std::isfinite(kHi[k]);
-      const double x = l && hb ? kLo[k] + (kHi[k] - kLo[k]) * rng.uniform(0.02, 0.98)
-                               : (l ? kLo[k] + rng.uniform(0.02, 6.0) : (hb ? kHi[k] - rng.uniform(0.02, 6.0) : 3 * rng.normal()));
+      const double x =
+          l && hb ? kLo[k] + (kHi[k] - kLo[k]) * rng.uniform(0.02, 0.98)
+                  : (l ? kLo[k] + rng.uniform(0.02, 6.0) : (hb ? kHi[k] - rng.uniform(0.02, 6.0) : 3 * rng.normal()));
       s(k, j) = static_cast<float>(x);
     }
   map.invert(s, v);
   map.apply(v, back);
   for (Index k = 0; k < 5; ++k)
     for (Index j = 0; j < batch; ++j)
-      EXPECT_NEAR(back(k, j), s(k, j), 2e-5 * (1 + std::abs(static_cast<double>(s(k, j))) + std::abs(st.mean(k)) / st.scale(k)))
+      EXPECT_NEAR(back(k, j), s(k, j),
+                  2e-5 * (1 + std::abs(static_cast<double>(s(k, j))) + std::abs(st.mean(k)) / st.scale(k)))
           << m.name << ": feature " << k << " s " << s(k, j) << " v " << v(k, j);
   if (m.method != BoundMethod::sigmoid) {
     EXPECT_TRUE(v == s) << "identity for " << m.name;

@@ -1,12 +1,12 @@
 // Branch and bound: proven maxima against dense random search and a closed form, and
 // reachability just above and just below the proven maximum.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <string>
-#include <cmath>
-#include <fmt/format.h>
 
 #include "certify_nets.hpp"
 #include "invsweep/certify/branch_and_bound.hpp"
@@ -21,13 +21,15 @@ double random_search_max(const oracle::Oracle& o, const VectorD& c, const Box& b
   Rng rng(seed);
   MatrixD x(box.size(), n);
   for (Index j = 0; j < n; ++j)
-    for (Index i = 0; i < box.size(); ++i) x(i, j) = box.lo[i] + (box.hi[i] - box.lo[i]) * rng.uniform();
+    for (Index i = 0; i < box.size(); ++i)
+      x(i, j) = box.lo[i] + (box.hi[i] - box.lo[i]) * rng.uniform();
   return (c.transpose() * o.predict(x)).maxCoeff();
 }
 
 oracle::Oracle small_net(nn::Activation act, std::uint64_t seed, Index n_in) {
   Rng rng(seed);
-  oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {n_in, 16, 16, 1}, {act, act, nn::Activation::identity}));
+  oracle::Oracle o = invsweep::testing::wrap(
+      invsweep::testing::random_net(rng, {n_in, 16, 16, 1}, {act, act, nn::Activation::identity}));
   o.input_scaler.mean.setConstant(0.3);
   o.input_scaler.scale.setConstant(2.0);
   o.output_scaler.mean[0] = 5.0;
@@ -105,7 +107,8 @@ TEST(CertifyBnb, ClosedFormSumOfTanh) {
   s.tolerance = 1e-9;
   const OptimumResult r = maximize(o, VectorD::Ones(1), Box{VectorD::Constant(1, lo), VectorD::Constant(1, hi)}, s);
   std::printf("  true max %.15g at %.12g; proven <= %.15g, verified %.15g at %.12g, %lld boxes\n", true_max,
-              static_cast<double>(0.5L * (p + q)), r.bound_hi, r.bound_lo, r.argbest[0], static_cast<long long>(r.boxes));
+              static_cast<double>(0.5L * (p + q)), r.bound_hi, r.bound_lo, r.argbest[0],
+              static_cast<long long>(r.boxes));
   EXPECT_EQ(r.status, Certificate::proven);
   EXPECT_GE(r.bound_hi, true_max);
   EXPECT_LE(r.bound_hi - true_max, 1e-8);
@@ -121,14 +124,16 @@ TEST(CertifyBnb, ReachabilityAroundTheProvenMaximum) {
   const double below = mx.bound_lo - 0.002 * std::abs(mx.bound_lo);
   const ReachResult up = reach_target(o, VectorD::Constant(1, above), box, {});
   const ReachResult dn = reach_target(o, VectorD::Constant(1, below), box, {});
-  std::printf("  max in [%.8g, %.8g]: target %.8g unreachable after %lld boxes; %.8g reached at value %.8g after %lld boxes\n",
-              mx.bound_lo, mx.bound_hi, above, static_cast<long long>(up.boxes), below,
-              dn.value.size() ? dn.value[0] : std::nan(""), static_cast<long long>(dn.boxes));
+  std::printf(
+      "  max in [%.8g, %.8g]: target %.8g unreachable after %lld boxes; %.8g reached at value %.8g after %lld boxes\n",
+      mx.bound_lo, mx.bound_hi, above, static_cast<long long>(up.boxes), below,
+      dn.value.size() ? dn.value[0] : std::nan(""), static_cast<long long>(dn.boxes));
   EXPECT_EQ(up.reachable, Reach::unreachable);
   ASSERT_EQ(dn.reachable, Reach::reachable);
   EXPECT_LE(std::abs(o.predict(dn.point)(0, 0) - below), 1e-4 * std::max(1.0, std::abs(below)));
   // A range beyond the maximum is unreachable, one straddling the minimum reachable.
-  EXPECT_EQ(reach_range(o, VectorD::Constant(1, above), VectorD::Constant(1, kInf), box, {}).reachable, Reach::unreachable);
+  EXPECT_EQ(reach_range(o, VectorD::Constant(1, above), VectorD::Constant(1, kInf), box, {}).reachable,
+            Reach::unreachable);
 }
 
 TEST(CertifyBnb, RandomNetworksAgainstDenseSearch) {
@@ -136,7 +141,8 @@ TEST(CertifyBnb, RandomNetworksAgainstDenseSearch) {
   for (int rep = 0; rep < 40; ++rep) {
     const nn::Activation a1 = static_cast<nn::Activation>(rng.below(7)), a2 = static_cast<nn::Activation>(rng.below(7));
     const Index n_in = 1 + static_cast<Index>(rng.below(3));
-    const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {n_in, 8, 8, 2}, {a1, a2, nn::Activation::identity}));
+    const oracle::Oracle o = invsweep::testing::wrap(
+        invsweep::testing::random_net(rng, {n_in, 8, 8, 2}, {a1, a2, nn::Activation::identity}));
     const VectorD c = VectorD::NullaryExpr(2, [&](Index) { return rng.normal(); });
     const Box box{VectorD::Constant(n_in, -1.5), VectorD::Constant(n_in, 1.0)};
     const OptimumResult r = maximize(o, c, box, {});
@@ -150,15 +156,16 @@ TEST(CertifyBnb, RandomNetworksAgainstDenseSearch) {
 
 TEST(CertifyBnb, ReachabilityOfVectorTargetsAndRanges) {
   Rng rng(12);
-  const oracle::Oracle o = invsweep::testing::wrap(
-      invsweep::testing::random_net(rng, {3, 12, 12, 2}, {nn::Activation::softplus, nn::Activation::tanh, nn::Activation::identity}));
+  const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(
+      rng, {3, 12, 12, 2}, {nn::Activation::softplus, nn::Activation::tanh, nn::Activation::identity}));
   const Box box{VectorD::Constant(3, -1.0), VectorD::Constant(3, 1.0)};
   // A target made by the oracle itself is reachable.
   const VectorD x0 = (VectorD(3) << 0.3, -0.6, 0.1).finished();
   const VectorD t = o.predict(x0).col(0);
   const ReachResult r = reach_target(o, t, box, {});
   ASSERT_EQ(r.reachable, Reach::reachable);
-  for (Index j = 0; j < 2; ++j) EXPECT_LE(std::abs(r.value[j] - t[j]), 1e-4 * std::max(1.0, std::abs(t[j])));
+  for (Index j = 0; j < 2; ++j)
+    EXPECT_LE(std::abs(r.value[j] - t[j]), 1e-4 * std::max(1.0, std::abs(t[j])));
   // A component outside the proven enclosure makes the target unreachable; NaN frees it.
   VectorD far = t;
   far[1] = r.enclosure.hi[1] + 0.01;
@@ -186,9 +193,14 @@ TEST(CertifyBnb, DISABLED_TimingReport) {
   s.tolerance = 1e-4;
   s.time_limit = secs ? std::atof(secs) : 120.0;
   if (widest && std::string(widest) == "1") s.branching = Branching::widest;
-  struct Net { const char* name; nn::Activation act; Index n_in, width; };
-  for (const Net& n : {Net{"relu 1-30-30-1", nn::Activation::relu, 1, 30}, Net{"relu 4-64-64-1", nn::Activation::relu, 4, 64},
-                       Net{"tanh 4-64-64-1", nn::Activation::tanh, 4, 64}, Net{"tanh 3-16-16-1", nn::Activation::tanh, 3, 16}}) {
+  struct Net {
+    const char* name;
+    nn::Activation act;
+    Index n_in, width;
+  };
+  for (const Net& n :
+       {Net{"relu 1-30-30-1", nn::Activation::relu, 1, 30}, Net{"relu 4-64-64-1", nn::Activation::relu, 4, 64},
+        Net{"tanh 4-64-64-1", nn::Activation::tanh, 4, 64}, Net{"tanh 3-16-16-1", nn::Activation::tanh, 3, 16}}) {
     if (only && std::string(n.name).find(only) == std::string::npos) continue;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       Rng rng(seed);

@@ -1,9 +1,9 @@
 // The activation enclosures and relaxations of certify/activation_bounds against a long
 // double reference on dense grids.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fmt/format.h>
 
 #include "certify_nets.hpp"
 #include "invsweep/certify/activation_bounds.hpp"
@@ -16,11 +16,11 @@ using nn::Activation;
 namespace {
 
 using LD = invsweep::testing::LD;
-using invsweep::testing::ref_value;
 using invsweep::testing::ref_derivative;
+using invsweep::testing::ref_value;
 
-constexpr Activation kActs[] = {Activation::identity, Activation::relu,    Activation::tanh, Activation::sigmoid,
-                                Activation::softplus, Activation::silu,    Activation::gelu};
+constexpr Activation kActs[] = {Activation::identity, Activation::relu, Activation::tanh, Activation::sigmoid,
+                                Activation::softplus, Activation::silu, Activation::gelu};
 
 /// Random intervals of many kinds: very wide, very narrow, straddling 0 and the inflection
 /// points, far out in both tails.
@@ -30,10 +30,18 @@ std::pair<double, double> random_interval(Rng& rng) {
   const double w = widths[rng.below(11)] * rng.uniform(0.5, 1.5);
   double c;
   switch (rng.below(4)) {
-    case 0: c = centres[rng.below(7)] + rng.uniform(-0.5, 0.5) * w; break;
-    case 1: c = rng.uniform(-6, 6); break;
-    case 2: c = rng.uniform(-60, 60); break;
-    default: c = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(20, 800); break;
+    case 0:
+      c = centres[rng.below(7)] + rng.uniform(-0.5, 0.5) * w;
+      break;
+    case 1:
+      c = rng.uniform(-6, 6);
+      break;
+    case 2:
+      c = rng.uniform(-60, 60);
+      break;
+    default:
+      c = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(20, 800);
+      break;
   }
   return {c - 0.5 * w, c + 0.5 * w};
 }
@@ -44,7 +52,7 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
   Rng rng(11);
   std::string report;
   for (Activation act : kActs) {
-    double worst_gap = 0;    // largest (upper − lower) at the midpoint relative to (1 + width)
+    double worst_gap = 0;       // largest (upper − lower) at the midpoint relative to (1 + width)
     double worst_vs_range = 0;  // the same relative to the range's width (constant bounds: 1)
     int checked = 0;
     for (int rep = 0; rep < 3000; ++rep) {
@@ -59,14 +67,18 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
         const LD lo = LD(r.lower.a) * z + LD(r.lower.d), hi = LD(r.upper.a) * z + LD(r.upper.d);
         const LD tol = 1e-18L * (std::fabs(LD(r.lower.a) * z) + std::fabs(LD(r.upper.a) * z) + std::fabs(f) +
                                  std::fabs(LD(r.lower.d)) + std::fabs(LD(r.upper.d)) + 1e-300L);
-        ASSERT_LE(lo, f + tol) << fmt::format("{} lower line above at z={} on [{}, {}]", nn::to_string(act), double(z), l, u);
-        ASSERT_GE(hi, f - tol) << fmt::format("{} upper line below at z={} on [{}, {}]", nn::to_string(act), double(z), l, u);
+        ASSERT_LE(lo, f + tol) << fmt::format("{} lower line above at z={} on [{}, {}]", nn::to_string(act), double(z),
+                                              l, u);
+        ASSERT_GE(hi, f - tol) << fmt::format("{} upper line below at z={} on [{}, {}]", nn::to_string(act), double(z),
+                                              l, u);
         ASSERT_LE(LD(rg.lo), f + tol) << nn::to_string(act) << " range lo at " << double(z);
         ASSERT_GE(LD(rg.hi), f - tol) << nn::to_string(act) << " range hi at " << double(z);
         if (act != Activation::relu) {
           const LD d = ref_derivative(act, z);
-          ASSERT_LE(LD(dr.lo), d + 1e-18L) << nn::to_string(act) << " derivative lo at " << double(z) << " on [" << l << ", " << u << "]";
-          ASSERT_GE(LD(dr.hi), d - 1e-18L) << nn::to_string(act) << " derivative hi at " << double(z) << " on [" << l << ", " << u << "]";
+          ASSERT_LE(LD(dr.lo), d + 1e-18L)
+              << nn::to_string(act) << " derivative lo at " << double(z) << " on [" << l << ", " << u << "]";
+          ASSERT_GE(LD(dr.hi), d - 1e-18L)
+              << nn::to_string(act) << " derivative hi at " << double(z) << " on [" << l << ", " << u << "]";
         }
         ++checked;
       }
@@ -75,7 +87,8 @@ TEST(CertifyRelax, LinesBoundTheActivationOnDenseGrids) {
       worst_gap = std::max(worst_gap, gap / (1 + (u - l)));
       if (rg.hi - rg.lo > 1e-6) worst_vs_range = std::max(worst_vs_range, gap / (rg.hi - rg.lo));
       // Tight where the construction says so: a chord through both ends (convex pieces).
-      const bool convex = act == Activation::softplus || ((act == Activation::tanh || act == Activation::sigmoid) && u <= 0) ||
+      const bool convex = act == Activation::softplus ||
+                          ((act == Activation::tanh || act == Activation::sigmoid) && u <= 0) ||
                           (act == Activation::relu && l < 0 && u > 0);
       if (convex && u - l > 1e-3 && u - l < 100) {
         for (double z : {l, u}) {

@@ -2,8 +2,8 @@
 // sampling and bisection of the closed form).
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <Eigen/LU>
+#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -49,27 +49,33 @@ oracle::Oracle bumps() {
 }
 
 long double bumps_f(long double x, long double t) {
-  return 2 * (std::tanh(2 * (x + 3)) - std::tanh(2 * (x + 1)) + std::tanh(2 * (x - 1)) - std::tanh(2 * (x - 3)) - 0.5L) + 1 - t;
+  return 2 * (std::tanh(2 * (x + 3)) - std::tanh(2 * (x + 1)) + std::tanh(2 * (x - 1)) - std::tanh(2 * (x - 3)) -
+              0.5L) +
+         1 - t;
 }
 
 }  // namespace
 
 TEST(CertifyRoots, OneDimensionalSumOfTanh) {
   const oracle::Oracle o = bumps();
-  struct Case { double lo, hi, t; };
+  struct Case {
+    double lo, hi, t;
+  };
   // The last case puts a root at x = 1 (to rounding), the face of the first bisection.
   const double at_one = static_cast<double>(bumps_f(1.0L, 0.0L));
   for (const Case c : {Case{-5, 5, 1.0}, Case{-5, 0, 1.0}, Case{-5, 5, 2.5}, Case{-0.5, 0.5, 1.0}, Case{-5, 5, -0.5},
                        Case{-4, 6, at_one}}) {
     const std::vector<double> truth = roots_1d([&](long double x) { return bumps_f(x, c.t); }, c.lo, c.hi);
-    const RootResult r = count_roots(o, VectorD::Constant(1, c.t), Box{VectorD::Constant(1, c.lo), VectorD::Constant(1, c.hi)});
-    std::printf("  [%g, %g], t = %g: %zu roots by sampling, proven %d (%lld boxes)\n", c.lo, c.hi, c.t, truth.size(), r.n_roots,
-                static_cast<long long>(r.boxes));
+    const RootResult r =
+        count_roots(o, VectorD::Constant(1, c.t), Box{VectorD::Constant(1, c.lo), VectorD::Constant(1, c.hi)});
+    std::printf("  [%g, %g], t = %g: %zu roots by sampling, proven %d (%lld boxes)\n", c.lo, c.hi, c.t, truth.size(),
+                r.n_roots, static_cast<long long>(r.boxes));
     EXPECT_TRUE(r.square);
     ASSERT_EQ(r.n_roots, static_cast<int>(truth.size()));
     for (std::size_t i = 0; i < truth.size(); ++i) {
       bool found = false;
-      for (const Box& e : r.enclosures) found = found || (e.lo[0] <= truth[i] + 1e-9 && truth[i] - 1e-9 <= e.hi[0]);
+      for (const Box& e : r.enclosures)
+        found = found || (e.lo[0] <= truth[i] + 1e-9 && truth[i] - 1e-9 <= e.hi[0]);
       EXPECT_TRUE(found) << "root " << truth[i] << " not in any enclosure";
     }
   }
@@ -107,8 +113,8 @@ TEST(CertifyRoots, TwoDimensionalSquareSystem) {
         if ((x.array() > lo.array()).all() && (x.array() < hi.array()).all()) ++expected;
       }
     const RootResult r = count_roots(o, VectorD::Zero(2), Box{lo, hi});
-    std::printf("  box [%g, %g] x [%g, %g]: %d roots expected, proven %d (%lld boxes)\n", lo[0], hi[0], lo[1], hi[1], expected,
-                r.n_roots, static_cast<long long>(r.boxes));
+    std::printf("  box [%g, %g] x [%g, %g]: %d roots expected, proven %d (%lld boxes)\n", lo[0], hi[0], lo[1], hi[1],
+                expected, r.n_roots, static_cast<long long>(r.boxes));
     EXPECT_EQ(r.n_roots, expected);
   }
 }
@@ -134,7 +140,8 @@ TEST(CertifyRoots, ReluSystemWithKinks) {
 
 TEST(CertifyRoots, NotSquareIsUndecided) {
   const oracle::Oracle o = bumps();
-  const RootResult r = count_roots(o, VectorD::Constant(1, 1.0), Box{VectorD::Constant(1, 0.0), VectorD::Constant(1, 0.0)});
+  const RootResult r =
+      count_roots(o, VectorD::Constant(1, 1.0), Box{VectorD::Constant(1, 0.0), VectorD::Constant(1, 0.0)});
   EXPECT_FALSE(r.square);
   EXPECT_EQ(r.n_roots, -1);
 }
@@ -143,7 +150,8 @@ TEST(CertifyRoots, JacobianEnclosureContainsPointJacobians) {
   Rng rng(5);
   for (int rep = 0; rep < 300; ++rep) {
     const nn::Activation act = static_cast<nn::Activation>(rng.below(7));
-    oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {3, 8, 8, 2}, {act, act, nn::Activation::tanh}));
+    oracle::Oracle o =
+        invsweep::testing::wrap(invsweep::testing::random_net(rng, {3, 8, 8, 2}, {act, act, nn::Activation::tanh}));
     o.input_scaler.scale << 0.5, 2.0, 1.0;
     o.output_scaler.scale << 3.0, 0.2;
     const VectorD c = VectorD::NullaryExpr(3, [&](Index) { return rng.normal(); });
@@ -154,7 +162,8 @@ TEST(CertifyRoots, JacobianEnclosureContainsPointJacobians) {
     jacobian_enclosure(b, box, {0, 1, 2}, mid, rad);
     for (int k = 0; k < 20; ++k) {
       VectorD x(3);
-      for (Index i = 0; i < 3; ++i) x[i] = box.lo[i] + (box.hi[i] - box.lo[i]) * rng.uniform();
+      for (Index i = 0; i < 3; ++i)
+        x[i] = box.lo[i] + (box.hi[i] - box.lo[i]) * rng.uniform();
       for (Index i = 0; i < 3; ++i) {  // central differences, step well inside the box
         const double hstep = 1e-6 * w;
         VectorD xp = x, xm = x;

@@ -1,10 +1,10 @@
 // Interval and linear-relaxation bounds contain the oracle's outputs: 10⁴ random networks
 // with every activation mixed per layer, random widths, depths, scalers and boxes (fixed
 // features included), each checked at 50 random points and the box corners.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fmt/format.h>
 
 #include "alloc_counter.hpp"
 #include "certify_nets.hpp"
@@ -94,10 +94,11 @@ TEST(CertifySoundness, BoundsContainTheOracleOnRandomNetworks) {
     }
     for (Index j = 0; j < y.rows(); ++j) {
       for (Index k = 0; k < y.cols(); ++k) {
-        ASSERT_TRUE(ibp.lo[j] <= y(j, k) && y(j, k) <= ibp.hi[j])
-            << fmt::format("net {} output {} point {}: ibp [{:.17g}, {:.17g}] y {:.17g}", net, j, k, ibp.lo[j], ibp.hi[j], y(j, k));
+        ASSERT_TRUE(ibp.lo[j] <= y(j, k) && y(j, k) <= ibp.hi[j]) << fmt::format(
+            "net {} output {} point {}: ibp [{:.17g}, {:.17g}] y {:.17g}", net, j, k, ibp.lo[j], ibp.hi[j], y(j, k));
         ASSERT_TRUE(crown.lo[j] <= y(j, k) && y(j, k) <= crown.hi[j])
-            << fmt::format("net {} output {} point {}: crown [{:.17g}, {:.17g}] y {:.17g}", net, j, k, crown.lo[j], crown.hi[j], y(j, k));
+            << fmt::format("net {} output {} point {}: crown [{:.17g}, {:.17g}] y {:.17g}", net, j, k, crown.lo[j],
+                           crown.hi[j], y(j, k));
       }
       const double wi = ibp.hi[j] - ibp.lo[j], wc = crown.hi[j] - crown.lo[j];
       ++n_outputs;
@@ -120,10 +121,12 @@ TEST(CertifySoundness, BoundsContainTheOracleOnRandomNetworks) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double geo = std::exp(sum_log_ratio / static_cast<double>(n_outputs - degenerate));
-  std::printf("  %d networks, %ld points, %ld outputs: CROWN width <= IBP width in %ld (%.1f %%), strictly "
-              "narrower in %ld (%.1f %%), geometric mean width ratio CROWN/IBP %.3f, worst %.3f, %.1f s\n",
-              n_nets, n_points, n_outputs, crown_tighter, 100.0 * static_cast<double>(crown_tighter) / static_cast<double>(n_outputs),
-              crown_strictly, 100.0 * static_cast<double>(crown_strictly) / static_cast<double>(n_outputs), geo, worst_ratio, secs);
+  std::printf(
+      "  %d networks, %ld points, %ld outputs: CROWN width <= IBP width in %ld (%.1f %%), strictly "
+      "narrower in %ld (%.1f %%), geometric mean width ratio CROWN/IBP %.3f, worst %.3f, %.1f s\n",
+      n_nets, n_points, n_outputs, crown_tighter,
+      100.0 * static_cast<double>(crown_tighter) / static_cast<double>(n_outputs), crown_strictly,
+      100.0 * static_cast<double>(crown_strictly) / static_cast<double>(n_outputs), geo, worst_ratio, secs);
   std::printf("  %ld point boxes: widest enclosure %.2e relative to 1 + |y|\n", n_point_boxes, worst_point_width);
   // CROWN intersects with IBP, so it is never wider; a point's enclosure is rounding only.
   EXPECT_EQ(crown_tighter, n_outputs);
@@ -136,13 +139,15 @@ TEST(CertifySoundness, LinearObjectiveBoundContainsTheOracle) {
   for (int net = 0; net < 2000; ++net) {
     const Case c = random_case(rng);
     VectorD w(c.o.n_out());
-    for (Index j = 0; j < w.size(); ++j) w[j] = rng.normal();
+    for (Index j = 0; j < w.size(); ++j)
+      w[j] = rng.normal();
     Bounder b(c.o);
     const double hi = b.upper_linear(w, c.box, Method::crown);
     const double lo = b.lower_linear(w, c.box, Method::crown);
     const Enclosure e = b.outputs(c.box, Method::crown);
     double naive = 0;
-    for (Index j = 0; j < w.size(); ++j) naive += std::max(w[j] * e.lo[j], w[j] * e.hi[j]);
+    for (Index j = 0; j < w.size(); ++j)
+      naive += std::max(w[j] * e.lo[j], w[j] * e.hi[j]);
     ++total;
     if (hi <= naive + 1e-12 * (1 + std::abs(naive))) ++tighter;
     const MatrixD x = sample_points(rng, c.box, 50);
@@ -160,14 +165,16 @@ TEST(CertifySoundness, BoundingAllocatesNothingAfterTheFirstCall) {
   if (!testing_alloc::available()) GTEST_SKIP() << "allocation counting is off under sanitizers";
   Rng rng(3);
   for (nn::Activation act : {nn::Activation::relu, nn::Activation::tanh, nn::Activation::gelu}) {
-    const oracle::Oracle o = invsweep::testing::wrap(invsweep::testing::random_net(rng, {4, 64, 64, 2}, {act, act, act}));
+    const oracle::Oracle o =
+        invsweep::testing::wrap(invsweep::testing::random_net(rng, {4, 64, 64, 2}, {act, act, act}));
     Bounder b(o);
     const Box box{VectorD::Constant(4, -1.0), VectorD::Constant(4, 1.0)};
     const VectorD c = VectorD::Ones(2);
     VectorD slope(4);
     b.upper_linear(c, box, Method::crown, &slope);
     const long before = testing_alloc::count();
-    for (int i = 0; i < 10; ++i) b.upper_linear(c, box, Method::crown, &slope);
+    for (int i = 0; i < 10; ++i)
+      b.upper_linear(c, box, Method::crown, &slope);
     EXPECT_EQ(testing_alloc::count() - before, 0) << nn::to_string(act);
   }
 }

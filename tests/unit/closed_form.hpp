@@ -9,7 +9,8 @@ namespace invsweep::testing {
 /// y = a·x + b with one identity layer (scalers identity), inputs bounded to [−5, 5].
 inline oracle::Oracle linear_oracle(const VectorD& a, double b) {
   oracle::Oracle o;
-  for (Index i = 0; i < a.size(); ++i) o.input_names.push_back("x" + std::to_string(i + 1));
+  for (Index i = 0; i < a.size(); ++i)
+    o.input_names.push_back("x" + std::to_string(i + 1));
   o.output_names = {"y"};
   o.net = nn::Mlp<double>({{a.size(), 1, nn::Activation::identity}});
   o.net.weight(0) = a.transpose();

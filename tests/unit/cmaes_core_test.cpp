@@ -61,8 +61,8 @@ double rastrigin(const Point& x) {
 std::string runs_summary(const Result& r) {
   std::string s;
   for (const RunRecord& run : r.runs)
-    s += fmt::format("  lambda={} evals={} gens={} best={:.3g} stop={}\n", run.population,
-                     run.evaluations, run.generations, run.best_value, to_string(run.stop));
+    s += fmt::format("  lambda={} evals={} gens={} best={:.3g} stop={}\n", run.population, run.evaluations,
+                     run.generations, run.best_value, to_string(run.stop));
   return s;
 }
 
@@ -90,8 +90,8 @@ TEST(Cmaes, OneDimensionWorks) {
   Settings s;
   s.restarts = 0;
   Rng rng(5);
-  const Result r = minimize(columns([](const Point& x) { return (x[0] - 3.0) * (x[0] - 3.0); }), 1,
-                            fixed(VectorD::Zero(1)), s, rng);
+  const Result r =
+      minimize(columns([](const Point& x) { return (x[0] - 3.0) * (x[0] - 3.0); }), 1, fixed(VectorD::Zero(1)), s, rng);
   EXPECT_EQ(r.runs[0].population, 4);
   EXPECT_LE(r.best_value, 1e-10) << runs_summary(r);
   EXPECT_NEAR(r.best_x[0], 3.0, 1e-5);
@@ -163,8 +163,7 @@ TEST(Cmaes, IpopFindsTheGlobalMinimumOfRastriginAndDoublesThePopulation) {
   ASSERT_GE(r.runs.size(), 2u) << "the first run found the global minimum: no restart was tested";
   std::int64_t total = 0;
   for (std::size_t i = 0; i < r.runs.size(); ++i) {
-    EXPECT_EQ(r.runs[i].population, 8 << i)
-        << "run " << i;  // 4 + ⌊3 ln 5⌋ = 8, doubled per restart
+    EXPECT_EQ(r.runs[i].population, 8 << i) << "run " << i;  // 4 + ⌊3 ln 5⌋ = 8, doubled per restart
     total += r.runs[i].evaluations;
     if (i + 1 < r.runs.size()) {
       EXPECT_NE(r.runs[i].stop, StopReason::target);
@@ -238,9 +237,8 @@ TEST(Cmaes, ARunWhoseValuesAreAllNonFiniteStopsWithAReason) {
   Settings s;
   s.restarts = 2;
   Rng rng(1);
-  const Result r =
-      minimize(columns([](const Point&) { return std::numeric_limits<double>::quiet_NaN(); }), 4,
-               fixed(VectorD::Zero(4)), s, rng);
+  const Result r = minimize(columns([](const Point&) { return std::numeric_limits<double>::quiet_NaN(); }), 4,
+                            fixed(VectorD::Zero(4)), s, rng);
   ASSERT_EQ(r.runs.size(), 3u);
   for (std::size_t i = 0; i < r.runs.size(); ++i) {
     EXPECT_EQ(r.runs[i].stop, StopReason::non_finite);
@@ -304,8 +302,7 @@ TEST(Cmaes, TolFunStopsAFlatRunAfterItsHistory) {
   Settings s;
   s.restarts = 1;
   Rng rng(9);
-  const Result r =
-      minimize(columns([](const Point&) { return 1.0; }), 2, fixed(VectorD::Zero(2)), s, rng);
+  const Result r = minimize(columns([](const Point&) { return 1.0; }), 2, fixed(VectorD::Zero(2)), s, rng);
   ASSERT_EQ(r.runs.size(), 2u);
   EXPECT_EQ(r.runs[0].population, 6);  // 4 + ⌊3 ln 2⌋
   EXPECT_EQ(r.runs[0].stop, StopReason::tol_fun);
@@ -371,8 +368,8 @@ TEST(Cmaes, GenerationsDoNotAllocate) {
     Rng rng(6);
     const Result r = minimize(f, n, fixed(VectorD::Constant(n, 2.0)), s, rng);
     EXPECT_GT(calls, 50);
-    EXPECT_EQ(allocating, 0) << "n=" << n << " lambda=" << lambda << ": " << allocating << " of "
-                             << calls << " generations allocated";
+    EXPECT_EQ(allocating, 0) << "n=" << n << " lambda=" << lambda << ": " << allocating << " of " << calls
+                             << " generations allocated";
   }
 }
 
@@ -392,8 +389,7 @@ TEST(Cmaes, SettingsAreValidatedWithTheirKeys) {
   s = Settings{};
   s.population = 2;
   EXPECT_EQ(message(s), "");
-  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity(),
-                     std::numeric_limits<double>::quiet_NaN()}) {
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
     s = Settings{};
     s.sigma0 = bad;
     EXPECT_NE(message(s).find("cmaes.sigma0"), std::string::npos) << bad;
@@ -415,8 +411,7 @@ TEST(Cmaes, SettingsAreValidatedWithTheirKeys) {
   s.sigma0 = -1;
   Rng rng(1);
   bool called = false;
-  EXPECT_THROW(minimize([&](const MatrixD&, VectorD&) { called = true; }, 2,
-                        fixed(VectorD::Zero(2)), s, rng),
+  EXPECT_THROW(minimize([&](const MatrixD&, VectorD&) { called = true; }, 2, fixed(VectorD::Zero(2)), s, rng),
                ConfigError);
   EXPECT_FALSE(called);
 }
@@ -433,12 +428,10 @@ TEST(Cmaes, TolXAndNoEffectStopConvergedRuns) {
   EXPECT_LE(a.best_value, 1e-20);
 
   s.tol_x = 0;
-  const Result b =
-      minimize(columns([](const Point& x) { return (x.array() - 1.0).square().sum(); }), 3,
-               fixed(VectorD::Zero(3)), s, rng);
+  const Result b = minimize(columns([](const Point& x) { return (x.array() - 1.0).square().sum(); }), 3,
+                            fixed(VectorD::Zero(3)), s, rng);
   const StopReason why = b.runs[0].stop;
-  EXPECT_TRUE(why == StopReason::no_effect_axis || why == StopReason::no_effect_coord)
-      << runs_summary(b);
+  EXPECT_TRUE(why == StopReason::no_effect_axis || why == StopReason::no_effect_coord) << runs_summary(b);
   EXPECT_LE(b.best_value, 1e-28);
 }
 

@@ -1,11 +1,12 @@
 // The cost model behind `invsweep check`: the arithmetic from calibration timings to a sweep's
 // estimate, and every registered solver's calibration hook.
+#include "invsweep/runner/cost_model.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "closed_form.hpp"
-#include "invsweep/runner/cost_model.hpp"
 #include "invsweep/solvers/registry.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
@@ -51,7 +52,8 @@ TEST(CostModel, EstimatesASweepOfEverySolverWithFiniteNonNegativeTimes) {
   coef << 1.0, 2.0;
   const oracle::Oracle o = invsweep::testing::linear_oracle(coef, 0.0);
   std::string solvers_list;
-  for (const std::string& n : solvers::names()) solvers_list += (solvers_list.empty() ? "\"" : ", \"") + n + "\"";
+  for (const std::string& n : solvers::names())
+    solvers_list += (solvers_list.empty() ? "\"" : ", \"") + n + "\"";
   const std::string text = "oracle = \"o.h5\"\nsamples = 8\nreplicates = 2\nsolvers = [" + solvers_list +
                            "]\n[objective]\nkind = \"target\"\ntargets = [[1.0], [2.0], [3.0]]\n"
                            "[generator]\nsteps = 40\n[adjoint]\nsteps = 40\n[amortized]\nsteps = 40\nbatch = 16\n"

@@ -1,9 +1,10 @@
+#include "invsweep/data/csv.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "invsweep/core/errors.hpp"
-#include "invsweep/data/csv.hpp"
 #include "scratch.hpp"
 
 using namespace invsweep;
@@ -73,4 +74,6 @@ TEST_F(Csv, MissingColumnSuggestsTheClosestName) {
   }
 }
 
-TEST_F(Csv, MissingFileIsAnIoError) { EXPECT_THROW(data::read_csv(path("nope.csv")), IoError); }
+TEST_F(Csv, MissingFileIsAnIoError) {
+  EXPECT_THROW(data::read_csv(path("nope.csv")), IoError);
+}

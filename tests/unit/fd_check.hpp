@@ -1,13 +1,13 @@
 #pragma once
 // Shared pieces of the finite-difference tests of the inversion code (objective, regularisers,
 // bound maps): an error table for the failure message and a small random oracle.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
-#include <fmt/format.h>
 
 #include "invsweep/core/rng.hpp"
 #include "invsweep/inverse/spec.hpp"
@@ -36,7 +36,8 @@ struct FdTable {
   /// Sets the floor to `fraction` of the largest |numeric| value and recomputes the errors.
   void floor_at(double fraction) {
     double big = 0;
-    for (const Row& r : rows) big = std::max(big, std::abs(r.numeric));
+    for (const Row& r : rows)
+      big = std::max(big, std::abs(r.numeric));
     floor = std::max(fraction * big, 1e-12);
     worst = 0;
     for (Row& r : rows) {
@@ -69,13 +70,15 @@ struct WorstError {
 inline oracle::Oracle random_oracle(Index n_in, Index n_out, std::uint64_t seed) {
   Rng rng(seed);
   oracle::Oracle o;
-  for (Index i = 0; i < n_in; ++i) o.input_names.push_back(fmt::format("x{}", i + 1));
-  for (Index k = 0; k < n_out; ++k) o.output_names.push_back(fmt::format("y{}", k + 1));
-  o.net = nn::Mlp<double>({{n_in, 6, nn::Activation::tanh},
-                           {6, 5, nn::Activation::softplus},
-                           {5, n_out, nn::Activation::identity}});
+  for (Index i = 0; i < n_in; ++i)
+    o.input_names.push_back(fmt::format("x{}", i + 1));
+  for (Index k = 0; k < n_out; ++k)
+    o.output_names.push_back(fmt::format("y{}", k + 1));
+  o.net = nn::Mlp<double>(
+      {{n_in, 6, nn::Activation::tanh}, {6, 5, nn::Activation::softplus}, {5, n_out, nn::Activation::identity}});
   o.net.init_glorot(rng);
-  for (Index p = 0; p < o.net.n_params(); ++p) o.net.params()[p] += 0.3 * rng.normal();
+  for (Index p = 0; p < o.net.n_params(); ++p)
+    o.net.params()[p] += 0.3 * rng.normal();
   o.input_scaler.mean.resize(n_in);
   o.input_scaler.scale.resize(n_in);
   for (Index i = 0; i < n_in; ++i) {
@@ -96,7 +99,8 @@ inline oracle::Oracle random_oracle(Index n_in, Index n_out, std::uint64_t seed)
 /// A float matrix of normal deviates times `sigma`.
 inline MatrixF random_matrix(Rng& rng, Index rows, Index cols, double sigma) {
   MatrixF m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(sigma * rng.normal());
+  for (Index i = 0; i < m.size(); ++i)
+    m.data()[i] = static_cast<float>(sigma * rng.normal());
   return m;
 }
 
@@ -123,7 +127,8 @@ inline double objective_closed_form(const inverse::Objective& obj, const nn::Sca
           break;
         }
         case inverse::ObjectiveKind::range: {
-          const double d = y < obj.lo[k] ? (obj.lo[k] - y) / os.scale[k] : (y > obj.hi[k] ? (y - obj.hi[k]) / os.scale[k] : 0.0);
+          const double d =
+              y < obj.lo[k] ? (obj.lo[k] - y) / os.scale[k] : (y > obj.hi[k] ? (y - obj.hi[k]) / os.scale[k] : 0.0);
           term = w[k] * d * d;
           break;
         }

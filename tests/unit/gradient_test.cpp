@@ -1,10 +1,10 @@
 // Every hand-written gradient against central finite differences in double precision.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
-#include <fmt/format.h>
 
 #include "invsweep/nn/mlp.hpp"
 
@@ -31,7 +31,8 @@ struct Check {
   void add(const std::string& what, double analytic, double numeric) {
     const double err = std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), 1e-3});
     if (err > worst) worst = err;
-    if (err > 1e-6) table += fmt::format("  {:<24} analytic {:+.12e} numeric {:+.12e} rel {:.2e}\n", what, analytic, numeric, err);
+    if (err > 1e-6)
+      table += fmt::format("  {:<24} analytic {:+.12e} numeric {:+.12e} rel {:.2e}\n", what, analytic, numeric, err);
   }
 };
 
@@ -39,10 +40,13 @@ void check_gradients(Activation act, Activation out_act, const Shape& s, std::ui
   Rng rng(seed);
   Mlp<double> net = Mlp<double>::make(s.n_in, s.hidden, s.n_out, act, out_act);
   net.init_glorot(rng);
-  for (Index i = 0; i < net.n_params(); ++i) net.params()[i] += 0.1 * rng.normal();  // non-zero biases
+  for (Index i = 0; i < net.n_params(); ++i)
+    net.params()[i] += 0.1 * rng.normal();  // non-zero biases
   MatrixD x(s.n_in, s.batch), c(s.n_out, s.batch);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = 1.5 * rng.normal();
-  for (Index i = 0; i < c.size(); ++i) c.data()[i] = rng.normal();
+  for (Index i = 0; i < x.size(); ++i)
+    x.data()[i] = 1.5 * rng.normal();
+  for (Index i = 0; i < c.size(); ++i)
+    c.data()[i] = rng.normal();
 
   MlpWorkspace<double> ws(net, s.batch);
   ws.input() = x;
@@ -78,9 +82,9 @@ class GradientCheck : public ::testing::TestWithParam<Activation> {};
 
 TEST_P(GradientCheck, WeightsBiasesAndInputsMatchFiniteDifferences) {
   const std::vector<Shape> shapes = {
-      {1, {8}, 1, 5}, {4, {7, 5}, 2, 6}, {3, {6, 6, 4}, 3, 3}, {5, {}, 2, 4},
-      {2, {24, 12}, 2, 3},   // 12 rows < 24 columns: the transposed weight gradient (mlp.cpp)
-      {3, {90}, 2, 2}};      // 90 rows from 3 inputs: the small-inner product's 64- and 16-row blocks
+      {1, {8}, 1, 5}, {4, {7, 5}, 2, 6},   {3, {6, 6, 4}, 3, 3},
+      {5, {}, 2, 4},  {2, {24, 12}, 2, 3},  // 12 rows < 24 columns: the transposed weight gradient (mlp.cpp)
+      {3, {90}, 2, 2}};                     // 90 rows from 3 inputs: the small-inner product's 64- and 16-row blocks
   std::uint64_t seed = 100;
   for (const Shape& s : shapes) {
     check_gradients(GetParam(), Activation::identity, s, seed++);
@@ -124,7 +128,8 @@ TEST(Activation, TanhInDoubleMatchesStdTanh) {
   Rng rng(11);
   std::vector<double> z;
   for (double scale : {1e-3, 0.3, 1.0, 4.0, 30.0})
-    for (int i = 0; i < 1000; ++i) z.push_back(scale * rng.normal());
+    for (int i = 0; i < 1000; ++i)
+      z.push_back(scale * rng.normal());
   for (double v : {0.625, std::nextafter(0.625, 0.0), std::nextafter(0.625, 1.0), 1e-300, 19.0, 400.0}) {
     z.push_back(v);
     z.push_back(-v);

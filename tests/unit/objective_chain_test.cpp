@@ -41,7 +41,8 @@ MatrixD full_input(const oracle::Oracle& o, const Constraint& c, const MatrixD& 
   for (Index i = 0; i < kIn; ++i)
     if (c.fixed[static_cast<std::size_t>(i)] != 0)
       full.row(i).setConstant((c.fixed_value[i] - o.input_scaler.mean[i]) / o.input_scaler.scale[i]);
-  for (std::size_t k = 0; k < kFree.size(); ++k) full.row(kFree[k]) = s.row(static_cast<Index>(k));
+  for (std::size_t k = 0; k < kFree.size(); ++k)
+    full.row(kFree[k]) = s.row(static_cast<Index>(k));
   return full;
 }
 
@@ -77,27 +78,33 @@ double gap_middle(const std::vector<double>& sorted, std::size_t from, std::size
 // columns below, some inside and some above, with ends in the widest gaps between them (no
 // kink near any column); with 3 outputs the second is lower-bounded only, the third
 // upper-bounded only.
-Objective make_objective(ObjectiveKind kind, const oracle::Oracle& o, const MatrixD& u, bool default_weights, Rng& rng) {
+Objective make_objective(ObjectiveKind kind, const oracle::Oracle& o, const MatrixD& u, bool default_weights,
+                         Rng& rng) {
   const Index m = u.rows(), n = u.cols();
   const nn::Scaler& os = o.output_scaler;
   Objective obj;
   obj.kind = kind;
   if (!default_weights) {
     obj.weights = VectorD(m);
-    if (m == 1) obj.weights << 2.5;
-    else if (kind == ObjectiveKind::maximize || kind == ObjectiveKind::minimize) obj.weights << -0.8, 0.3, 0.0;
-    else obj.weights << 1.5, 0.0, 0.7;
+    if (m == 1)
+      obj.weights << 2.5;
+    else if (kind == ObjectiveKind::maximize || kind == ObjectiveKind::minimize)
+      obj.weights << -0.8, 0.3, 0.0;
+    else
+      obj.weights << 1.5, 0.0, 0.7;
   }
   if (kind == ObjectiveKind::target) {
     MatrixD x(kIn, 1);
-    for (Index i = 0; i < kIn; ++i) x(i, 0) = o.input_scaler.mean[i] + o.input_scaler.scale[i] * rng.normal();
+    for (Index i = 0; i < kIn; ++i)
+      x(i, 0) = o.input_scaler.mean[i] + o.input_scaler.scale[i] * rng.normal();
     obj.target = o.predict(x).col(0);
   } else if (kind == ObjectiveKind::range) {
     VectorD lo(m), hi(m);
     for (Index k = 0; k < m; ++k) {
       if (n >= 3) {
         std::vector<double> v;
-        for (Index j = 0; j < n; ++j) v.push_back(u(k, j));
+        for (Index j = 0; j < n; ++j)
+          v.push_back(u(k, j));
         std::sort(v.begin(), v.end());
         const auto un = static_cast<std::size_t>(n);
         lo[k] = gap_middle(v, un / 8, un / 2);
@@ -161,7 +168,9 @@ TEST_P(ObjectiveChain, FreeFeatureGradientMatchesFiniteDifferences) {
       const double expected = chain_loss(net_d, o, c, obj, sd, &magnitude, &side0);
       if (kind == ObjectiveKind::range && batch > 1) {  // columns below, inside and above
         EXPECT_TRUE((side0.row(0).array() == -1).any() && (side0.row(0).array() == 0).any() &&
-                    (side0.row(0).array() == 1).any()) << where << "\n" << side0;
+                    (side0.row(0).array() == 1).any())
+            << where << "\n"
+            << side0;
       }
       EXPECT_NEAR(loss, expected, 2e-5 * magnitude + 1e-9) << where;
 
@@ -187,4 +196,6 @@ TEST_P(ObjectiveChain, FreeFeatureGradientMatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Kinds, ObjectiveChain,
                          ::testing::Values(ObjectiveKind::target, ObjectiveKind::range, ObjectiveKind::maximize,
                                            ObjectiveKind::minimize),
-                         [](const ::testing::TestParamInfo<ObjectiveKind>& i) { return std::string(to_string(i.param)); });
+                         [](const ::testing::TestParamInfo<ObjectiveKind>& i) {
+                           return std::string(to_string(i.param));
+                         });

@@ -29,7 +29,8 @@ struct Setting {
 VectorD vec(std::initializer_list<double> v) {
   VectorD r(static_cast<Index>(v.size()));
   Index i = 0;
-  for (double x : v) r[i++] = x;
+  for (double x : v)
+    r[i++] = x;
   return r;
 }
 
@@ -38,8 +39,9 @@ VectorD vec(std::initializer_list<double> v) {
 // one-sided ones with ±inf ends.
 std::vector<Setting> settings(ObjectiveKind kind, const nn::Scaler& os, Rng& rng) {
   const Index m = os.size();
-  const std::vector<VectorD> weights = m == 1 ? std::vector<VectorD>{VectorD(), vec({2.5})}
-                                              : std::vector<VectorD>{VectorD(), vec({1.5, 0.0, 0.7}), vec({-0.8, 0.3, 0.0})};
+  const std::vector<VectorD> weights =
+      m == 1 ? std::vector<VectorD>{VectorD(), vec({2.5})}
+             : std::vector<VectorD>{VectorD(), vec({1.5, 0.0, 0.7}), vec({-0.8, 0.3, 0.0})};
   std::vector<Setting> out;
   for (const VectorD& w : weights) {
     if (kind == ObjectiveKind::target && w.size() > 0 && w.minCoeff() < 0) continue;  // squared-error weights ≥ 0
@@ -114,7 +116,8 @@ TEST_P(ObjectiveGradient, LossMatchesClosedFormAndGradientMatchesFiniteDifferenc
       for (Index batch : {1, 7, 64}) {
         MatrixF u = outputs(st.obj, o.output_scaler, batch, rng, 10 * h);
         MatrixF g = MatrixF::Constant(m, batch, std::numeric_limits<float>::quiet_NaN());
-        const double loss = p.objective_grad(MatrixMap<float>(u.data(), m, batch), MatrixMap<float>(g.data(), m, batch));
+        const double loss =
+            p.objective_grad(MatrixMap<float>(u.data(), m, batch), MatrixMap<float>(g.data(), m, batch));
         const std::string where = fmt::format("{}: {} outputs, {}, batch {}", to_string(kind), m, st.name, batch);
 
         const MatrixD ud = u.cast<double>();
@@ -129,7 +132,8 @@ TEST_P(ObjectiveGradient, LossMatchesClosedFormAndGradientMatchesFiniteDifferenc
           up.data()[i] += h;
           um.data()[i] -= h;
           const double numeric = (objective_closed_form(st.obj, o.output_scaler, up) -
-                                  objective_closed_form(st.obj, o.output_scaler, um)) / (2 * h);
+                                  objective_closed_form(st.obj, o.output_scaler, um)) /
+                                 (2 * h);
           t.add(fmt::format("u({}, {})", i % m, i / m), g.data()[i], numeric);
         }
         t.floor_at(1e-3);
@@ -143,7 +147,9 @@ TEST_P(ObjectiveGradient, LossMatchesClosedFormAndGradientMatchesFiniteDifferenc
 INSTANTIATE_TEST_SUITE_P(Kinds, ObjectiveGradient,
                          ::testing::Values(ObjectiveKind::target, ObjectiveKind::range, ObjectiveKind::maximize,
                                            ObjectiveKind::minimize),
-                         [](const ::testing::TestParamInfo<ObjectiveKind>& i) { return std::string(to_string(i.param)); });
+                         [](const ::testing::TestParamInfo<ObjectiveKind>& i) {
+                           return std::string(to_string(i.param));
+                         });
 
 // A zero weight removes the output from the loss and from the gradient exactly, and inside a
 // range the gradient is exactly zero.
@@ -158,9 +164,9 @@ TEST(ObjectiveGradient, ZeroWeightAndInsideRangeGiveExactZeros) {
   obj.weights = vec({1.0, 0.0, 1.0});
   const Problem p(o, net, obj, Constraint::free(2), Regularize{});
   MatrixF u(3, 4);
-  u << -3.0f, -0.5f, 0.5f, 3.0f,   // below, inside, inside, above
-      -9.0f, 9.0f, 0.0f, 40.0f,    // zero weight: anything
-      0.9f, -0.9f, 0.0f, 0.99f;    // inside
+  u << -3.0f, -0.5f, 0.5f, 3.0f,  // below, inside, inside, above
+      -9.0f, 9.0f, 0.0f, 40.0f,   // zero weight: anything
+      0.9f, -0.9f, 0.0f, 0.99f;   // inside
   MatrixF g = MatrixF::Constant(3, 4, 1.0f);
   const double loss = p.objective_grad(MatrixMap<float>(u.data(), 3, 4), MatrixMap<float>(g.data(), 3, 4));
   EXPECT_NEAR(loss, (2.0 * 2.0 + 2.0 * 2.0) / 4.0, 1e-6);  // (u − ∓1)² for the first and last column
@@ -179,8 +185,10 @@ TEST(ObjectiveResiduals, MatchDistancesInOriginalUnits) {
   const nn::Mlp<float> net = o.net.cast<float>();
   Rng rng(79);
   MatrixD y(3, 9);
-  for (Index i = 0; i < y.size(); ++i) y.data()[i] = 5.0 * rng.normal();
-  for (ObjectiveKind kind : {ObjectiveKind::target, ObjectiveKind::range, ObjectiveKind::maximize, ObjectiveKind::minimize}) {
+  for (Index i = 0; i < y.size(); ++i)
+    y.data()[i] = 5.0 * rng.normal();
+  for (ObjectiveKind kind :
+       {ObjectiveKind::target, ObjectiveKind::range, ObjectiveKind::maximize, ObjectiveKind::minimize}) {
     Objective obj;
     obj.kind = kind;
     obj.weights = vec({2.0, 0.0, 0.5});
@@ -218,7 +226,8 @@ TEST(ProblemUnits, ScaledAndOriginalRoundTripWithFixedFeatures) {
   ASSERT_EQ(p.n_free(), 3);
   Rng rng(81);
   MatrixD s(3, 5);
-  for (Index i = 0; i < s.size(); ++i) s.data()[i] = rng.normal();
+  for (Index i = 0; i < s.size(); ++i)
+    s.data()[i] = rng.normal();
   const MatrixD x = p.to_original(s);
   const Index free_rows[] = {0, 2, 3};
   for (Index j = 0; j < 5; ++j) {

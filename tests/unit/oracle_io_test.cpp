@@ -1,10 +1,11 @@
+#include "invsweep/oracle/oracle_io.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "invsweep/core/errors.hpp"
-#include "invsweep/oracle/oracle_io.hpp"
 #include "scratch.hpp"
 
 using namespace invsweep;
@@ -18,8 +19,10 @@ Oracle make_oracle(std::uint64_t seed) {
   Oracle o;
   o.input_names = {"a", "b", "c"};
   o.output_names = {"y", "z"};
-  o.net = nn::Mlp<double>({{3, 5, nn::Activation::tanh}, {5, 4, nn::Activation::gelu}, {4, 2, nn::Activation::identity}});
-  for (Index i = 0; i < o.net.n_params(); ++i) o.net.params()[i] = rng.normal();
+  o.net =
+      nn::Mlp<double>({{3, 5, nn::Activation::tanh}, {5, 4, nn::Activation::gelu}, {4, 2, nn::Activation::identity}});
+  for (Index i = 0; i < o.net.n_params(); ++i)
+    o.net.params()[i] = rng.normal();
   o.input_scaler = {VectorD::Random(3), VectorD::Constant(3, 2.5)};
   o.output_scaler = {VectorD::Random(2), VectorD::Constant(2, 0.3)};
   o.input_lo = VectorD::Constant(3, -1.0);
@@ -93,7 +96,8 @@ TEST_F(OracleFile, PredictFollowsTheDocumentedFormula) {
   VectorD h = (x - o.input_scaler.mean).cwiseQuotient(o.input_scaler.scale);
   h = (o.net.weight(0) * h + o.net.bias(0)).array().tanh().matrix();
   VectorD z = o.net.weight(1) * h + o.net.bias(1);
-  for (Index i = 0; i < z.size(); ++i) z[i] = 0.5 * z[i] * (1 + std::erf(z[i] / std::sqrt(2.0)));
+  for (Index i = 0; i < z.size(); ++i)
+    z[i] = 0.5 * z[i] * (1 + std::erf(z[i] / std::sqrt(2.0)));
   const VectorD u = o.net.weight(2) * z + o.net.bias(2);
   const VectorD y = u.cwiseProduct(o.output_scaler.scale) + o.output_scaler.mean;
   EXPECT_LT((o.predict(x) - y).cwiseAbs().maxCoeff(), 1e-12);
@@ -126,7 +130,8 @@ TEST_F(OracleFile, RejectsUnknownActivation) {
   const std::string p = damaged([](hid_t g) {
     const hid_t l = H5Gopen2(g, "layers/1", H5P_DEFAULT);
     H5Adelete(l, "activation");
-    h5::Node(h5::Handle(H5Gopen2(g, "layers/1", H5P_DEFAULT), H5Gclose), "x").set_attr("activation", std::string_view("swish"));
+    h5::Node(h5::Handle(H5Gopen2(g, "layers/1", H5P_DEFAULT), H5Gclose), "x")
+        .set_attr("activation", std::string_view("swish"));
     H5Gclose(l);
   });
   const std::string m = error_loading(p);
@@ -177,6 +182,7 @@ TEST_F(OracleFile, RejectsInconsistentShapesNonFiniteAndBadScales) {
 TEST_F(OracleFile, SaveLeavesNoTemporaryBehind) {
   save_oracle(path("o.h5"), make_oracle(1));
   int n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++n;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_))
+    ++n;
   EXPECT_EQ(n, 1);
 }

@@ -2,13 +2,14 @@
 // non-trivial scalers (the target's solutions are a hyperplane), with bounds and a fixed
 // feature, a 1-D monotone oracle (tanh, one root), a range objective, zero weights, and the
 // objectives it leaves alone.
+#include "invsweep/inverse/polish.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "closed_form.hpp"
 #include "fd_check.hpp"
-#include "invsweep/inverse/polish.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
@@ -19,12 +20,15 @@ namespace {
 // + b) + mo with w = (0.7, −1.2, 0.4, …) cycled over the inputs and outputs.
 oracle::Oracle scaled_linear_oracle(Index n_in, Index n_out) {
   oracle::Oracle o;
-  for (Index i = 0; i < n_in; ++i) o.input_names.push_back(fmt::format("x{}", i + 1));
-  for (Index k = 0; k < n_out; ++k) o.output_names.push_back(fmt::format("y{}", k + 1));
+  for (Index i = 0; i < n_in; ++i)
+    o.input_names.push_back(fmt::format("x{}", i + 1));
+  for (Index k = 0; k < n_out; ++k)
+    o.output_names.push_back(fmt::format("y{}", k + 1));
   o.net = nn::Mlp<double>({{n_in, n_out, nn::Activation::identity}});
   const double w[] = {0.7, -1.2, 0.4, 1.1, -0.3};
   for (Index k = 0; k < n_out; ++k) {
-    for (Index i = 0; i < n_in; ++i) o.net.weight(0)(k, i) = w[(i + 2 * k) % 5];
+    for (Index i = 0; i < n_in; ++i)
+      o.net.weight(0)(k, i) = w[(i + 2 * k) % 5];
     o.net.bias(0)[k] = 0.3 - 0.5 * static_cast<double>(k);
   }
   o.input_scaler.mean = VectorD::LinSpaced(n_in, 1.0, -2.0);
@@ -38,7 +42,8 @@ oracle::Oracle scaled_linear_oracle(Index n_in, Index n_out) {
 
 // Gradient a_k (original units) and offset c_k of output k.
 VectorD slope(const oracle::Oracle& o, Index k) {
-  return (o.net.weight(0).row(k).transpose().array() * o.output_scaler.scale[k] / o.input_scaler.scale.array()).matrix();
+  return (o.net.weight(0).row(k).transpose().array() * o.output_scaler.scale[k] / o.input_scaler.scale.array())
+      .matrix();
 }
 double offset(const oracle::Oracle& o, Index k) {
   return o.output_scaler.scale[k] * o.net.bias(0)[k] + o.output_scaler.mean[k] - slope(o, k).dot(o.input_scaler.mean);
@@ -72,7 +77,8 @@ TEST(Polish, LinearTargetReachesTheHyperplane) {
   MatrixD s = p.to_scaled_free(x);
   const int iters = polish(p, settings(), s);
   const MatrixD xe = p.to_original(s);
-  for (Index j = 0; j < 16; ++j) EXPECT_LE(std::abs(a.dot(xe.col(j)) + c - t), 1e-10 * std::abs(t)) << "column " << j;
+  for (Index j = 0; j < 16; ++j)
+    EXPECT_LE(std::abs(a.dot(xe.col(j)) + c - t), 1e-10 * std::abs(t)) << "column " << j;
   EXPECT_LE(p.residuals(o.predict(xe)).maxCoeff(), 1e-10 * std::abs(t));
   EXPECT_GT(iters, 0);
   EXPECT_LT(iters, 100);
@@ -187,7 +193,8 @@ TEST(Polish, ZeroWeightOutputIsIgnored) {
   s.row(0) << -0.5, 0.0, 0.5, 1.0;
   polish(p, settings(), s);
   const MatrixD x = p.to_original(s);
-  for (Index j = 0; j < 4; ++j) EXPECT_LE(std::abs(a.dot(x.col(j)) + c - 4.0), 1e-10 * 4.0) << "column " << j;
+  for (Index j = 0; j < 4; ++j)
+    EXPECT_LE(std::abs(a.dot(x.col(j)) + c - 4.0), 1e-10 * 4.0) << "column " << j;
 }
 
 // maximize / minimize have no residual to polish: nothing runs, nothing moves.

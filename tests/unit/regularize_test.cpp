@@ -35,7 +35,8 @@ double bandwidth(const MatrixD& s) {
   const Index n = s.cols();
   std::vector<double> d2;
   for (Index i = 0; i < n; ++i)
-    for (Index j = i + 1; j < n; ++j) d2.push_back((s.col(i) - s.col(j)).squaredNorm());
+    for (Index j = i + 1; j < n; ++j)
+      d2.push_back((s.col(i) - s.col(j)).squaredNorm());
   std::sort(d2.begin(), d2.end());
   return std::max(d2[d2.size() / 2] / std::log(static_cast<double>(n) + 1.0), 1e-8);
 }
@@ -45,7 +46,8 @@ double reg_loss(const Terms& lam, const VectorD& reference_s, const MatrixD& s, 
   const Index n = s.cols();
   const auto dn = static_cast<double>(n);
   double loss = lam.min_norm * s.squaredNorm() / dn;
-  for (Index j = 0; j < n; ++j) loss += lam.proximity * (s.col(j) - reference_s).squaredNorm() / dn;
+  for (Index j = 0; j < n; ++j)
+    loss += lam.proximity * (s.col(j) - reference_s).squaredNorm() / dn;
   if (lam.diversity > 0 && n > 1) {
     double sum = 0;
     for (Index i = 0; i < n; ++i)
@@ -68,7 +70,8 @@ struct Fixture {
     c.fixed_value[2] = o.input_scaler.mean[2];
     obj.target = VectorD::Zero(1);
     Rng rng(301);
-    for (Index i = 0; i < kIn; ++i) reference[i] = o.input_scaler.mean[i] + o.input_scaler.scale[i] * rng.normal();
+    for (Index i = 0; i < kIn; ++i)
+      reference[i] = o.input_scaler.mean[i] + o.input_scaler.scale[i] * rng.normal();
     reference[2] = 1e6;  // a fixed feature's reference is not used
     reference_s.resize(static_cast<Index>(kFree.size()));
     for (std::size_t k = 0; k < kFree.size(); ++k) {
@@ -159,7 +162,8 @@ TEST(RegularizeGradient, DiversityOnClusteredPoints) {
   const Index nf = p.n_free(), batch = 12;
   Rng rng(370);
   MatrixF s = invsweep::testing::random_matrix(rng, nf, batch, 0.05);
-  for (Index j = batch / 2; j < batch; ++j) s.col(j).array() += 1.0f;
+  for (Index j = batch / 2; j < batch; ++j)
+    s.col(j).array() += 1.0f;
   MatrixF g = MatrixF::Zero(nf, batch);
   VectorF scratch;
   const double loss = p.regularize(s, g, scratch);
@@ -185,7 +189,8 @@ TEST(RegularizeGradient, KthSmallestMatchesNthElement) {
   Rng rng(380);
   for (Index n : {1, 2, 3, 17, 1000}) {
     std::vector<float> x(static_cast<std::size_t>(n));
-    for (float& v : x) v = static_cast<float>(std::abs(rng.normal()) * (rng.uniform() < 0.1 ? 1e-30 : 3.0));
+    for (float& v : x)
+      v = static_cast<float>(std::abs(rng.normal()) * (rng.uniform() < 0.1 ? 1e-30 : 3.0));
     for (Index k : {Index{0}, n / 2, n - 1}) {
       std::vector<float> a = x, b = x;
       std::nth_element(b.begin(), b.begin() + k, b.end());

@@ -1,8 +1,8 @@
+#include "invsweep/core/rng.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "invsweep/core/rng.hpp"
 
 using invsweep::Rng;
 
@@ -49,5 +49,6 @@ TEST(Rng, BelowIsInRangeAndCoversIt) {
     ASSERT_LT(k, 7u);
     ++counts[k];
   }
-  for (int c : counts) EXPECT_NEAR(c, 10000, 500);
+  for (int c : counts)
+    EXPECT_NEAR(c, 10000, 500);
 }

@@ -1,6 +1,8 @@
 // Solver `sampler` against the true distribution on hand-built oracles. The truth comes from
 // the closed-form functions by rejection sampling (uniform prior, a narrow band, many draws)
 // or, for isolated roots, from their shares 1/|f′(root)| — never from the sampler itself.
+#include "invsweep/solvers/sampler.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
 #include "invsweep/solvers/registry.hpp"
-#include "invsweep/solvers/sampler.hpp"
 
 using namespace invsweep;
 using namespace invsweep::inverse;
@@ -37,10 +38,13 @@ oracle::Oracle norm_oracle(Index n) {
   o.net.bias(1).setZero();
   return o;
 }
-double softplus(double v) { return v > 30 ? v : std::log1p(std::exp(v)); }
+double softplus(double v) {
+  return v > 30 ? v : std::log1p(std::exp(v));
+}
 double norm_f(const VectorD& x) {
   double s = 0;
-  for (Index i = 0; i < x.size(); ++i) s += softplus(x[i]) + softplus(-x[i]);
+  for (Index i = 0; i < x.size(); ++i)
+    s += softplus(x[i]) + softplus(-x[i]);
   return s;
 }
 
@@ -62,12 +66,14 @@ oracle::Oracle multiroot_oracle() {
 }
 double g_root(double x) {
   double s = -0.3;
-  for (const auto& r : kRoots) s += r[2] * std::tanh(r[0] * (x - r[1]));
+  for (const auto& r : kRoots)
+    s += r[2] * std::tanh(r[0] * (x - r[1]));
   return s;
 }
 double dg_root(double x) {
   double s = 0;
-  for (const auto& r : kRoots) s += r[2] * r[0] / std::pow(std::cosh(r[0] * (x - r[1])), 2);
+  for (const auto& r : kRoots)
+    s += r[2] * r[0] / std::pow(std::cosh(r[0] * (x - r[1])), 2);
   return s;
 }
 
@@ -89,11 +95,13 @@ MatrixD rejection(const VectorD& lo, const VectorD& hi, const std::function<bool
   std::vector<VectorD> got;
   VectorD x(lo.size());
   for (std::int64_t d = 0; d < max_draws && static_cast<Index>(got.size()) < want; ++d) {
-    for (Index k = 0; k < lo.size(); ++k) x[k] = rng.uniform(lo[k], hi[k]);
+    for (Index k = 0; k < lo.size(); ++k)
+      x[k] = rng.uniform(lo[k], hi[k]);
     if (keep(x)) got.push_back(x);
   }
   MatrixD m(lo.size(), static_cast<Index>(got.size()));
-  for (std::size_t j = 0; j < got.size(); ++j) m.col(static_cast<Index>(j)) = got[j];
+  for (std::size_t j = 0; j < got.size(); ++j)
+    m.col(static_cast<Index>(j)) = got[j];
   return m;
 }
 
@@ -107,8 +115,10 @@ double w1(VectorD a, VectorD b) {
   double sum = 0;
   std::size_t ia = 0, ib = 0;
   for (std::size_t i = 0; i + 1 < all.size(); ++i) {
-    while (ia < static_cast<std::size_t>(a.size()) && a[static_cast<Index>(ia)] <= all[i]) ++ia;
-    while (ib < static_cast<std::size_t>(b.size()) && b[static_cast<Index>(ib)] <= all[i]) ++ib;
+    while (ia < static_cast<std::size_t>(a.size()) && a[static_cast<Index>(ia)] <= all[i])
+      ++ia;
+    while (ib < static_cast<std::size_t>(b.size()) && b[static_cast<Index>(ib)] <= all[i])
+      ++ib;
     const double fa = static_cast<double>(ia) / static_cast<double>(a.size());
     const double fb = static_cast<double>(ib) / static_cast<double>(b.size());
     sum += std::abs(fa - fb) * (all[i + 1] - all[i]);
@@ -124,8 +134,8 @@ void expect_w1(const MatrixD& got, const MatrixD& truth, const VectorD& lo, cons
   for (Index f : features) {
     const double width = hi[f] - lo[f];
     const double d = w1(got.row(f).transpose(), truth.row(f).transpose());
-    const double floor = w1(truth.row(f).head(got.cols()).transpose(),
-                            truth.row(f).segment(got.cols(), got.cols()).transpose());
+    const double floor =
+        w1(truth.row(f).head(got.cols()).transpose(), truth.row(f).segment(got.cols(), got.cols()).transpose());
     std::printf("  feature %ld: W1 %.4f (%.2f%% of range), noise floor %.4f (%.2f%%)\n", static_cast<long>(f), d,
                 100 * d / width, floor, 100 * floor / width);
     EXPECT_LE(d, frac * width) << "feature " << f << " (noise floor " << floor << ")";
@@ -155,8 +165,8 @@ TEST(Sampler, LinearLevelSetIsUniformOnTheSegment) {
     EXPECT_TRUE((r.vectors.col(j).array() >= -5).all() && (r.vectors.col(j).array() <= 5).all());
   }
   const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
-  const MatrixD truth = rejection(lo, hi, [&](const VectorD& x) { return std::abs(a.dot(x) - 3.0) <= 1e-2; }, 10000,
-                                  std::int64_t{1} << 30, 5);
+  const MatrixD truth = rejection(
+      lo, hi, [&](const VectorD& x) { return std::abs(a.dot(x) - 3.0) <= 1e-2; }, 10000, std::int64_t{1} << 30, 5);
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
   EXPECT_GT(r.acceptance, 0.1);
   EXPECT_LT(r.rhat, 1.05);
@@ -194,7 +204,8 @@ TEST(Sampler, TwoOutputsMeetOnALine) {
   }
   Rng rng(13);
   MatrixD truth(3, 20000);
-  for (Index j = 0; j < truth.cols(); ++j) truth.col(j) = x0 + rng.uniform(s_lo, s_hi) * d;
+  for (Index j = 0; j < truth.cols(); ++j)
+    truth.col(j) = x0 + rng.uniform(s_lo, s_hi) * d;
   expect_w1(r.vectors, truth, VectorD::Constant(3, -5), VectorD::Constant(3, 5), {0, 1, 2}, 0.02);
 }
 
@@ -223,8 +234,8 @@ TEST(Sampler, CurvedSurfaceHasTheCoAreaDensityWithFixedAndBoundedFeatures) {
   }
   VectorD lo3 = lo, hi3 = hi;
   lo3[3] = hi3[3] = 1.0;
-  const MatrixD truth = rejection(lo3, hi3, [](const VectorD& x) { return std::abs(norm_f(x) - 8.0) <= 1e-2; },
-                                  10000, std::int64_t{1} << 30, 6);
+  const MatrixD truth = rejection(
+      lo3, hi3, [](const VectorD& x) { return std::abs(norm_f(x) - 8.0) <= 1e-2; }, 10000, std::int64_t{1} << 30, 6);
   expect_w1(r.vectors, truth, lo, hi, {0, 1, 2}, 0.02);
   EXPECT_LT(r.rhat, 1.05);
 }
@@ -244,25 +255,30 @@ TEST(Sampler, DisconnectedRootsGetTheirTrueShares) {
   for (double x = -5; x < 5; x += 1e-3)
     if ((g_root(x) < 0) != (g_root(x + 1e-3) < 0)) {
       double a = x, b = x + 1e-3;
-      for (int i = 0; i < 60; ++i) ((g_root(a) < 0) == (g_root(0.5 * (a + b)) < 0) ? a : b) = 0.5 * (a + b);
+      for (int i = 0; i < 60; ++i)
+        ((g_root(a) < 0) == (g_root(0.5 * (a + b)) < 0) ? a : b) = 0.5 * (a + b);
       roots.push_back(a);
     }
   ASSERT_EQ(roots.size(), 4U);
   double total = 0;
-  for (double x : roots) total += 1 / std::abs(dg_root(x));
+  for (double x : roots)
+    total += 1 / std::abs(dg_root(x));
   for (std::size_t i = 0; i < roots.size(); ++i) {
     Index hits = 0;
-    for (Index j = 0; j < r.vectors.cols(); ++j) hits += std::abs(r.vectors(0, j) - roots[i]) < 1e-6 ? 1 : 0;
+    for (Index j = 0; j < r.vectors.cols(); ++j)
+      hits += std::abs(r.vectors(0, j) - roots[i]) < 1e-6 ? 1 : 0;
     const double share = static_cast<double>(hits) / static_cast<double>(r.vectors.cols());
     const double truth = 1 / std::abs(dg_root(roots[i])) / total;
     std::printf("  root %.4f: share %.4f, truth %.4f\n", roots[i], share, truth);
     EXPECT_NEAR(share, truth, 0.03) << "root " << roots[i];
   }
   const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
-  const MatrixD truth = rejection(lo, hi, [](const VectorD&) { return true; }, 40000, 40000, 8);
+  const MatrixD truth = rejection(
+      lo, hi, [](const VectorD&) { return true; }, 40000, 40000, 8);
   expect_w1(r.vectors, truth, lo, hi, {1}, 0.02);  // x2: uniform on every line
   EXPECT_LT(r.rhat, 1.05);
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_NEAR(r.outputs(0, j), 0.0, 1e-9);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_NEAR(r.outputs(0, j), 0.0, 1e-9);
 }
 
 TEST(Sampler, BandIsThePriorRestrictedToTheShell) {
@@ -275,10 +291,11 @@ TEST(Sampler, BandIsThePriorRestrictedToTheShell) {
   const TaskResult r = solvers::solve(o, net, spec);
   print_diag(r);
   ASSERT_EQ(r.status, Status::done) << r.message;
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_LE(std::abs(r.outputs(0, j) - 5.0), 0.05 * 5.0 + 1e-12);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_LE(std::abs(r.outputs(0, j) - 5.0), 0.05 * 5.0 + 1e-12);
   const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
-  const MatrixD truth = rejection(lo, hi, [](const VectorD& x) { return std::abs(norm_f(x) - 5.0) <= 0.25; }, 40000,
-                                  std::int64_t{1} << 30, 9);
+  const MatrixD truth = rejection(
+      lo, hi, [](const VectorD& x) { return std::abs(norm_f(x) - 5.0) <= 0.25; }, 40000, std::int64_t{1} << 30, 9);
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 
@@ -296,10 +313,11 @@ TEST(Sampler, ThinBandMixesAlongItsLevelSets) {
   print_diag(r);
   ASSERT_EQ(r.status, Status::done) << r.message;
   EXPECT_LT(r.rhat, 1.05);
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_LE(std::abs(r.outputs(0, j) - 5.0), 0.002 * 5.0 + 1e-12);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_LE(std::abs(r.outputs(0, j) - 5.0), 0.002 * 5.0 + 1e-12);
   const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
-  const MatrixD truth = rejection(lo, hi, [](const VectorD& x) { return std::abs(norm_f(x) - 5.0) <= 0.01; }, 10000,
-                                  std::int64_t{1} << 30, 12);
+  const MatrixD truth = rejection(
+      lo, hi, [](const VectorD& x) { return std::abs(norm_f(x) - 5.0) <= 0.01; }, 10000, std::int64_t{1} << 30, 12);
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 
@@ -320,8 +338,8 @@ TEST(Sampler, RangeIsThePriorRestrictedToTheRange) {
     EXPECT_LE(r.outputs(0, j), 4.0);
   }
   const VectorD lo = VectorD::Constant(2, -5), hi = VectorD::Constant(2, 5);
-  const MatrixD truth = rejection(lo, hi, [&](const VectorD& x) { return a.dot(x) >= 1 && a.dot(x) <= 4; }, 40000,
-                                  std::int64_t{1} << 30, 10);
+  const MatrixD truth = rejection(
+      lo, hi, [&](const VectorD& x) { return a.dot(x) >= 1 && a.dot(x) <= 4; }, 40000, std::int64_t{1} << 30, 10);
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 

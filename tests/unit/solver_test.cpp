@@ -8,9 +8,9 @@
 #include "closed_form.hpp"
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
+#include "invsweep/inverse/problem.hpp"
 #include "invsweep/solvers/adjoint.hpp"
 #include "invsweep/solvers/generator.hpp"
-#include "invsweep/inverse/problem.hpp"
 #include "invsweep/solvers/registry.hpp"
 
 using namespace invsweep;
@@ -74,7 +74,8 @@ TEST_P(BothSolvers, HitALinearTargetAndPolishToMachinePrecision) {
   ASSERT_EQ(r.status, Status::done) << r.message;
   EXPECT_LT(median(r.residuals), 0.01 * 4.0);
   // Outputs are the oracle applied to the vectors, in double.
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_NEAR(r.outputs(0, j), a.dot(r.vectors.col(j)) + 0.5, 1e-12);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_NEAR(r.outputs(0, j), a.dot(r.vectors.col(j)) + 0.5, 1e-12);
   spec.polish.enabled = true;
   const TaskResult q = solve(o, net, spec);
   EXPECT_LE(q.residuals.maxCoeff(), 1e-10);
@@ -92,7 +93,8 @@ TEST_P(BothSolvers, FixedFeaturesAreExact) {
   spec.polish.enabled = true;
   const TaskResult r = solve(o, o.net.cast<float>(), spec);
   ASSERT_EQ(r.status, Status::done) << r.message;
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_EQ(r.vectors(2, j), 2.25);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_EQ(r.vectors(2, j), 2.25);
   EXPECT_LE(r.residuals.maxCoeff(), 1e-10);
 }
 
@@ -102,7 +104,8 @@ TEST_P(BothSolvers, TanhInverseIsFoundExactly) {
   spec.polish.enabled = true;
   const TaskResult r = solve(o, o.net.cast<float>(), spec);
   ASSERT_EQ(r.status, Status::done) << r.message;
-  for (Index j = 0; j < r.vectors.cols(); ++j) EXPECT_NEAR(r.vectors(0, j), std::atanh(0.5), 1e-9);
+  for (Index j = 0; j < r.vectors.cols(); ++j)
+    EXPECT_NEAR(r.vectors(0, j), std::atanh(0.5), 1e-9);
 }
 
 TEST_P(BothSolvers, SigmoidBoundsHoldWhileMaximising) {
@@ -197,14 +200,16 @@ TEST(Problem, DiversityTermMatchesThePairwiseFormula) {
   VectorF scratch;
   for (Index n : {2, 3, 17, 64}) {
     MatrixF s(3, n);
-    for (Index i = 0; i < s.size(); ++i) s.data()[i] = static_cast<float>(rng.normal());
+    for (Index i = 0; i < s.size(); ++i)
+      s.data()[i] = static_cast<float>(rng.normal());
     MatrixF g = MatrixF::Zero(3, n);
     const double loss = p.regularize(s, g, scratch);
 
     const MatrixD sd = s.cast<double>();
     std::vector<double> d2;
     for (Index i = 0; i < n; ++i)
-      for (Index j = i + 1; j < n; ++j) d2.push_back((sd.col(i) - sd.col(j)).squaredNorm());
+      for (Index j = i + 1; j < n; ++j)
+        d2.push_back((sd.col(i) - sd.col(j)).squaredNorm());
     std::vector<double> sorted = d2;
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(d2.size() / 2), sorted.end());
     const double h = std::max(sorted[d2.size() / 2] / std::log(static_cast<double>(n) + 1), 1e-8);
@@ -228,8 +233,10 @@ TEST(Problem, KthSmallestMatchesNthElement) {
   Rng rng(9);
   for (Index n : {1, 2, 5, 64, 2016}) {
     std::vector<float> x(static_cast<std::size_t>(n));
-    for (float& v : x) v = static_cast<float>(std::exp(3 * rng.normal()));
-    for (std::size_t i = 0; i < x.size(); i += 7) x[i] = 0.0f;  // zeros and ties
+    for (float& v : x)
+      v = static_cast<float>(std::exp(3 * rng.normal()));
+    for (std::size_t i = 0; i < x.size(); i += 7)
+      x[i] = 0.0f;  // zeros and ties
     if (n > 3) x[1] = x[2] = x[3];
     for (Index k : {Index{0}, n / 2, n - 1}) {
       std::vector<float> a = x, b = x;

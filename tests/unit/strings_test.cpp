@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "invsweep/core/strings.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace invsweep;
 

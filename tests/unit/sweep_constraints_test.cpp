@@ -16,7 +16,9 @@ namespace {
 using inverse::BoundMethod;
 using inverse::Constraint;
 
-std::string with_constraints(const std::string& body) { return sweep_text("", body); }
+std::string with_constraints(const std::string& body) {
+  return sweep_text("", body);
+}
 
 TEST(SweepConstraints, NoneMeansOneFreeSettingInTheTrainingRange) {
   const sweep::Sweep s = parse(sweep_text());
@@ -92,8 +94,8 @@ TEST(SweepConstraints, ImpossibleSettingsAreRefused) {
   t = with_constraints("[constraints]\nname = \"a\"\n");
   expect_refused(t, {"'constraints' must be an array of tables"});
   t = with_constraints("[[constraints]]\n[[constraints]]\nmethod = \"sigmod\"\n");
-  expect_refused(t, {value_at(t, "method = ") + ": 'constraints[1].method' = 'sigmod' is not one of",
-                     "did you mean 'sigmoid'"});
+  expect_refused(
+      t, {value_at(t, "method = ") + ": 'constraints[1].method' = 'sigmod' is not one of", "did you mean 'sigmoid'"});
 }
 
 TEST(SweepConstraints, FixedValueMayLeaveTheTrainingRangeButNotExplicitBounds) {
@@ -108,8 +110,8 @@ TEST(SweepRegularize, KeysDefaultsAndReference) {
   EXPECT_EQ(d.regularize.min_norm, 0.0);
   EXPECT_EQ(d.regularize.proximity, 0.0);
   EXPECT_EQ(d.regularize.reference, sweep_oracle().input_scaler.mean);
-  const sweep::Sweep s = parse(sweep_text(
-      "", "[regularize]\ndiversity = 0.5\nmin_norm = 2\nproximity = 1e-3\nreference = { x2 = -4.0 }\n"));
+  const sweep::Sweep s = parse(
+      sweep_text("", "[regularize]\ndiversity = 0.5\nmin_norm = 2\nproximity = 1e-3\nreference = { x2 = -4.0 }\n"));
   EXPECT_EQ(s.regularize.diversity, 0.5);
   EXPECT_EQ(s.regularize.min_norm, 2.0);
   EXPECT_EQ(s.regularize.proximity, 1e-3);
@@ -161,10 +163,9 @@ TEST(SweepPolish, BadValuesAreRefused) {
 // The grid ----------------------------------------------------------------------------------
 
 TEST(SweepGrid, TasksAreTargetsConstraintsSolversReplicatesReplicateFastest) {
-  const sweep::Sweep s = parse(sweep_text(
-      "seed = 9\nreplicates = 3\nsolvers = [\"adjoint\", \"generator\"]\n",
-      "[[constraints]]\nname = \"a\"\n[[constraints]]\nname = \"b\"\n",
-      "kind = \"target\"\ntargets = [[1.0, 1.0], [2.0, 2.0]]\n"));
+  const sweep::Sweep s = parse(sweep_text("seed = 9\nreplicates = 3\nsolvers = [\"adjoint\", \"generator\"]\n",
+                                          "[[constraints]]\nname = \"a\"\n[[constraints]]\nname = \"b\"\n",
+                                          "kind = \"target\"\ntargets = [[1.0, 1.0], [2.0, 2.0]]\n"));
   ASSERT_EQ(s.n_tasks(), 2 * 2 * 2 * 3);
   std::set<std::uint64_t> seeds;
   Index id = 0;
@@ -185,16 +186,18 @@ TEST(SweepGrid, TasksAreTargetsConstraintsSolversReplicatesReplicateFastest) {
           EXPECT_EQ(t.replicate, replicate);
           EXPECT_EQ(t.seed, derive_seed({9, static_cast<std::uint64_t>(id)}));
           EXPECT_EQ(t.shared_seed, s.shared_seed(constraint, replicate));
-          EXPECT_EQ(std::any_cast<solvers::GeneratorSettings>(s.solver_settings[static_cast<std::size_t>(
-                        solvers::find("generator"))]).steps, 2000);
+          EXPECT_EQ(std::any_cast<solvers::GeneratorSettings>(
+                        s.solver_settings[static_cast<std::size_t>(solvers::find("generator"))])
+                        .steps,
+                    2000);
           seeds.insert(t.seed);
         }
   EXPECT_EQ(seeds.size(), 24u);
   EXPECT_EQ(s.first_task_of_solver(1), 3);
   EXPECT_EQ(s.coords(s.first_task_of_solver(1)).solver, 1);
   // The seed depends on (seed, id) only: another seed moves every task's stream.
-  const sweep::Sweep other = parse(s.text.substr(0, s.text.find("seed = 9")) + "seed = 10" +
-                                   s.text.substr(s.text.find("seed = 9") + 8));
+  const sweep::Sweep other =
+      parse(s.text.substr(0, s.text.find("seed = 9")) + "seed = 10" + s.text.substr(s.text.find("seed = 9") + 8));
   EXPECT_NE(other.task(0).seed, s.task(0).seed);
   EXPECT_NE(s.shared_seed(0, 0), s.shared_seed(1, 0));
   EXPECT_NE(s.shared_seed(0, 0), s.shared_seed(0, 1));

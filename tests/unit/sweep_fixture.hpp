@@ -65,7 +65,8 @@ inline std::string line_at(const std::string& text, const std::string& needle) {
     ADD_FAILURE() << "'" << needle << "' not in:\n" << text;
     return "?";
   }
-  return fmt::format("{}:{}:1", kSweepPath, 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(p), '\n'));
+  return fmt::format("{}:{}:1", kSweepPath,
+                     1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(p), '\n'));
 }
 
 /// The ConfigError message of parsing `text` ("" and a test failure when it parses).
@@ -83,7 +84,9 @@ inline std::string error_of(const std::string& text) {
 inline void expect_refused(const std::string& text, std::initializer_list<std::string> fragments) {
   const std::string msg = error_of(text);
   for (const std::string& f : fragments)
-    EXPECT_NE(msg.find(f), std::string::npos) << "the message lacks '" << f << "':\n" << msg << "\nsweep file:\n" << text;
+    EXPECT_NE(msg.find(f), std::string::npos) << "the message lacks '" << f << "':\n"
+                                              << msg << "\nsweep file:\n"
+                                              << text;
 }
 
 }  // namespace invsweep::testing

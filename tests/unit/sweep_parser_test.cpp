@@ -49,8 +49,8 @@ TEST(SweepTopLevel, DefaultsWhenAbsent) {
 }
 
 TEST(SweepTopLevel, AbsolutePathsStayAbsolute) {
-  const sweep::Sweep s = parse("oracle = \"/data/o.h5\"\noutput = \"/data/r.h5\"\n[objective]\n" +
-                               std::string(kTargetObjective));
+  const sweep::Sweep s =
+      parse("oracle = \"/data/o.h5\"\noutput = \"/data/r.h5\"\n[objective]\n" + std::string(kTargetObjective));
   EXPECT_EQ(s.oracle_path, "/data/o.h5");
   EXPECT_EQ(s.output_path, "/data/r.h5");
 }
@@ -107,8 +107,9 @@ TEST(SweepSolvers, AmortizedRefusesMaximizeAndMinimize) {
 // [objective] ------------------------------------------------------------------------------
 
 TEST(SweepObjective, TargetVectorsAndWeights) {
-  const sweep::Sweep s = parse(sweep_text("", "", "kind = \"target\"\ntargets = [[1.0, 2.0], [3, -4.5]]\n"
-                                                  "weights = { z = 0.5 }\n"));
+  const sweep::Sweep s = parse(sweep_text("", "",
+                                          "kind = \"target\"\ntargets = [[1.0, 2.0], [3, -4.5]]\n"
+                                          "weights = { z = 0.5 }\n"));
   EXPECT_EQ(s.kind, ObjectiveKind::target);
   ASSERT_EQ(s.n_targets(), 2);
   EXPECT_EQ(s.targets[0], (VectorD(2) << 1.0, 2.0).finished());
@@ -128,8 +129,9 @@ TEST(SweepObjective, TargetAxisFromToCount) {
   ASSERT_EQ(s.n_targets(), 5);
   EXPECT_EQ(s.targets[2], (VectorD(2) << 0.5, 5.0).finished());
   EXPECT_EQ(s.targets[4], (VectorD(2) << 1.0, 0.0).finished());
-  const sweep::Sweep one = parse(sweep_text("", "", "kind = \"target\"\ntargets = { from = [3, 4], to = [5, 6], "
-                                                    "count = 1 }\n"));
+  const sweep::Sweep one = parse(sweep_text("", "",
+                                            "kind = \"target\"\ntargets = { from = [3, 4], to = [5, 6], "
+                                            "count = 1 }\n"));
   ASSERT_EQ(one.n_targets(), 1);
   EXPECT_EQ(one.targets[0], (VectorD(2) << 3.0, 4.0).finished());
 }
@@ -139,8 +141,8 @@ TEST(SweepObjective, BadTargetsAreRefused) {
   std::string t = obj("targets = [[1.0, 2.0, 3.0]]\n");
   expect_refused(t, {value_at(t, "targets = [") + ": 'objective.targets' must be an array of 2 numbers"});
   t = obj("targets = [1.0, 2.0]\n");
-  expect_refused(t, {value_at(t, "targets = ") + ": 'objective.targets' must be an array of target vectors of 2",
-                     "y, z"});
+  expect_refused(t,
+                 {value_at(t, "targets = ") + ": 'objective.targets' must be an array of target vectors of 2", "y, z"});
   t = obj("targets = []\n");
   expect_refused(t, {value_at(t, "targets = ") + ": 'objective.targets' must be a non-empty array"});
   t = obj("targets = [[1.0, nan]]\n");
@@ -169,7 +171,8 @@ TEST(SweepObjective, KindIsRequiredAndNamed) {
   expect_refused(sweep_text("", "", "targets = [[1.0, 2.0]]\n"), {"missing key 'objective.kind'"});
   std::string t = sweep_text("", "", "kind = \"maximise\"\noutput = \"y\"\n");
   expect_refused(t, {value_at(t, "kind = ") + ": 'objective.kind' = 'maximise' is not one of: target, range, "
-                                              "maximize, minimize", "did you mean 'maximize'"});
+                                              "maximize, minimize",
+                     "did you mean 'maximize'"});
   t = sweep_text("", "", "kind = 2\n");
   expect_refused(t, {value_at(t, "kind = ") + ": 'objective.kind' must be one of"});
   expect_refused("oracle = \"o.h5\"\nseed = 1\n", {kSweepPath, "missing table [objective]"});

@@ -28,8 +28,8 @@ void expect_keys(std::string_view solver, std::vector<std::string> keys) {
 }
 
 TEST(SweepSolverTables, Generator) {
-  expect_keys("generator", {"latent", "hidden", "activation", "steps", "lr", "latent_dist", "fresh_latents",
-                            "schedule", "final_lr_fraction", "patience", "tolerance"});
+  expect_keys("generator", {"latent", "hidden", "activation", "steps", "lr", "latent_dist", "fresh_latents", "schedule",
+                            "final_lr_fraction", "patience", "tolerance"});
   const auto d = settings_of<solvers::GeneratorSettings>(parse(sweep_text()), "generator");
   EXPECT_EQ(d.latent, 8);
   EXPECT_EQ(d.hidden, (std::vector<Index>{64, 64}));
@@ -42,10 +42,11 @@ TEST(SweepSolverTables, Generator) {
   EXPECT_EQ(d.final_lr_fraction, 0.01);
   EXPECT_EQ(d.patience, 0);
   EXPECT_EQ(d.tolerance, 0.0);
-  const sweep::Sweep s = parse(sweep_text(
-      "", "[generator]\nlatent = 3\nhidden = [5, 6, 7]\nactivation = \"relu\"\nsteps = 12\nlr = 0.5\n"
-          "latent_dist = \"uniform\"\nfresh_latents = true\nschedule = \"plateau\"\nfinal_lr_fraction = 0.2\n"
-          "patience = 9\ntolerance = 1e-4\n"));
+  const sweep::Sweep s = parse(
+      sweep_text("",
+                 "[generator]\nlatent = 3\nhidden = [5, 6, 7]\nactivation = \"relu\"\nsteps = 12\nlr = 0.5\n"
+                 "latent_dist = \"uniform\"\nfresh_latents = true\nschedule = \"plateau\"\nfinal_lr_fraction = 0.2\n"
+                 "patience = 9\ntolerance = 1e-4\n"));
   const auto g = settings_of<solvers::GeneratorSettings>(s, "generator");
   EXPECT_EQ(g.latent, 3);
   EXPECT_EQ(g.hidden, (std::vector<Index>{5, 6, 7}));
@@ -100,11 +101,11 @@ TEST(SweepSolverTables, Amortized) {
   EXPECT_EQ(d.uniform_share, 0.5);
   EXPECT_FALSE(d.target_lo.has_value());
   EXPECT_FALSE(d.target_hi.has_value());
-  const sweep::Sweep s = parse(sweep_text(
-      "solvers = [\"amortized\"]\n",
-      "[amortized]\nlatent = 2\nhidden = [8]\nactivation = \"silu\"\nsteps = 30\nlr = 0.1\nbatch = 16\n"
-      "latent_dist = \"uniform\"\nschedule = \"constant\"\nfinal_lr_fraction = 0\nwarmup = 0.5\n"
-      "uniform_share = 1\ntarget_lo = [0.0, -1.0]\ntarget_hi = [2.0, -1.0]\n"));
+  const sweep::Sweep s = parse(
+      sweep_text("solvers = [\"amortized\"]\n",
+                 "[amortized]\nlatent = 2\nhidden = [8]\nactivation = \"silu\"\nsteps = 30\nlr = 0.1\nbatch = 16\n"
+                 "latent_dist = \"uniform\"\nschedule = \"constant\"\nfinal_lr_fraction = 0\nwarmup = 0.5\n"
+                 "uniform_share = 1\ntarget_lo = [0.0, -1.0]\ntarget_hi = [2.0, -1.0]\n"));
   const auto a = settings_of<solvers::AmortizedSettings>(s, "amortized");
   EXPECT_EQ(a.latent, 2);
   EXPECT_EQ(a.hidden, std::vector<Index>{8});
@@ -145,8 +146,9 @@ TEST(SweepSolverTables, Cmaes) {
   };
   EXPECT_EQ(shown(parse(sweep_text())),
             (Shown{{"population", "0"}, {"sigma0", "0.5"}, {"max_evaluations", "200000"}, {"restarts", "6"}}));
-  const sweep::Sweep s = parse(sweep_text("solvers = [\"cmaes\"]\n", "[cmaes]\npopulation = 12\nsigma0 = 0.1\n"
-                                                                     "max_evaluations = 5000\nrestarts = 0\n"));
+  const sweep::Sweep s = parse(sweep_text("solvers = [\"cmaes\"]\n",
+                                          "[cmaes]\npopulation = 12\nsigma0 = 0.1\n"
+                                          "max_evaluations = 5000\nrestarts = 0\n"));
   EXPECT_EQ(shown(s), (Shown{{"population", "12"}, {"sigma0", "0.1"}, {"max_evaluations", "5000"}, {"restarts", "0"}}));
 }
 
@@ -171,8 +173,8 @@ TEST(SweepSolverTables, BadValuesNameTheKey) {
   t = sweep_text("", "[generator]\nhidden = []\n");
   expect_refused(t, {value_at(t, "hidden = ") + ": 'generator.hidden' must be a non-empty array of layer widths"});
   t = sweep_text("", "[generator]\nactivation = \"rleu\"\n");
-  expect_refused(t, {value_at(t, "activation = ") + ": 'generator.activation' = 'rleu' is not one of",
-                     "did you mean 'relu'"});
+  expect_refused(
+      t, {value_at(t, "activation = ") + ": 'generator.activation' = 'rleu' is not one of", "did you mean 'relu'"});
   t = sweep_text("", "[amortized]\nwarmup = 1.5\n");
   expect_refused(t, {value_at(t, "warmup = ") + ": 'amortized.warmup' must be a number in [0, 1], got 1.5"});
   t = sweep_text("", "[cmaes]\nsigma0 = 0\n");

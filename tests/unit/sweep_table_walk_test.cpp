@@ -64,12 +64,15 @@ std::string shown(const Shown& all, const std::string& key) {
   return "";
 }
 
-std::string hash_of(const std::string& text) { return parse(text).hash(sweep_oracle()); }
+std::string hash_of(const std::string& text) {
+  return parse(text).hash(sweep_oracle());
+}
 
 TEST(SweepTableWalk, EveryTableOfTheDocsIsWalked) {
   const std::string md = sweep::settings_markdown();
   std::size_t headings = 0;
-  for (std::size_t p = md.find("### "); p != std::string::npos; p = md.find("### ", p + 1)) ++headings;
+  for (std::size_t p = md.find("### "); p != std::string::npos; p = md.find("### ", p + 1))
+    ++headings;
   const std::vector<TableCase> all = tables();
   EXPECT_EQ(headings, all.size() + 1) << "a table in settings_markdown() that this test does not walk "
                                          "(the +1 is [objective], covered by explicit cases)";

@@ -1,8 +1,9 @@
+#include "invsweep/oracle/train.hpp"
+
 #include <gtest/gtest.h>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/data/reference.hpp"
-#include "invsweep/oracle/train.hpp"
 
 using namespace invsweep;
 using namespace invsweep::oracle;
@@ -39,9 +40,10 @@ TEST(TrainOracle, RejectsAConstantColumn) {
 TEST(ReferenceData, FunctionsMatchTheirFormulas) {
   const data::ReferenceProblem& p = data::reference_problem("paper4");
   const double x[4] = {100, 250, 30, 400};
-  EXPECT_NEAR(p.f(x), 9 * std::pow(100, 0.87) + 8.97 * std::pow(100, 0.02) + 0.876 * std::pow(30, 0.12) +
-                          2.9876 * std::pow(400, 0.987),
-              1e-9);
+  EXPECT_NEAR(
+      p.f(x),
+      9 * std::pow(100, 0.87) + 8.97 * std::pow(100, 0.02) + 0.876 * std::pow(30, 0.12) + 2.9876 * std::pow(400, 0.987),
+      1e-9);
   const MatrixD d = data::sample_reference(data::reference_problem("multiroot"), 1000, 3);
   EXPECT_GT(d.col(0).minCoeff(), 0.0);
   EXPECT_LE(d.col(0).maxCoeff(), 10.0);

@@ -22,8 +22,8 @@
 // midpoint's tangent slope and — for two pieces — the tangent through the far end point
 // (the classical S-shape construction: the tangent at t in the concave piece that passes
 // through (l, σ(l))), for three pieces the tangent slopes at l and u, and slope 0 (the
-// constant bound, which wins on very wide intervals of tanh and sigmoid). The inflection points of silu and gelu are not doubles; a piece
-// boundary off by δ ≈ 1e-16 changes the maximum by O(δ²·σ'''), covered by a 1e-13 margin.
+// constant bound, which wins on very wide intervals of tanh and sigmoid). The inflection points of silu and gelu are
+// not doubles; a piece boundary off by δ ≈ 1e-16 changes the maximum by O(δ²·σ'''), covered by a 1e-13 margin.
 #include "invsweep/certify/activation_bounds.hpp"
 
 #include <algorithm>
@@ -106,7 +106,8 @@ Pieces pieces_of(const Shape& sh, double l, double u) {
 }
 
 void evaluate_boundaries(Activation act, Pieces& p) {
-  for (int i = 0; i <= p.k; ++i) p.val[static_cast<std::size_t>(i)] = act_value(act, p.b[static_cast<std::size_t>(i)]);
+  for (int i = 0; i <= p.k; ++i)
+    p.val[static_cast<std::size_t>(i)] = act_value(act, p.b[static_cast<std::size_t>(i)]);
 }
 
 /// g = s·σ on [l, u] (s = ±1): evaluation helpers.
@@ -219,7 +220,9 @@ Line upper_line(const Signed& g, const Shape& sh, const Pieces& pc, double l, do
   return best;
 }
 
-Relaxation constant(const Interval& r) { return {{0.0, r.lo}, {0.0, r.hi}}; }
+Relaxation constant(const Interval& r) {
+  return {{0.0, r.lo}, {0.0, r.hi}};
+}
 
 }  // namespace
 
@@ -383,8 +386,7 @@ Relaxation relax(Activation act, double l, double u) {
     const Line g = upper_line(Signed{act, -1.0}, sh, pc, l, u);
     r.lower = {-g.a, -g.d};
   }
-  if (!std::isfinite(r.lower.a) || !std::isfinite(r.lower.d) || !std::isfinite(r.upper.a) ||
-      !std::isfinite(r.upper.d))
+  if (!std::isfinite(r.lower.a) || !std::isfinite(r.lower.d) || !std::isfinite(r.upper.a) || !std::isfinite(r.upper.d))
     return constant(act_range(act, l, u));
   return r;
 }

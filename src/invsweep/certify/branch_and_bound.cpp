@@ -13,7 +13,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 /// Open boxes in one flat buffer: per slot lo [n], hi [n], slope [n]; freed slots reused,
 /// so the loop allocates only when the number of open boxes reaches a new maximum.

@@ -26,13 +26,13 @@ enum class Branching {
 };
 
 struct BnbSettings {
-  double tolerance = 1e-4;          ///< stop when bound − verified ≤ tolerance·max(1, |verified|)
-  double time_limit = 60.0;         ///< seconds
+  double tolerance = 1e-4;              ///< stop when bound − verified ≤ tolerance·max(1, |verified|)
+  double time_limit = 60.0;             ///< seconds
   std::int64_t max_boxes = 10'000'000;  ///< bound computations
   Method method = Method::crown;
   Branching branching = Branching::smear;
-  int local_steps = 30;   ///< accepted steps per local search
-  int local_every = 64;   ///< a local search from the best open box every this many boxes
+  int local_steps = 30;  ///< accepted steps per local search
+  int local_every = 64;  ///< a local search from the best open box every this many boxes
 };
 
 /// Result of maximize()/minimize(), in the objective's units (c·y).
@@ -43,8 +43,8 @@ struct OptimumResult {
   double bound_hi = 0.0;
   /// The best verified value: c·oracle.predict(argbest) exactly (bound_lo in the file).
   double bound_lo = 0.0;
-  VectorD argbest;          ///< [n_in] in the box, fixed features at their values
-  std::int64_t boxes = 0;   ///< bound computations done
+  VectorD argbest;         ///< [n_in] in the box, fixed features at their values
+  std::int64_t boxes = 0;  ///< bound computations done
   double seconds = 0.0;
 };
 

@@ -39,10 +39,12 @@ void PointEvaluator::jacobian(MatrixD& jac) {
   // One backward pass per output over copies of the forward state in a batch of n_out.
   const VectorD u = ws_.input().col(0);
   ws_.set_batch(n_out);
-  for (Index j = 0; j < n_out; ++j) ws_.input().col(j) = u;
+  for (Index j = 0; j < n_out; ++j)
+    ws_.input().col(j) = u;
   nn::forward(o_.net, ws_);
   ws_.grad_output().setZero();
-  for (Index j = 0; j < n_out; ++j) ws_.grad_output()(j, j) = o_.output_scaler.scale[j];
+  for (Index j = 0; j < n_out; ++j)
+    ws_.grad_output()(j, j) = o_.output_scaler.scale[j];
   nn::backward(o_.net, ws_, nullptr, true);
   for (Index j = 0; j < n_out; ++j)
     jac.row(j) = (ws_.grad_input().col(j).array() / o_.input_scaler.scale.array()).matrix().transpose();
@@ -92,7 +94,8 @@ double PointEvaluator::solve(const VectorD& lo, const VectorD& hi, const VectorD
   for (int it = 0; it < steps && cost > 0; ++it) {
     residual(x, r_);
     jacobian(jac_);
-    for (Index j = 0; j < n_out; ++j) jac_.row(j) /= scale[j];
+    for (Index j = 0; j < n_out; ++j)
+      jac_.row(j) /= scale[j];
     jac_ = (jac_.array().rowwise() * w.transpose().array()).matrix();  // in units of box widths
     const MatrixD jtj = jac_.transpose() * jac_;
     const VectorD g = jac_.transpose() * r_;
@@ -117,7 +120,8 @@ double PointEvaluator::solve(const VectorD& lo, const VectorD& hi, const VectorD
   }
   residual(x, r_);
   double worst = 0;
-  for (Index j = 0; j < n_out; ++j) worst = std::max(worst, std::abs(r_[j]) * scale[j]);
+  for (Index j = 0; j < n_out; ++j)
+    worst = std::max(worst, std::abs(r_[j]) * scale[j]);
   return worst;
 }
 

@@ -23,9 +23,11 @@ Bounder::Bounder(const oracle::Oracle& oracle) : o_(oracle), n_layers_(oracle.ne
     wabs_.push_back(w.cwiseAbs());
     babs_.push_back(net.bias(i).cwiseAbs());
   }
-  for (auto* v : {&zl_, &zu_, &hl_, &hu_, &hmag_, &v_, &al_, &dl_, &au_, &du_, &dmag_}) v->resize(n_layers_);
+  for (auto* v : {&zl_, &zu_, &hl_, &hu_, &hmag_, &v_, &al_, &dl_, &au_, &du_, &dmag_})
+    v->resize(n_layers_);
   Index rows = 2 * o_.n_out(), cols = o_.n_in();
-  for (std::size_t i = 0; i < n_layers_; ++i) rows = std::max(rows, 2 * net.layer(i).out), cols = std::max(cols, net.layer(i).out);
+  for (std::size_t i = 0; i < n_layers_; ++i)
+    rows = std::max(rows, 2 * net.layer(i).out), cols = std::max(cols, net.layer(i).out);
   lam_buf_.resize(static_cast<std::size_t>(rows * cols));
   lamz_buf_.resize(static_cast<std::size_t>(rows * cols));
   cst_.resize(rows);
@@ -230,7 +232,8 @@ double Bounder::upper_linear(const VectorD& c, const Box& box, Method method, Ve
   backsub(last, 1);
   const double crown_ub = -out_[0];
   if (slope)
-    for (Index i = 0; i < o_.n_in(); ++i) (*slope)[i] = -lam_buf_[static_cast<std::size_t>(i)] / o_.input_scaler.scale[i];
+    for (Index i = 0; i < o_.n_in(); ++i)
+      (*slope)[i] = -lam_buf_[static_cast<std::size_t>(i)] / o_.input_scaler.scale[i];
   return std::min(ub, crown_ub);
 }
 

@@ -43,9 +43,7 @@ class Bounder {
   /// after the first call (when `slope` has size n_in).
   double upper_linear(const VectorD& c, const Box& box, Method method, VectorD* slope = nullptr);
   /// A lower bound of c·oracle(x) over the box.
-  double lower_linear(const VectorD& c, const Box& box, Method method) {
-    return -upper_linear(-c, box, method);
-  }
+  double lower_linear(const VectorD& c, const Box& box, Method method) { return -upper_linear(-c, box, method); }
 
   /// After outputs()/upper_linear(): bounds of layer i's pre-activation / post-activation.
   const VectorD& pre_lo(std::size_t i) const { return zl_[i]; }

@@ -15,8 +15,12 @@ namespace invsweep::certify {
 
 namespace {
 
-void round_up(MatrixD& r, Index n) { r = (r.array() * (1.0 + gamma2(n + 4)) + kTiny).matrix(); }
-void round_up(VectorD& r, Index n) { r = (r.array() * (1.0 + gamma2(n + 4)) + kTiny).matrix(); }
+void round_up(MatrixD& r, Index n) {
+  r = (r.array() * (1.0 + gamma2(n + 4)) + kTiny).matrix();
+}
+void round_up(VectorD& r, Index n) {
+  r = (r.array() * (1.0 + gamma2(n + 4)) + kTiny).matrix();
+}
 
 struct Krawczyk {
   bool valid = false;  // false: singular midpoint Jacobian or non-finite values
@@ -76,7 +80,8 @@ class RootFinder {
     round_up(c_rad, k);
     // X − m = 0 ± v
     VectorD v(k);
-    for (Index i = 0; i < k; ++i) v[i] = up(std::max(m[i] - xl[i], xu[i] - m[i]), 2 * kUnit * (xu[i] - xl[i]));
+    for (Index i = 0; i < k; ++i)
+      v[i] = up(std::max(m[i] - xl[i], xu[i] - m[i]), 2 * kUnit * (xu[i] - xl[i]));
     VectorD cv = (c_mid.cwiseAbs() + c_rad) * v;
     round_up(cv, k);
     const VectorD k_mid = m - yf_mid;
@@ -121,8 +126,7 @@ struct Record {
 
 }  // namespace
 
-void jacobian_enclosure(Bounder& bounder, const Box& box, const std::vector<Index>& free, MatrixD& mid,
-                        MatrixD& rad) {
+void jacobian_enclosure(Bounder& bounder, const Box& box, const std::vector<Index>& free, MatrixD& mid, MatrixD& rad) {
   const oracle::Oracle& o = bounder.oracle();
   bounder.outputs(box, Method::crown);  // pre-activation bounds of every layer
   const Index k = static_cast<Index>(free.size());
@@ -171,7 +175,8 @@ RootResult count_roots(const oracle::Oracle& o, const VectorD& t, const Box& box
   const Index k = o.n_out();
   RootFinder rf(o, t, box, free);
   VectorD blo(k), bhi(k);
-  for (Index j = 0; j < k; ++j) blo[j] = box.lo[free[static_cast<std::size_t>(j)]], bhi[j] = box.hi[free[static_cast<std::size_t>(j)]];
+  for (Index j = 0; j < k; ++j)
+    blo[j] = box.lo[free[static_cast<std::size_t>(j)]], bhi[j] = box.hi[free[static_cast<std::size_t>(j)]];
 
   std::vector<std::pair<VectorD, VectorD>> stack{{blo, bhi}};
   std::vector<Record> records;

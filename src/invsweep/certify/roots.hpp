@@ -23,8 +23,7 @@ namespace invsweep::certify {
 /// Enclosure of the Jacobian d oracle / d x over a box: mid ± rad, [n_out, n_free] (output
 /// units per input unit), for the features listed in `free`. Uses (and overwrites) the
 /// Bounder's pre-activation bounds for the box.
-void jacobian_enclosure(Bounder& bounder, const Box& box, const std::vector<Index>& free, MatrixD& mid,
-                        MatrixD& rad);
+void jacobian_enclosure(Bounder& bounder, const Box& box, const std::vector<Index>& free, MatrixD& mid, MatrixD& rad);
 
 struct RootSettings {
   double time_limit = 30.0;          ///< seconds

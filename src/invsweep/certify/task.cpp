@@ -13,8 +13,9 @@ namespace invsweep::inverse {
 const config::SettingsTable<CertifySettings>& CertifySettings::table() {
   using S = CertifySettings;
   static const config::SettingsTable<S> table = [] {
-    config::SettingsTable<S> t("certify", "Sound bounds over each task's box after its solver: proven optima, "
-                                          "reachability, root counts (docs/CERTIFY.md).");
+    config::SettingsTable<S> t("certify",
+                               "Sound bounds over each task's box after its solver: proven optima, "
+                               "reachability, root counts (docs/CERTIFY.md).");
     t.switch_on("enabled", &S::enabled, "certify every task (`false` turns a `[certify]` table off)")
         .number("time_limit", &S::time_limit, 0, 1e7, true, "seconds per task for all certificate phases together")
         .number("tolerance", &S::tolerance, 0, 1, true,
@@ -34,7 +35,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 /// The setting's box; false when a free feature is unbounded.
 bool task_box(const inverse::Constraint& c, Index n, Box& box) {
@@ -59,7 +62,8 @@ void optimum(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& 
   const bool maximize = spec.objective.kind == inverse::ObjectiveKind::maximize;
   const VectorD c = spec.objective.weights.size() == o.n_out() ? spec.objective.weights : VectorD::Ones(o.n_out());
   Index col = 0;
-  while (col + 1 < c.size() && c[col] == 0) ++col;
+  while (col + 1 < c.size() && c[col] == 0)
+    ++col;
   BnbSettings s;
   s.tolerance = spec.certify.tolerance;
   s.time_limit = spec.certify.time_limit;
@@ -129,7 +133,8 @@ void reach(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& bo
   for (Index j = 0; j < m; ++j)
     if (!std::isnan(lo[j]) && (hi[j] < r.bound_lo[j] || lo[j] > r.bound_hi[j])) excluded = true;
   Index n_free = 0;
-  for (Index i = 0; i < box.size(); ++i) n_free += box.lo[i] < box.hi[i] ? 1 : 0;
+  for (Index i = 0; i < box.size(); ++i)
+    n_free += box.lo[i] < box.hi[i] ? 1 : 0;
   const bool square = target && n_free == m && spec.objective.target.allFinite();
   if (excluded) {
     r.reachable = static_cast<std::int8_t>(Reach::unreachable);

@@ -55,7 +55,7 @@ struct Field {
 struct FieldInfo {
   std::string key, type, range, doc, example;
   bool fingerprinted = true;
-  std::string shown_default;  ///< as in the docs: default_doc, or show(S{})
+  std::string shown_default;      ///< as in the docs: default_doc, or show(S{})
   bool default_from_type = true;  ///< shown_default is show(S{}) (false: from default_doc)
 };
 
@@ -77,15 +77,16 @@ class SettingsTable {
   const std::vector<Field<S>>& fields() const { return fields_; }
   std::vector<std::string> keys() const {
     std::vector<std::string> k;
-    for (const Field<S>& f : fields_) k.push_back(f.key);
+    for (const Field<S>& f : fields_)
+      k.push_back(f.key);
     return k;
   }
 
   std::vector<FieldInfo> info() const {
     std::vector<FieldInfo> out;
     for (const Field<S>& f : fields_)
-      out.push_back({f.key, f.type, f.range, f.doc, f.example, f.fingerprinted, default_text(f),
-                     f.default_doc.empty()});
+      out.push_back(
+          {f.key, f.type, f.range, f.doc, f.example, f.fingerprinted, default_text(f), f.default_doc.empty()});
     return out;
   }
 
@@ -100,10 +101,9 @@ class SettingsTable {
     const std::string k = key;
     return add({std::move(key), "integer", fmt::format("[{}, {}]", min, max), std::move(doc),
                 [=](const Table& t, S& s, const Context&) { s.*m = static_cast<M>(t.integer(k, s.*m, min, max)); },
-                [=](Fingerprint& f, const S& s) { f.add(s.*m); },
-                [=](const S& s) { return fmt::format("{}", s.*m); },
+                [=](Fingerprint& f, const S& s) { f.add(s.*m); }, [=](const S& s) { return fmt::format("{}", s.*m); },
                 fmt::format("{}", static_cast<std::int64_t>(S{}.*m) < max ? static_cast<std::int64_t>(S{}.*m) + 1
-                                                                           : static_cast<std::int64_t>(S{}.*m) - 1)});
+                                                                          : static_cast<std::int64_t>(S{}.*m) - 1)});
   }
 
   /// A finite number in [lo, hi] ((lo, hi] when `open_lo`).
@@ -111,8 +111,8 @@ class SettingsTable {
     const std::string k = key;
     return add({std::move(key), "number", fmt::format("{}{:g}, {:g}]", open_lo ? "(" : "[", lo, hi), std::move(doc),
                 [=](const Table& t, S& s, const Context&) { s.*m = t.number(k, s.*m, lo, hi, open_lo); },
-                [=](Fingerprint& f, const S& s) { f.add(s.*m); },
-                [=](const S& s) { return fmt::format("{}", s.*m); }, other_number(S{}.*m, lo, hi)});
+                [=](Fingerprint& f, const S& s) { f.add(s.*m); }, [=](const S& s) { return fmt::format("{}", s.*m); },
+                other_number(S{}.*m, lo, hi)});
   }
 
   SettingsTable& boolean(std::string key, bool S::*m, std::string doc) {
@@ -160,14 +160,16 @@ class SettingsTable {
                 [=](const Table& t, S& s, const Context&) { s.*m = t.widths(k, s.*m); },
                 [=](Fingerprint& f, const S& s) {
                   f.add(static_cast<std::uint64_t>((s.*m).size()));
-                  for (Index w : s.*m) f.add(w);
+                  for (Index w : s.*m)
+                    f.add(w);
                 },
                 [=](const S& s) { return fmt::format("[{}]", fmt::join(s.*m, ", ")); }, "[3, 5]"});
   }
 
   /// Reads every declared key of `t` into `s` (unknown keys were refused by Table).
   void parse(const Table& t, S& s, const Context& ctx) const {
-    for (const Field<S>& f : fields_) f.parse(t, s, ctx);
+    for (const Field<S>& f : fields_)
+      f.parse(t, s, ctx);
   }
   /// Reads the sub-table `key` of `parent` (absent: S keeps its values).
   void parse_subtable(const Table& parent, std::string_view key, S& s, const Context& ctx) const {
@@ -187,7 +189,8 @@ class SettingsTable {
   /// key = value lines, as TOML.
   std::vector<std::pair<std::string, std::string>> show(const S& s) const {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const Field<S>& f : fields_) out.emplace_back(f.key, f.show(s));
+    for (const Field<S>& f : fields_)
+      out.emplace_back(f.key, f.show(s));
     return out;
   }
   /// The documentation table (Markdown), defaults from `defaults`.

@@ -85,7 +85,8 @@ VectorD Table::numbers(const toml::node& n, std::string_view key, Index len, boo
     const toml::array* a = n.as_array();
     if (a == nullptr || static_cast<Index>(a->size()) != len)
       fail(n, key, fmt::format("an array of {} number{}", len, len == 1 ? "" : "s"));
-    for (Index i = 0; i < len; ++i) v[i] = as_number(*a->get(static_cast<std::size_t>(i)), key);
+    for (Index i = 0; i < len; ++i)
+      v[i] = as_number(*a->get(static_cast<std::size_t>(i)), key);
   }
   for (Index i = 0; i < len; ++i)
     if (std::isnan(v[i]) || (!allow_inf && !std::isfinite(v[i]))) fail(n, key, "finite numbers");
@@ -120,12 +121,12 @@ std::size_t Table::choice(std::string_view key, std::size_t def, const std::vect
   const std::string v(*n->value<std::string_view>());
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == v) return i;
-  throw ConfigError(fmt::format("{}: '{}' = '{}' is not one of: {}{}", where(*n), name(key), v, join(names),
-                                did_you_mean(v, names)));
+  throw ConfigError(
+      fmt::format("{}: '{}' = '{}' is not one of: {}{}", where(*n), name(key), v, join(names), did_you_mean(v, names)));
 }
 
-Index Table::lookup(const toml::node& n, std::string_view key, std::string_view nm, const std::vector<std::string>& names,
-                    std::string_view what) const {
+Index Table::lookup(const toml::node& n, std::string_view key, std::string_view nm,
+                    const std::vector<std::string>& names, std::string_view what) const {
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == nm) return static_cast<Index>(i);
   throw ConfigError(fmt::format("{}: '{}': the oracle has no {} '{}'{}; its {}s are: {}", where(n), name(key), what, nm,
@@ -141,6 +142,8 @@ toml::table parse_toml(const std::string& path, const std::string& text) {
   }
 }
 
-std::string Fingerprint::hex() const { return fmt::format("{:016x}", h_); }
+std::string Fingerprint::hex() const {
+  return fmt::format("{:016x}", h_);
+}
 
 }  // namespace invsweep::config

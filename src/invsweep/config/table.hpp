@@ -3,12 +3,12 @@
 // ("generator.steps"), the keys it accepts (any other key is a ConfigError with a "did you
 // mean"), typed getters that check type and range and name file:line:column, key and what
 // was expected. And the fingerprint that settings feed to identify a sweep.
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "invsweep/core/eigen.hpp"
 
@@ -67,7 +67,8 @@ class Fingerprint {
  public:
   void bytes(const void* p, std::size_t n) {
     const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h_ = (h_ ^ b[i]) * 0x100000001b3ULL;
+    for (std::size_t i = 0; i < n; ++i)
+      h_ = (h_ ^ b[i]) * 0x100000001b3ULL;
   }
   void text(std::string_view s) {
     add(static_cast<std::uint64_t>(s.size()));

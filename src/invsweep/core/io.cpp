@@ -1,12 +1,12 @@
 #include "invsweep/core/io.hpp"
 
+#include <fmt/format.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 
 #include "invsweep/core/errors.hpp"
@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 
 namespace invsweep {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::string parent_dir(const std::string& path) {
   const fs::path dir = fs::path(path).parent_path();
@@ -57,8 +59,8 @@ void check_output_path(const std::string& path, bool overwrite, std::string_view
       throw IoError(fmt::format("{} {}: cannot create directory '{}': '{}' is not a directory", what, path,
                                 dir.string(), base.string()));
     if (::access(base.c_str(), W_OK | X_OK) != 0)
-      throw IoError(fmt::format("{} {}: cannot create directory '{}': '{}' is not writable", what, path,
-                                dir.string(), base.string()));
+      throw IoError(fmt::format("{} {}: cannot create directory '{}': '{}' is not writable", what, path, dir.string(),
+                                base.string()));
     return;
   }
   if (::access(dir.c_str(), W_OK) != 0)
@@ -73,11 +75,11 @@ void create_parent_dirs(const std::string& path, std::string_view what) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return;
   fs::create_directories(dir, ec);
-  if (ec) throw IoError(fmt::format("{} {}: cannot create directory '{}' ({})", what, path, dir.string(), ec.message()));
+  if (ec)
+    throw IoError(fmt::format("{} {}: cannot create directory '{}' ({})", what, path, dir.string(), ec.message()));
 }
 
-AtomicFile::AtomicFile(std::string path)
-    : path_(std::move(path)), tmp_(fmt::format("{}.tmp.{}", path_, ::getpid())) {
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(fmt::format("{}.tmp.{}", path_, ::getpid())) {
   std::ofstream(tmp_, std::ios::binary | std::ios::trunc);  // create empty
 }
 

@@ -21,7 +21,8 @@ constexpr std::uint64_t mix64(std::uint64_t x) {
 /// Derives one 64-bit seed from several integers (order matters).
 constexpr std::uint64_t derive_seed(std::initializer_list<std::uint64_t> parts) {
   std::uint64_t h = 0x6A09E667F3BCC909ULL;
-  for (std::uint64_t p : parts) h = mix64(h ^ mix64(p));
+  for (std::uint64_t p : parts)
+    h = mix64(h ^ mix64(p));
   return h;
 }
 

@@ -1,28 +1,30 @@
 #include "invsweep/data/csv.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <fstream>
 #include <set>
 
 #include "invsweep/core/errors.hpp"
-#include "invsweep/core/strings.hpp"
 #include "invsweep/core/io.hpp"
+#include "invsweep/core/strings.hpp"
 
 namespace invsweep::data {
 
 Index Table::column(std::string_view name) const {
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (columns[i] == name) return static_cast<Index>(i);
-  throw DataError(fmt::format("{}: no column '{}'{}; the header has: {}", source, name,
-                              did_you_mean(name, columns), join(columns)));
+  throw DataError(fmt::format("{}: no column '{}'{}; the header has: {}", source, name, did_you_mean(name, columns),
+                              join(columns)));
 }
 
 MatrixD Table::select(const std::vector<std::string>& names) const {
   MatrixD out(static_cast<Index>(names.size()), rows());
-  for (std::size_t i = 0; i < names.size(); ++i) out.row(static_cast<Index>(i)) = values.col(column(names[i])).transpose();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out.row(static_cast<Index>(i)) = values.col(column(names[i])).transpose();
   return out;
 }
 
@@ -62,8 +64,8 @@ Table read_csv(const std::string& path) {
     for (std::string_view f : split_fields(line)) {
       std::string name = unquote(f);
       if (name.empty())
-        throw DataError(fmt::format("{} line {}: empty column name in the header (column {})", path,
-                                    lineno, t.columns.size() + 1));
+        throw DataError(
+            fmt::format("{} line {}: empty column name in the header (column {})", path, lineno, t.columns.size() + 1));
       if (!seen.insert(name).second)
         throw DataError(fmt::format("{} line {}: column '{}' appears twice in the header", path, lineno, name));
       t.columns.push_back(std::move(name));
@@ -80,8 +82,8 @@ Table read_csv(const std::string& path) {
     if (trim(line).empty()) continue;
     const std::vector<std::string_view> fields = split_fields(line);
     if (fields.size() != ncol)
-      throw DataError(fmt::format("{} line {}: {} fields, expected {} as in the header", path, lineno,
-                                  fields.size(), ncol));
+      throw DataError(
+          fmt::format("{} line {}: {} fields, expected {} as in the header", path, lineno, fields.size(), ncol));
     for (std::size_t j = 0; j < ncol; ++j) {
       const std::string cell(fields[j]);
       const char* b = cell.c_str();
@@ -89,12 +91,12 @@ Table read_csv(const std::string& path) {
       errno = 0;
       const double v = std::strtod(b, &e);
       if (cell.empty() || e != b + cell.size())
-        throw DataError(fmt::format("{} line {}, column '{}': '{}' is not a number", path, lineno,
-                                    t.columns[j], cell));
+        throw DataError(fmt::format("{} line {}, column '{}': '{}' is not a number", path, lineno, t.columns[j], cell));
       if (!std::isfinite(v))
-        throw DataError(fmt::format("{} line {}, column '{}': '{}' is not a finite number (NaN and "
-                                    "infinity are not allowed)",
-                                    path, lineno, t.columns[j], cell));
+        throw DataError(
+            fmt::format("{} line {}, column '{}': '{}' is not a finite number (NaN and "
+                        "infinity are not allowed)",
+                        path, lineno, t.columns[j], cell));
       cells.push_back(v);
     }
     ++nrows;

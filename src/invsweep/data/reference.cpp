@@ -1,7 +1,8 @@
 #include "invsweep/data/reference.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
@@ -19,10 +20,16 @@ const std::vector<ReferenceProblem>& reference_problems() {
        {500, 500, 500, 500},
        false,
        [](const double* x) {
-         return 9.0 * std::pow(x[0], 0.87) + 8.97 * std::pow(x[0], 0.02) +
-                0.876 * std::pow(x[2], 0.12) + 2.9876 * std::pow(x[3], 0.987);
+         return 9.0 * std::pow(x[0], 0.87) + 8.97 * std::pow(x[0], 0.02) + 0.876 * std::pow(x[2], 0.12) +
+                2.9876 * std::pow(x[3], 0.987);
        }},
-      {"sinc", "y = sin(x)/x", {"x"}, {"y"}, {-10}, {10}, false,
+      {"sinc",
+       "y = sin(x)/x",
+       {"x"},
+       {"y"},
+       {-10},
+       {10},
+       false,
        [](const double* x) { return x[0] == 0.0 ? 1.0 : std::sin(x[0]) / x[0]; }},
       {"multiroot",
        "y = sin(x) - 0.3*ln(x+1) + 0.1*exp(-x/3) + 0.2*sqrt(x) - 0.5",
@@ -45,8 +52,8 @@ const ReferenceProblem& reference_problem(const std::string& name) {
     if (p.name == name) return p;
     names.push_back(p.name);
   }
-  throw ConfigError(fmt::format("unknown data set '{}'{}; expected one of: {}", name, did_you_mean(name, names),
-                                join(names)));
+  throw ConfigError(
+      fmt::format("unknown data set '{}'{}; expected one of: {}", name, did_you_mean(name, names), join(names)));
 }
 
 MatrixD sample_reference(const ReferenceProblem& p, Index n, std::uint64_t seed) {

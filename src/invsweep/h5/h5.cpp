@@ -1,10 +1,10 @@
 #include "invsweep/h5/h5.hpp"
 
 #include <H5LTpublic.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fmt/format.h>
 
 namespace invsweep::h5 {
 
@@ -33,15 +33,17 @@ Handle vlen_string_type() {
   return t;
 }
 
-Handle scalar_space() { return {check(H5Screate(H5S_SCALAR), "create scalar space"), H5Sclose}; }
-
-Handle simple_space(std::span<const hsize_t> dims) {
-  return {check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                "create dataspace"),
-          H5Sclose};
+Handle scalar_space() {
+  return {check(H5Screate(H5S_SCALAR), "create scalar space"), H5Sclose};
 }
 
-std::string name_str(std::string_view s) { return std::string(s); }
+Handle simple_space(std::span<const hsize_t> dims) {
+  return {check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "create dataspace"), H5Sclose};
+}
+
+std::string name_str(std::string_view s) {
+  return std::string(s);
+}
 
 }  // namespace
 
@@ -98,8 +100,7 @@ bool Node::has_attr(std::string_view name) const {
 Node Node::open_group(std::string_view name) const {
   const std::string n = name_str(name);
   if (!has(name)) throw Error(fmt::format("{}: missing group", child_path(name)));
-  return {Handle(check(H5Gopen2(id(), n.c_str(), H5P_DEFAULT),
-                       fmt::format("{}: cannot open group", child_path(name))),
+  return {Handle(check(H5Gopen2(id(), n.c_str(), H5P_DEFAULT), fmt::format("{}: cannot open group", child_path(name))),
                  H5Gclose),
           child_path(name)};
 }
@@ -119,12 +120,11 @@ std::vector<std::string> Node::children() const {
   H5G_info_t info;
   check(H5Gget_info(id(), &info), fmt::format("{}: cannot list", path_));
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t len = H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
-                                           H5P_DEFAULT);
+    const ssize_t len = H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     check(len, fmt::format("{}: cannot read link name", path_));
     std::string s(static_cast<std::size_t>(len), '\0');
-    check(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(),
-                             static_cast<std::size_t>(len) + 1, H5P_DEFAULT),
+    check(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), static_cast<std::size_t>(len) + 1,
+                             H5P_DEFAULT),
           fmt::format("{}: cannot read link name", path_));
     names.push_back(std::move(s));
   }
@@ -147,15 +147,16 @@ Handle open_attr(const Node& node, std::string_view name) {
     H5Eclear2(H5E_DEFAULT);
     throw Error(fmt::format("{}: missing attribute '{}'", node.path(), n));
   }
-  return {check(H5Aopen(node.id(), n.c_str(), H5P_DEFAULT),
-                fmt::format("{}: cannot open attribute {}", node.path(), n)),
-          H5Aclose};
+  return {
+      check(H5Aopen(node.id(), n.c_str(), H5P_DEFAULT), fmt::format("{}: cannot open attribute {}", node.path(), n)),
+      H5Aclose};
 }
 
 hssize_t attr_npoints(const Node& node, const Handle& a, std::string_view name) {
   Handle space(check(H5Aget_space(a.id()), "attribute space"), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.id());
-  if (rank > 1) throw Error(fmt::format("{}: attribute '{}' has {} dimensions, expected at most 1", node.path(), name, rank));
+  if (rank > 1)
+    throw Error(fmt::format("{}: attribute '{}' has {} dimensions, expected at most 1", node.path(), name, rank));
   return H5Sget_simple_extent_npoints(space.id());
 }
 }  // namespace
@@ -176,7 +177,8 @@ void Node::set_attr(std::string_view name, const std::vector<std::string>& value
   Handle a = create_attr(*this, name, type.id(), space.id());
   std::vector<const char*> ptrs;
   ptrs.reserve(value.size());
-  for (const std::string& s : value) ptrs.push_back(s.c_str());
+  for (const std::string& s : value)
+    ptrs.push_back(s.c_str());
   check(H5Awrite(a.id(), type.id(), ptrs.data()), fmt::format("{}: write attribute {}", path_, name));
 }
 
@@ -201,15 +203,15 @@ void Node::set_attr(std::string_view name, std::uint64_t value) const {
 std::vector<std::string> Node::attr_strings(std::string_view name) const {
   Handle a = open_attr(*this, name);
   Handle ftype(check(H5Aget_type(a.id()), "attribute type"), H5Tclose);
-  if (H5Tget_class(ftype.id()) != H5T_STRING)
-    throw Error(fmt::format("{}: attribute '{}' is not text", path_, name));
+  if (H5Tget_class(ftype.id()) != H5T_STRING) throw Error(fmt::format("{}: attribute '{}' is not text", path_, name));
   const auto n = static_cast<std::size_t>(attr_npoints(*this, a, name));
   std::vector<std::string> out;
   if (H5Tis_variable_str(ftype.id()) > 0) {
     Handle mtype = vlen_string_type();
     std::vector<char*> ptrs(n, nullptr);
     check(H5Aread(a.id(), mtype.id(), ptrs.data()), fmt::format("{}: read attribute {}", path_, name));
-    for (char* p : ptrs) out.emplace_back(p != nullptr ? p : "");
+    for (char* p : ptrs)
+      out.emplace_back(p != nullptr ? p : "");
     Handle space(check(H5Aget_space(a.id()), "attribute space"), H5Sclose);
     H5Dvlen_reclaim(mtype.id(), space.id(), H5P_DEFAULT, ptrs.data());
   } else {
@@ -260,20 +262,18 @@ std::vector<std::string> Node::attr_names() const {
     const ssize_t len = H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     check(len, "attribute name");
     std::string s(static_cast<std::size_t>(len), '\0');
-    check(H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(),
-                             static_cast<std::size_t>(len) + 1, H5P_DEFAULT),
+    check(H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), static_cast<std::size_t>(len) + 1,
+                             H5P_DEFAULT),
           "attribute name");
     names.push_back(std::move(s));
   }
   return names;
 }
 
-void Node::write_doubles(std::string_view name, std::span<const hsize_t> dims,
-                         std::span<const double> data) const {
+void Node::write_doubles(std::string_view name, std::span<const hsize_t> dims, std::span<const double> data) const {
   const std::string n(name);
   Handle space = simple_space(dims);
-  Handle ds(check(H5Dcreate2(id(), n.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT),
+  Handle ds(check(H5Dcreate2(id(), n.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                   fmt::format("{}: cannot create dataset", child_path(name))),
             H5Dclose);
   check(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
@@ -283,13 +283,11 @@ void Node::write_doubles(std::string_view name, std::span<const hsize_t> dims,
 std::vector<double> Node::read_doubles(std::string_view name, std::vector<hsize_t>& dims) const {
   const std::string n(name);
   if (!has(name)) throw Error(fmt::format("{}: missing dataset", child_path(name)));
-  Handle ds(check(H5Dopen2(id(), n.c_str(), H5P_DEFAULT),
-                  fmt::format("{}: cannot open dataset", child_path(name))),
+  Handle ds(check(H5Dopen2(id(), n.c_str(), H5P_DEFAULT), fmt::format("{}: cannot open dataset", child_path(name))),
             H5Dclose);
   Handle type(check(H5Dget_type(ds.id()), "dataset type"), H5Tclose);
   const H5T_class_t c = H5Tget_class(type.id());
-  if (c != H5T_FLOAT && c != H5T_INTEGER)
-    throw Error(fmt::format("{}: expected numbers", child_path(name)));
+  if (c != H5T_FLOAT && c != H5T_INTEGER) throw Error(fmt::format("{}: expected numbers", child_path(name)));
   Handle space(check(H5Dget_space(ds.id()), "dataset space"), H5Sclose);
   const auto rank = static_cast<int>(check(H5Sget_simple_extent_ndims(space.id()), "dataset rank"));
   dims.assign(static_cast<std::size_t>(rank), 0);
@@ -315,7 +313,8 @@ File File::open(const std::string& path, Mode mode, MPI_Comm comm) {
   init();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("{}: no such file", path));
-  if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("{}: is a directory, expected an HDF5 file", path));
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(fmt::format("{}: is a directory, expected an HDF5 file", path));
   const htri_t is = H5Fis_hdf5(path.c_str());
   if (is <= 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -335,8 +334,7 @@ File File::create(const std::string& path, bool truncate, MPI_Comm comm) {
   init();
   File f;
   const Handle fapl = file_access(comm);
-  f.h_ = Handle(check(H5Fcreate(path.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT,
-                                fapl.id()),
+  f.h_ = Handle(check(H5Fcreate(path.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()),
                       fmt::format("{}: cannot create HDF5 file", path)),
                 H5Fclose);
   f.path_ = path + ":/";
@@ -354,7 +352,9 @@ File File::open_image(std::span<const std::byte> bytes, const std::string& label
   return f;
 }
 
-void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("{}: flush", path_)); }
+void File::flush() const {
+  check(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("{}: flush", path_));
+}
 
 void File::close() {
   if (!h_.valid()) return;
@@ -400,7 +400,8 @@ Dataset Dataset::create(const Node& parent, std::string_view name, hid_t file_ty
   return d;
 }
 
-Dataset Dataset::create_strings(const Node& parent, std::string_view name, std::vector<hsize_t> dims, std::size_t width) {
+Dataset Dataset::create_strings(const Node& parent, std::string_view name, std::vector<hsize_t> dims,
+                                std::size_t width) {
   const Handle t = fixed_string_type(width);
   Dataset d;
   d.h_ = create_dataset(parent, name, t.id(), dims, t.id(), nullptr);
@@ -422,7 +423,8 @@ Dataset Dataset::open(const Node& parent, std::string_view name) {
   d.dims_.assign(static_cast<std::size_t>(rank), 0);
   if (rank > 0) check(H5Sget_simple_extent_dims(space.id(), d.dims_.data(), nullptr), "dataset dims");
   Handle type(check(H5Dget_type(d.h_.id()), "dataset type"), H5Tclose);
-  if (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) <= 0) d.str_width_ = H5Tget_size(type.id());
+  if (H5Tget_class(type.id()) == H5T_STRING && H5Tis_variable_str(type.id()) <= 0)
+    d.str_width_ = H5Tget_size(type.id());
   return d;
 }
 
@@ -433,7 +435,8 @@ H5T_class_t Dataset::type_class() const {
 
 hsize_t Dataset::row_size() const {
   hsize_t n = 1;
-  for (std::size_t i = 1; i < dims_.size(); ++i) n *= dims_[i];
+  for (std::size_t i = 1; i < dims_.size(); ++i)
+    n *= dims_[i];
   return n;
 }
 

@@ -88,8 +88,7 @@ class Node {
   std::vector<std::string> attr_names() const;
 
   /// Writes a whole dataset of doubles with shape `dims` (row-major data), creating it.
-  void write_doubles(std::string_view name, std::span<const hsize_t> dims,
-                     std::span<const double> data) const;
+  void write_doubles(std::string_view name, std::span<const hsize_t> dims, std::span<const double> data) const;
   /// Reads a whole dataset of numbers as doubles; `dims` receives its shape.
   std::vector<double> read_doubles(std::string_view name, std::vector<hsize_t>& dims) const;
 
@@ -103,12 +102,30 @@ enum class Mode { read_only, read_write };
 /// The HDF5 memory type of a C++ number type.
 template <class T>
 hid_t native();
-template <> inline hid_t native<double>() { return H5T_NATIVE_DOUBLE; }
-template <> inline hid_t native<std::uint8_t>() { return H5T_NATIVE_UINT8; }
-template <> inline hid_t native<std::int8_t>() { return H5T_NATIVE_INT8; }
-template <> inline hid_t native<std::int32_t>() { return H5T_NATIVE_INT32; }
-template <> inline hid_t native<std::int64_t>() { return H5T_NATIVE_INT64; }
-template <> inline hid_t native<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+template <>
+inline hid_t native<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+template <>
+inline hid_t native<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
+template <>
+inline hid_t native<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
+template <>
+inline hid_t native<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+inline hid_t native<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+inline hid_t native<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
 
 /// A dataset of numbers or fixed-length strings, contiguous and allocated at creation (so
 /// that ranks can write its rows independently without touching the file's structure).
@@ -146,7 +163,8 @@ class Dataset {
   template <class T>
   std::vector<T> read_all() const {
     std::vector<T> out(static_cast<std::size_t>(dims_.empty() ? 1 : dims_[0] * row_size()));
-    if (!out.empty() && (dims_.empty() || dims_[0] > 0)) read_rows(0, dims_.empty() ? 1 : dims_[0], native<T>(), out.data());
+    if (!out.empty() && (dims_.empty() || dims_[0] > 0))
+      read_rows(0, dims_.empty() ? 1 : dims_[0], native<T>(), out.data());
     return out;
   }
 

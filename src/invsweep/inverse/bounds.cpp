@@ -5,8 +5,12 @@
 namespace invsweep::inverse {
 
 namespace {
-float sigmoid(float z) { return z >= 0 ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z)); }
-float softplus(float z) { return std::max(z, 0.0f) + std::log1p(std::exp(-std::abs(z))); }
+float sigmoid(float z) {
+  return z >= 0 ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z));
+}
+float softplus(float z) {
+  return std::max(z, 0.0f) + std::log1p(std::exp(-std::abs(z)));
+}
 }  // namespace
 
 BoundMap::BoundMap(const Problem& p)
@@ -34,14 +38,19 @@ void BoundMap::apply(const MatrixF& v, MatrixF& s) const {
       const float x = v(k, j);
       float out = x;
       if (kind != 0 && method_ == BoundMethod::sigmoid) {
-        if (kind == 1) out = lo_[k] + (hi_[k] - lo_[k]) * sigmoid(x);
-        else if (kind == 2) out = lo_[k] + softplus(x - lo_[k]);
-        else out = hi_[k] - softplus(hi_[k] - x);
+        if (kind == 1)
+          out = lo_[k] + (hi_[k] - lo_[k]) * sigmoid(x);
+        else if (kind == 2)
+          out = lo_[k] + softplus(x - lo_[k]);
+        else
+          out = hi_[k] - softplus(hi_[k] - x);
       } else if (kind != 0 && method_ == BoundMethod::paper) {
         const float xo = x * scale_[k] + mean_[k];  // original units
         float fo = xo;
-        if (kind != 2 && x >= hi_[k]) fo = xo / c1_;
-        else if (kind != 3 && x <= lo_[k]) fo = xo * c2_;
+        if (kind != 2 && x >= hi_[k])
+          fo = xo / c1_;
+        else if (kind != 3 && x <= lo_[k])
+          fo = xo * c2_;
         out = (fo - mean_[k]) / scale_[k];
       }
       s(k, j) = out;
@@ -66,8 +75,10 @@ void BoundMap::backprop(const MatrixF& v, MatrixF& g) const {
           d = sigmoid(hi_[k] - x);
         }
       } else {  // paper
-        if (kind != 2 && x >= hi_[k]) d = 1.0f / c1_;
-        else if (kind != 3 && x <= lo_[k]) d = c2_;
+        if (kind != 2 && x >= hi_[k])
+          d = 1.0f / c1_;
+        else if (kind != 3 && x <= lo_[k])
+          d = c2_;
       }
       g(k, j) *= d;
     }
@@ -113,7 +124,8 @@ bool BoundMap::inside(const MatrixF& s, double tol) const {
 
 void BoundMap::project(MatrixF& s) const {
   for (Index k = 0; k < s.rows(); ++k)
-    for (Index j = 0; j < s.cols(); ++j) s(k, j) = std::clamp(s(k, j), lo_[k], hi_[k]);
+    for (Index j = 0; j < s.cols(); ++j)
+      s(k, j) = std::clamp(s(k, j), lo_[k], hi_[k]);
 }
 
 void BoundMap::invert(const MatrixF& s, MatrixF& v) const {

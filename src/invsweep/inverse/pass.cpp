@@ -2,7 +2,9 @@
 
 namespace invsweep::inverse {
 
-OraclePass::OraclePass(const Problem& p, Index batch) : p_(p), ws_(p.net(), batch) { p_.fill_fixed(ws_.input()); }
+OraclePass::OraclePass(const Problem& p, Index batch) : p_(p), ws_(p.net(), batch) {
+  p_.fill_fixed(ws_.input());
+}
 
 double OraclePass::run(const MatrixF& s, MatrixF& g, const BoundMap& map) {
   p_.set_free(s, ws_.input());

@@ -1,11 +1,12 @@
 // Levenberg–Marquardt polish in double precision, batched over the vectors of a task: one
 // forward pass and n_out backward passes give every vector's residual and input Jacobian;
 // each vector then solves its own small damped normal equations.
-#include <Eigen/Cholesky>
-#include <cmath>
+#include "invsweep/inverse/polish.hpp"
+
 #include <fmt/format.h>
 
-#include "invsweep/inverse/polish.hpp"
+#include <Eigen/Cholesky>
+#include <cmath>
 
 namespace invsweep::inverse {
 
@@ -14,17 +15,19 @@ namespace {
 struct Evaluator {
   const Problem& p;
   nn::MlpWorkspace<double> ws;
-  MatrixD full;       // [n_in, N] scaled inputs with fixed features filled in
-  VectorD sqrt_w;     // per output
+  MatrixD full;    // [n_in, N] scaled inputs with fixed features filled in
+  VectorD sqrt_w;  // per output
 
   Evaluator(const Problem& prob, Index n)
       : p(prob), ws(prob.oracle().net, n), full(prob.n_in(), n), sqrt_w(prob.sqrt_weights()) {
-    for (Index j = 0; j < n; ++j) full.col(j) = p.fixed_scaled();  // free rows overwritten
+    for (Index j = 0; j < n; ++j)
+      full.col(j) = p.fixed_scaled();  // free rows overwritten
   }
 
   /// Residual vectors r [n_out, N] (scaled output units, weighted) at s.
   void residual(const MatrixD& s, MatrixD& r) {
-    for (Index k = 0; k < p.n_free(); ++k) full.row(p.free_index(k)) = s.row(k);
+    for (Index k = 0; k < p.n_free(); ++k)
+      full.row(p.free_index(k)) = s.row(k);
     ws.input() = full;
     forward(p.oracle().net, ws);
     p.residual_vectors(ws.output(), r);
@@ -37,7 +40,8 @@ struct Evaluator {
       ws.grad_output().setZero();
       ws.grad_output().row(k).setConstant(sqrt_w[k]);
       backward(p.oracle().net, ws, nullptr, true);
-      for (Index f = 0; f < p.n_free(); ++f) jac[static_cast<std::size_t>(k)].row(f) = ws.grad_input().row(p.free_index(f));
+      for (Index f = 0; f < p.n_free(); ++f)
+        jac[static_cast<std::size_t>(k)].row(f) = ws.grad_input().row(p.free_index(f));
     }
   }
 };
@@ -82,7 +86,8 @@ int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
       }
       a.diagonal().array() += mu[j] * (1.0 + a.diagonal().array());
       delta = a.ldlt().solve(-b);
-      for (Index f = 0; f < nf; ++f) s_try(f, j) = std::clamp(s(f, j) + delta[f], p.lo()[f], p.hi()[f]);
+      for (Index f = 0; f < nf; ++f)
+        s_try(f, j) = std::clamp(s(f, j) + delta[f], p.lo()[f], p.hi()[f]);
     }
     ev.residual(s_try, r_try);
     for (Index j = 0; j < n; ++j) {

@@ -1,11 +1,12 @@
 #include "invsweep/inverse/problem.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstdint>
 #include <cmath>
-#include <fmt/format.h>
+#include <cstdint>
 
 #include "invsweep/core/errors.hpp"
 
@@ -31,9 +32,15 @@ const std::vector<std::string>& status_names() {
   static const std::vector<std::string> names{"pending", "done", "diverged", "failed"};
   return names;
 }
-const std::string& to_string(ObjectiveKind k) { return objective_names().at(static_cast<std::size_t>(k)); }
-const std::string& to_string(BoundMethod k) { return bound_method_names().at(static_cast<std::size_t>(k)); }
-const std::string& to_string(Status k) { return status_names().at(static_cast<std::size_t>(k)); }
+const std::string& to_string(ObjectiveKind k) {
+  return objective_names().at(static_cast<std::size_t>(k));
+}
+const std::string& to_string(BoundMethod k) {
+  return bound_method_names().at(static_cast<std::size_t>(k));
+}
+const std::string& to_string(Status k) {
+  return status_names().at(static_cast<std::size_t>(k));
+}
 
 Constraint Constraint::free(Index n) {
   Constraint c;
@@ -48,7 +55,8 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
                  const Regularize& reg)
     : oracle_(&o), net_(&net), obj_(obj), con_(c), reg_(reg) {
   const Index n = o.n_in(), m = o.n_out();
-  if (static_cast<Index>(c.fixed.size()) != n || c.lower.size() != n || c.upper.size() != n || c.fixed_value.size() != n)
+  if (static_cast<Index>(c.fixed.size()) != n || c.lower.size() != n || c.upper.size() != n ||
+      c.fixed_value.size() != n)
     throw ConfigError(fmt::format("constraint '{}': expected {} features", c.name, n));
   const nn::Scaler& is = o.input_scaler;
   fixed_sd_ = VectorD::Zero(n);
@@ -59,17 +67,19 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
                                     c.lower[i], c.upper[i]));
     if (c.fixed[static_cast<std::size_t>(i)] != 0) {
       const double v = c.fixed_value[i];
-      if (!std::isfinite(v)) throw ConfigError(fmt::format("constraint '{}': fixed value of '{}' is not finite", c.name, name));
+      if (!std::isfinite(v))
+        throw ConfigError(fmt::format("constraint '{}': fixed value of '{}' is not finite", c.name, name));
       if (v < c.lower[i] || v > c.upper[i])
-        throw ConfigError(fmt::format("constraint '{}': '{}' is fixed at {} outside its bounds [{}, {}]", c.name, name, v,
-                                      c.lower[i], c.upper[i]));
+        throw ConfigError(fmt::format("constraint '{}': '{}' is fixed at {} outside its bounds [{}, {}]", c.name, name,
+                                      v, c.lower[i], c.upper[i]));
       fixed_sd_[i] = (v - is.mean[i]) / is.scale[i];
     } else {
       free_.push_back(i);
     }
   }
   fixed_s_ = fixed_sd_.cast<float>();
-  if (free_.empty()) throw ConfigError(fmt::format("constraint '{}': every feature is fixed; nothing to solve for", c.name));
+  if (free_.empty())
+    throw ConfigError(fmt::format("constraint '{}': every feature is fixed; nothing to solve for", c.name));
   const Index nf = n_free();
   lo_s_.resize(nf);
   hi_s_.resize(nf);
@@ -91,7 +101,8 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
   switch (obj.kind) {
     case ObjectiveKind::target:
       if (obj.target.size() != m)
-        throw ConfigError(fmt::format("objective: target has {} values, the oracle has {} outputs", obj.target.size(), m));
+        throw ConfigError(
+            fmt::format("objective: target has {} values, the oracle has {} outputs", obj.target.size(), m));
       target_ud_ = scale_outputs(obj.target);
       target_u_ = target_ud_.cast<float>();
       w_ = w.cast<float>();
@@ -134,11 +145,13 @@ void Problem::fill_fixed(MatrixMap<float> s_full) const {
 }
 
 void Problem::set_free(const Eigen::Ref<const MatrixF>& s_free, MatrixMap<float> s_full) const {
-  for (Index k = 0; k < n_free(); ++k) s_full.row(free_[static_cast<std::size_t>(k)]) = s_free.row(k);
+  for (Index k = 0; k < n_free(); ++k)
+    s_full.row(free_[static_cast<std::size_t>(k)]) = s_free.row(k);
 }
 
 void Problem::get_free(const MatrixMap<float>& g_full, Eigen::Ref<MatrixF> g_free) const {
-  for (Index k = 0; k < n_free(); ++k) g_free.row(k) = g_full.row(free_[static_cast<std::size_t>(k)]);
+  for (Index k = 0; k < n_free(); ++k)
+    g_free.row(k) = g_full.row(free_[static_cast<std::size_t>(k)]);
 }
 
 double Problem::objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_u) const {
@@ -224,8 +237,10 @@ float kth_smallest(float* x, Index n, Index k) {
     const auto byte_of = [shift](float v) { return (std::bit_cast<std::uint32_t>(v) >> shift) & 0xFFu; };
     Index i = 0;
     for (; i + 4 <= n; i += 4)
-      for (std::size_t u = 0; u < 4; ++u) ++hist[u][byte_of(x[i + static_cast<Index>(u)])];
-    for (; i < n; ++i) ++hist[0][byte_of(x[i])];
+      for (std::size_t u = 0; u < 4; ++u)
+        ++hist[u][byte_of(x[i + static_cast<Index>(u)])];
+    for (; i < n; ++i)
+      ++hist[0][byte_of(x[i])];
     std::uint32_t byte = 0;
     for (;; ++byte) {
       const Index c = hist[0][byte] + hist[1][byte] + hist[2][byte] + hist[3][byte];
@@ -242,7 +257,6 @@ float kth_smallest(float* x, Index n, Index k) {
   }
   return x[0];
 }
-
 
 double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<MatrixF> g, VectorF& scratch) const {
   const Index n = s.cols();
@@ -279,7 +293,8 @@ double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<Matrix
       const Index len = n - 1 - i;
       ArrayMap d(d2 + p, len);
       d = (st.col(0).segment(i + 1, len).array() - s(0, i)).square();
-      for (Index r = 1; r < nf; ++r) d += (st.col(r).segment(i + 1, len).array() - s(r, i)).square();
+      for (Index r = 1; r < nf; ++r)
+        d += (st.col(r).segment(i + 1, len).array() - s(r, i)).square();
     }
     std::copy(d2, d2 + pairs, sorted);
     const float h = std::max(kth_smallest(sorted, pairs, pairs / 2) / std::log(static_cast<float>(n) + 1.0f), 1e-8f);
@@ -338,7 +353,8 @@ VectorD Problem::residuals(const MatrixD& y) const {
           if (w[k] != 0) acc += (y(k, j) - obj_.target[k]) * (y(k, j) - obj_.target[k]);
           break;
         case ObjectiveKind::range: {
-          const double d = y(k, j) < obj_.lo[k] ? obj_.lo[k] - y(k, j) : (y(k, j) > obj_.hi[k] ? y(k, j) - obj_.hi[k] : 0.0);
+          const double d =
+              y(k, j) < obj_.lo[k] ? obj_.lo[k] - y(k, j) : (y(k, j) > obj_.hi[k] ? y(k, j) - obj_.hi[k] : 0.0);
           if (w[k] != 0) acc += d * d;
           break;
         }

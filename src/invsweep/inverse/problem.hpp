@@ -82,8 +82,7 @@ class Problem {
   /// grown on the first call and reused. An Eigen vector (aligned to the widest SIMD register),
   /// so that its vectorised sums and exponentials split into packets the same way on every
   /// run and rank: the results stay bit-identical.
-  double regularize(const Eigen::Ref<const MatrixF>& s_free, Eigen::Ref<MatrixF> g_free,
-                    VectorF& scratch) const;
+  double regularize(const Eigen::Ref<const MatrixF>& s_free, Eigen::Ref<MatrixF> g_free, VectorF& scratch) const;
 
   /// Full vectors in original units from scaled free features [n_free, N] (double).
   MatrixD to_original(const MatrixD& s_free) const;
@@ -104,9 +103,9 @@ class Problem {
   Constraint con_;
   Regularize reg_;
   std::vector<Index> free_;
-  VectorD fixed_sd_;  // per feature (0 where free), scaled
-  VectorF fixed_s_;   // the same in float
-  VectorD weights_;   // per output: the objective's weights (ones when not given)
+  VectorD fixed_sd_;                   // per feature (0 where free), scaled
+  VectorF fixed_s_;                    // the same in float
+  VectorD weights_;                    // per output: the objective's weights (ones when not given)
   VectorD target_ud_, lo_ud_, hi_ud_;  // target / range in scaled output units
   VectorD linear_w_;                   // maximize/minimize: signed normalised weights (scaled outputs)
   VectorD lo_s_, hi_s_, start_lo_, start_hi_;

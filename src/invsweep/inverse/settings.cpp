@@ -11,11 +11,13 @@ namespace invsweep::inverse {
 const config::SettingsTable<PolishSettings>& PolishSettings::table() {
   using S = PolishSettings;
   static const config::SettingsTable<S> t = [] {
-    config::SettingsTable<S> t("polish", "Levenberg–Marquardt refinement of every vector in double precision "
-                                         "(target and range objectives).");
+    config::SettingsTable<S> t("polish",
+                               "Levenberg–Marquardt refinement of every vector in double precision "
+                               "(target and range objectives).");
     t.switch_on("enabled", &S::enabled, "polish the vectors (`false` turns a `[polish]` table off)")
         .integer("max_iter", &S::max_iter, 1, 1000000, "iterations at most")
-        .number("tolerance", &S::tolerance, 0, 1, true, "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
+        .number("tolerance", &S::tolerance, 0, 1, true,
+                "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
     return t;
   }();
   return t;

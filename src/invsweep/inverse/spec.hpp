@@ -49,11 +49,11 @@ struct Constraint {
   VectorD fixed_value;              ///< per feature (NaN where free)
   VectorD lower, upper;             ///< per feature (−inf / +inf where unbounded)
   BoundMethod method = BoundMethod::sigmoid;
-  double paper_c1 = 10.0;           ///< paper method: x/c1 where x ≥ upper
-  double paper_c2 = 50.0;           ///< paper method: x·c2 where x ≤ lower
-  double penalty = 10.0;            ///< penalty method: λ (scaled units)
-  bool paper_stop = true;           ///< paper method: stop once a feature leaves its range
-  bool domain = true;               ///< the parser put free unbounded features in the training range
+  double paper_c1 = 10.0;  ///< paper method: x/c1 where x ≥ upper
+  double paper_c2 = 50.0;  ///< paper method: x·c2 where x ≤ lower
+  double penalty = 10.0;   ///< penalty method: λ (scaled units)
+  bool paper_stop = true;  ///< paper method: stop once a feature leaves its range
+  bool domain = true;      ///< the parser put free unbounded features in the training range
 
   /// An unconstrained setting for n features.
   static Constraint free(Index n);
@@ -82,9 +82,9 @@ struct PolishSettings {
 /// (certify/task.hpp, docs/CERTIFY.md).
 struct CertifySettings {
   bool enabled = false;
-  double time_limit = 60.0;            ///< seconds per task, all certificate phases together
-  double tolerance = 1e-4;             ///< relative gap (maximize/minimize) and target tolerance
-  std::int64_t max_boxes = 10'000'000; ///< bound computations per phase
+  double time_limit = 60.0;             ///< seconds per task, all certificate phases together
+  double tolerance = 1e-4;              ///< relative gap (maximize/minimize) and target tolerance
+  std::int64_t max_boxes = 10'000'000;  ///< bound computations per phase
 
   static const config::SettingsTable<CertifySettings>& table();
 };

@@ -1,16 +1,17 @@
-#include <cmath>
-#include <fmt/format.h>
-#include <numbers>
-
 #include "invsweep/inverse/training.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
 
 #include "invsweep/nn/adam.hpp"
 #include "invsweep/nn/mlp.hpp"
 
 namespace invsweep::inverse {
 
-StepControl::StepControl(int steps, double lr, Schedule schedule, double final_fraction, int patience,
-                         double tolerance, int log_every, Index log_points)
+StepControl::StepControl(int steps, double lr, Schedule schedule, double final_fraction, int patience, double tolerance,
+                         int log_every, Index log_points)
     : steps_(steps),
       lr0_(lr),
       final_fraction_(final_fraction),
@@ -71,8 +72,10 @@ std::string divergence(const StepControl& ctl, double last) {
   // (with bounded maps or a saturating oracle the loss cannot explode, it stalls high).
   const double first = ctl.first(), best = ctl.best();
   if (last > first + 1e-9 * std::abs(first) && last - best > 0.25 * (std::abs(first) + std::abs(best)) + 1e-12)
-    return fmt::format("the loss ended at {:.3g}, above its start {:.3g} and far above its best {:.3g} (learning rate "
-                       "too high?)", last, first, best);
+    return fmt::format(
+        "the loss ended at {:.3g}, above its start {:.3g} and far above its best {:.3g} (learning rate "
+        "too high?)",
+        last, first, best);
   return "";
 }
 

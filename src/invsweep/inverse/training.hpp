@@ -74,12 +74,12 @@ class Trainable {
 
 /// How a run ended.
 struct LoopOutcome {
-  int steps = 0;        ///< steps taken
-  double last = 0.0;    ///< the last loss computed (NaN when the parameters became non-finite)
-  double best = 0.0;    ///< the best loss
-  VectorD log;          ///< the loss every log_every steps, NaN-padded to log_points
-  std::string diverged; ///< divergence(), "" when the run did not diverge
-  std::string message;  ///< Trainable::message when forward() ended the run
+  int steps = 0;         ///< steps taken
+  double last = 0.0;     ///< the last loss computed (NaN when the parameters became non-finite)
+  double best = 0.0;     ///< the best loss
+  VectorD log;           ///< the loss every log_every steps, NaN-padded to log_points
+  std::string diverged;  ///< divergence(), "" when the run did not diverge
+  std::string message;   ///< Trainable::message when forward() ended the run
 };
 
 /// Runs up to `settings.steps` steps. `heartbeat` (may be empty) is called every `log_every`

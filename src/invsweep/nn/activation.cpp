@@ -9,8 +9,7 @@
 namespace invsweep::nn {
 
 namespace {
-constexpr std::array<std::string_view, 7> kNames = {"identity", "relu",  "tanh", "sigmoid",
-                                                    "softplus", "silu", "gelu"};
+constexpr std::array<std::string_view, 7> kNames = {"identity", "relu", "tanh", "sigmoid", "softplus", "silu", "gelu"};
 
 template <class T>
 T sigmoid(T z) {
@@ -59,7 +58,9 @@ void tanh_n(const double* z, double* a, Index n) {
 
 }  // namespace
 
-std::string_view to_string(Activation a) { return kNames[static_cast<std::size_t>(a)]; }
+std::string_view to_string(Activation a) {
+  return kNames[static_cast<std::size_t>(a)];
+}
 
 std::optional<Activation> parse_activation(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i)
@@ -67,7 +68,9 @@ std::optional<Activation> parse_activation(std::string_view name) {
   return std::nullopt;
 }
 
-std::span<const std::string_view> activation_names() { return kNames; }
+std::span<const std::string_view> activation_names() {
+  return kNames;
+}
 
 template <class T>
 void activate(Activation act, const T* z, T* a, Index n) {
@@ -85,13 +88,16 @@ void activate(Activation act, const T* z, T* a, Index n) {
       tanh_n(z, a, n);
       return;
     case Activation::sigmoid:
-      for (Index i = 0; i < n; ++i) a[i] = sigmoid(z[i]);
+      for (Index i = 0; i < n; ++i)
+        a[i] = sigmoid(z[i]);
       return;
     case Activation::softplus:
-      for (Index i = 0; i < n; ++i) a[i] = std::max(z[i], T(0)) + std::log1p(std::exp(-std::abs(z[i])));
+      for (Index i = 0; i < n; ++i)
+        a[i] = std::max(z[i], T(0)) + std::log1p(std::exp(-std::abs(z[i])));
       return;
     case Activation::silu:
-      for (Index i = 0; i < n; ++i) a[i] = z[i] * sigmoid(z[i]);
+      for (Index i = 0; i < n; ++i)
+        a[i] = z[i] * sigmoid(z[i]);
       return;
     case Activation::gelu:
       for (Index i = 0; i < n; ++i)
@@ -118,7 +124,8 @@ void multiply_derivative(Activation act, const T* z, const T* a, T* g, Index n) 
       gv *= av * (T(1) - av);
       return;
     case Activation::softplus:
-      for (Index i = 0; i < n; ++i) g[i] *= sigmoid(z[i]);
+      for (Index i = 0; i < n; ++i)
+        g[i] *= sigmoid(z[i]);
       return;
     case Activation::silu:
       for (Index i = 0; i < n; ++i) {

@@ -22,8 +22,7 @@ class AdamState {
   explicit AdamState(Index n_params) { reset(n_params); }
   void reset(Index n_params);
   /// One step: params -= lr · m̂ / (√v̂ + eps).
-  void step(const AdamSettings& s, double lr, Eigen::Ref<Vector<T>> params,
-            const Eigen::Ref<const Vector<T>>& grad);
+  void step(const AdamSettings& s, double lr, Eigen::Ref<Vector<T>> params, const Eigen::Ref<const Vector<T>>& grad);
   long steps() const { return t_; }
 
  private:

@@ -12,12 +12,10 @@ Mlp<T>::Mlp(std::vector<LayerSpec> layers) : layers_(std::move(layers)) {
   Index off = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const LayerSpec& l = layers_[i];
-    if (l.in <= 0 || l.out <= 0)
-      throw std::invalid_argument("layer " + std::to_string(i) + " has a zero size");
+    if (l.in <= 0 || l.out <= 0) throw std::invalid_argument("layer " + std::to_string(i) + " has a zero size");
     if (i > 0 && layers_[i - 1].out != l.in)
       throw std::invalid_argument("layer " + std::to_string(i) + " takes " + std::to_string(l.in) +
-                                  " inputs but the previous layer gives " +
-                                  std::to_string(layers_[i - 1].out));
+                                  " inputs but the previous layer gives " + std::to_string(layers_[i - 1].out));
     w_off_.push_back(off);
     off += l.in * l.out;
     b_off_.push_back(off);
@@ -27,8 +25,7 @@ Mlp<T>::Mlp(std::vector<LayerSpec> layers) : layers_(std::move(layers)) {
 }
 
 template <class T>
-Mlp<T> Mlp<T>::make(Index n_in, std::span<const Index> hidden, Index n_out, Activation hidden_act,
-                    Activation out_act) {
+Mlp<T> Mlp<T>::make(Index n_in, std::span<const Index> hidden, Index n_out, Activation hidden_act, Activation out_act) {
   std::vector<LayerSpec> layers;
   Index prev = n_in;
   for (Index h : hidden) {
@@ -42,10 +39,10 @@ Mlp<T> Mlp<T>::make(Index n_in, std::span<const Index> hidden, Index n_out, Acti
 template <class T>
 void Mlp<T>::init_glorot(Rng& rng) {
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const double limit =
-        std::sqrt(6.0 / static_cast<double>(layers_[i].in + layers_[i].out));
+    const double limit = std::sqrt(6.0 / static_cast<double>(layers_[i].in + layers_[i].out));
     MatrixMap<T> w = weight(i);
-    for (Index j = 0; j < w.size(); ++j) w.data()[j] = static_cast<T>(rng.uniform(-limit, limit));
+    for (Index j = 0; j < w.size(); ++j)
+      w.data()[j] = static_cast<T>(rng.uniform(-limit, limit));
     bias(i).setZero();
   }
 }
@@ -53,7 +50,8 @@ void Mlp<T>::init_glorot(Rng& rng) {
 template <class T>
 Index Mlp<T>::max_width() const {
   Index w = n_in();
-  for (const LayerSpec& l : layers_) w = std::max(w, l.out);
+  for (const LayerSpec& l : layers_)
+    w = std::max(w, l.out);
   return w;
 }
 
@@ -65,7 +63,9 @@ namespace {
 // side. Measured on AVX-512 (batch 256, 64 ↔ 4): forward 4.6 → 3.5 µs, weight gradient
 // 6.9 → 2.6 µs; with one row Eigen's matrix-vector path is faster, with 16 it is a wash
 // except for the weight gradient (16 × 256, batch 1024: 135 → 92 µs).
-constexpr bool thin_rows(Index rows) { return rows >= 2 && rows <= 8; }
+constexpr bool thin_rows(Index rows) {
+  return rows >= 2 && rows <= 8;
+}
 
 // A product with an inner size of 1–8 (an input layer; the input gradient through an output
 // layer) is a few multiply-adds per value: Eigen's blocked product spends more time packing
@@ -101,17 +101,21 @@ void product_small_inner(const T* a, Index m, Index k, const T* b, T* c, Index n
     }
     for (; i < m16; i += 16) {
       Block c0 = In(a + i) * bj[0];
-      for (Index q = 1; q < k; ++q) c0 += In(a + q * m + i) * bj[q];
+      for (Index q = 1; q < k; ++q)
+        c0 += In(a + q * m + i) * bj[q];
       Out(cj + i) = c0;
     }
     for (; i < m; ++i) {
       T v = a[i] * bj[0];
-      for (Index q = 1; q < k; ++q) v += a[q * m + i] * bj[q];
+      for (Index q = 1; q < k; ++q)
+        v += a[q * m + i] * bj[q];
       cj[i] = v;
     }
   }
 }
-constexpr bool thin_weight_grad(const LayerSpec& l) { return l.out >= 2 && l.out <= 16 && l.out < l.in; }
+constexpr bool thin_weight_grad(const LayerSpec& l) {
+  return l.out >= 2 && l.out <= 16 && l.out < l.in;
+}
 
 }  // namespace
 

@@ -48,9 +48,7 @@ class Mlp {
   Index max_width() const;
 
   MatrixMap<T> weight(std::size_t i) { return {params_.data() + w_off_[i], layers_[i].out, layers_[i].in}; }
-  ConstMatrixMap<T> weight(std::size_t i) const {
-    return {params_.data() + w_off_[i], layers_[i].out, layers_[i].in};
-  }
+  ConstMatrixMap<T> weight(std::size_t i) const { return {params_.data() + w_off_[i], layers_[i].out, layers_[i].in}; }
   VectorMap<T> bias(std::size_t i) { return {params_.data() + b_off_[i], layers_[i].out}; }
   ConstVectorMap<T> bias(std::size_t i) const { return {params_.data() + b_off_[i], layers_[i].out}; }
 
@@ -58,9 +56,7 @@ class Mlp {
   MatrixMap<T> weight_in(Vector<T>& flat, std::size_t i) const {
     return {flat.data() + w_off_[i], layers_[i].out, layers_[i].in};
   }
-  VectorMap<T> bias_in(Vector<T>& flat, std::size_t i) const {
-    return {flat.data() + b_off_[i], layers_[i].out};
-  }
+  VectorMap<T> bias_in(Vector<T>& flat, std::size_t i) const { return {flat.data() + b_off_[i], layers_[i].out}; }
 
   Vector<T>& params() { return params_; }
   const Vector<T>& params() const { return params_; }

@@ -2,7 +2,9 @@
 
 namespace invsweep::nn {
 
-Scaler Scaler::identity(Index n) { return {VectorD::Zero(n), VectorD::Ones(n)}; }
+Scaler Scaler::identity(Index n) {
+  return {VectorD::Zero(n), VectorD::Ones(n)};
+}
 
 Scaler Scaler::fit(const MatrixD& data) {
   Scaler s;

@@ -1,7 +1,8 @@
 #include "invsweep/oracle/oracle.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
 #include <set>
 
 #include "invsweep/core/errors.hpp"
@@ -38,12 +39,11 @@ void check_names(const std::string& source, const std::vector<std::string>& name
 template <class V>
 void check_vector(const std::string& source, const V& v, Index n, const char* what, bool positive,
                   bool allow_inf = false) {
-  if (v.size() != n)
-    throw IoError(fmt::format("{}: {} has {} values, expected {}", source, what, v.size(), n));
+  if (v.size() != n) throw IoError(fmt::format("{}: {} has {} values, expected {}", source, what, v.size(), n));
   for (Index i = 0; i < v.size(); ++i) {
-    if (allow_inf ? std::isnan(v[i]) : !std::isfinite(v[i])) throw IoError(fmt::format("{}: {}[{}] is not finite", source, what, i));
-    if (positive && !(v[i] > 0))
-      throw IoError(fmt::format("{}: {}[{}] = {} must be > 0", source, what, i, v[i]));
+    if (allow_inf ? std::isnan(v[i]) : !std::isfinite(v[i]))
+      throw IoError(fmt::format("{}: {}[{}] is not finite", source, what, i));
+    if (positive && !(v[i] > 0)) throw IoError(fmt::format("{}: {}[{}] = {} must be > 0", source, what, i, v[i]));
   }
 }
 }  // namespace
@@ -53,11 +53,10 @@ void Oracle::validate(const std::string& source) const {
   check_names(source, output_names, "output_names");
   if (net.n_layers() == 0) throw IoError(fmt::format("{}: the network has no layers", source));
   if (net.n_in() != n_in())
-    throw IoError(fmt::format("{}: layer 0 takes {} inputs but there are {} input_names", source,
-                              net.n_in(), n_in()));
+    throw IoError(fmt::format("{}: layer 0 takes {} inputs but there are {} input_names", source, net.n_in(), n_in()));
   if (net.n_out() != n_out())
-    throw IoError(fmt::format("{}: the last layer gives {} outputs but there are {} output_names",
-                              source, net.n_out(), n_out()));
+    throw IoError(
+        fmt::format("{}: the last layer gives {} outputs but there are {} output_names", source, net.n_out(), n_out()));
   for (Index i = 0; i < net.params().size(); ++i)
     if (!std::isfinite(net.params()[i]))
       throw IoError(fmt::format("{}: the network has a non-finite weight or bias", source));
@@ -69,8 +68,8 @@ void Oracle::validate(const std::string& source) const {
   check_vector(source, input_hi, n_in(), "input_bounds/hi", false, true);
   for (Index i = 0; i < n_in(); ++i)
     if (input_lo[i] > input_hi[i])
-      throw IoError(fmt::format("{}: input_bounds lo > hi for input '{}'", source,
-                                input_names[static_cast<std::size_t>(i)]));
+      throw IoError(
+          fmt::format("{}: input_bounds lo > hi for input '{}'", source, input_names[static_cast<std::size_t>(i)]));
 }
 
 }  // namespace invsweep::oracle

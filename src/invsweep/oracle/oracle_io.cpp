@@ -53,14 +53,15 @@ void set_attr_doubles(const h5::Node& g, const char* name, const std::vector<dou
 Oracle read_oracle_group(const h5::Node& og) {
   const std::string& src = og.path();
   if (!og.has_attr("format"))
-    throw IoError(fmt::format("{}: missing attribute 'format' (expected \"{}\"); not an oracle file?", src, kOracleFormat));
+    throw IoError(
+        fmt::format("{}: missing attribute 'format' (expected \"{}\"); not an oracle file?", src, kOracleFormat));
   const std::string format = og.attr_string("format");
   if (format != kOracleFormat)
     throw IoError(fmt::format("{}: format is \"{}\", expected \"{}\"", src, format, kOracleFormat));
   const std::int64_t version = og.attr_int("format_version");
   if (version != kOracleFormatVersion)
-    throw IoError(fmt::format("{}: format_version {} is not supported (this invsweep reads version {})",
-                              src, version, kOracleFormatVersion));
+    throw IoError(fmt::format("{}: format_version {} is not supported (this invsweep reads version {})", src, version,
+                              kOracleFormatVersion));
   Oracle o;
   o.input_names = og.attr_strings("input_names");
   o.output_names = og.attr_strings("output_names");
@@ -73,15 +74,15 @@ Oracle read_oracle_group(const h5::Node& og) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string key = std::to_string(i);
     if (!layers.has(key))
-      throw IoError(fmt::format("{}: layers must be named 0..{}; '{}' is missing", layers.path(),
-                                names.size() - 1, key));
+      throw IoError(
+          fmt::format("{}: layers must be named 0..{}; '{}' is missing", layers.path(), names.size() - 1, key));
     const h5::Node l = layers.open_group(key);
     const std::string act_name = l.attr_string("activation");
     const std::optional<nn::Activation> act = nn::parse_activation(act_name);
     if (!act) {
       std::vector<std::string> known(nn::activation_names().begin(), nn::activation_names().end());
-      throw IoError(fmt::format("{}: unknown activation '{}' (expected one of: {})", l.path(), act_name,
-                                fmt::join(known, ", ")));
+      throw IoError(
+          fmt::format("{}: unknown activation '{}' (expected one of: {})", l.path(), act_name, fmt::join(known, ", ")));
     }
     std::vector<hsize_t> wd, bd;
     weights.push_back(l.read_doubles("weight", wd));
@@ -90,8 +91,8 @@ Oracle read_oracle_group(const h5::Node& og) {
     if (bd.size() != 1 || bd[0] != wd[0])
       throw IoError(fmt::format("{}: bias must be 1-D with {} values (the weight's rows)", l.path(), wd[0]));
     if (i > 0 && static_cast<Index>(wd[1]) != specs.back().out)
-      throw IoError(fmt::format("{}: weight takes {} inputs but layer {} gives {}", l.path(), wd[1], i - 1,
-                                specs.back().out));
+      throw IoError(
+          fmt::format("{}: weight takes {} inputs but layer {} gives {}", l.path(), wd[1], i - 1, specs.back().out));
     if (wd[0] == 0 || wd[1] == 0) throw IoError(fmt::format("{}: weight has a zero dimension", l.path()));
     specs.push_back({static_cast<Index>(wd[1]), static_cast<Index>(wd[0]), *act});
   }

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "invsweep/oracle/oracle.hpp"
 #include "invsweep/h5/h5.hpp"
+#include "invsweep/oracle/oracle.hpp"
 
 namespace invsweep::oracle {
 

@@ -1,9 +1,10 @@
 #include "invsweep/oracle/train.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fmt/format.h>
 #include <numeric>
 
 #include "invsweep/core/errors.hpp"
@@ -19,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 std::vector<Index> shuffled(Index n, Rng& rng) {
   std::vector<Index> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), Index{0});
-  for (std::size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);
+  for (std::size_t i = idx.size(); i > 1; --i)
+    std::swap(idx[i - 1], idx[rng.below(i)]);
   return idx;
 }
 
@@ -38,8 +40,8 @@ double mse(const nn::Mlp<T>& net, nn::MlpWorkspace<T>& ws, const Matrix<T>& x, c
 }
 
 template <class T>
-nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, const MatrixD& yv,
-                    const TrainOptions& opt, TrainResult& result, const ProgressFn& progress) {
+nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, const MatrixD& yv, const TrainOptions& opt,
+                    TrainResult& result, const ProgressFn& progress) {
   const Clock::time_point t0 = Clock::now();
   Rng rng(derive_seed({opt.seed, 1}));
   nn::Mlp<T> net = nn::Mlp<T>::make(xs.rows(), opt.hidden, ys.rows(), opt.activation);
@@ -62,7 +64,8 @@ nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, con
 
   int epoch = 0;
   for (epoch = 1; epoch <= opt.epochs; ++epoch) {
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+    for (std::size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[rng.below(i)]);
     double train_sum = 0;
     for (Index start = 0; start < n; start += batch) {
       const Index b = std::min(batch, n - start);
@@ -110,8 +113,7 @@ nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, con
 
 }  // namespace
 
-void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse,
-                        std::vector<double>& r2) {
+void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse, std::vector<double>& r2) {
   rmse.clear();
   r2.clear();
   const auto n = static_cast<double>(truth.cols());
@@ -132,9 +134,10 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
     throw ConfigError(fmt::format("--val-fraction {}: expected a value in [0.01, 0.5]", opt.val_fraction));
   const auto n_val = static_cast<Index>(std::llround(opt.val_fraction * static_cast<double>(n)));
   if (n_val < 1 || n - n_val < 2)
-    throw DataError(fmt::format("{}: {} data rows are too few for a training/validation split "
-                                "(need at least 3, with one validation row)",
-                                source, n));
+    throw DataError(
+        fmt::format("{}: {} data rows are too few for a training/validation split "
+                    "(need at least 3, with one validation row)",
+                    source, n));
   Rng split_rng(derive_seed({opt.seed, 0}));
   const std::vector<Index> perm = shuffled(n, split_rng);
   MatrixD xtr(x.rows(), n - n_val), ytr(y.rows(), n - n_val), xva(x.rows(), n_val), yva(y.rows(), n_val);
@@ -155,13 +158,14 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
   o.output_scaler = nn::Scaler::fit(ytr);
   for (Index i = 0; i < x.rows(); ++i)
     if (!(o.input_scaler.scale[i] > 0))
-      throw DataError(fmt::format("{}: input column '{}' is constant ({}); it cannot inform the oracle — "
-                                  "drop it from --inputs",
-                                  source, input_names[static_cast<std::size_t>(i)], x(i, 0)));
+      throw DataError(
+          fmt::format("{}: input column '{}' is constant ({}); it cannot inform the oracle — "
+                      "drop it from --inputs",
+                      source, input_names[static_cast<std::size_t>(i)], x(i, 0)));
   for (Index i = 0; i < y.rows(); ++i)
     if (!(o.output_scaler.scale[i] > 0))
-      throw DataError(fmt::format("{}: output column '{}' is constant ({}); there is nothing to learn",
-                                  source, output_names[static_cast<std::size_t>(i)], y(i, 0)));
+      throw DataError(fmt::format("{}: output column '{}' is constant ({}); there is nothing to learn", source,
+                                  output_names[static_cast<std::size_t>(i)], y(i, 0)));
   o.input_lo = x.rowwise().minCoeff();
   o.input_hi = x.rowwise().maxCoeff();
 

@@ -13,16 +13,16 @@ namespace invsweep::oracle {
 struct TrainOptions {
   std::vector<Index> hidden{64, 64};
   nn::Activation activation = nn::Activation::tanh;
-  int epochs = 2000;         ///< maximum number of epochs
-  Index batch = 64;          ///< mini-batch size
-  double lr = 3e-3;          ///< initial Adam learning rate
-  std::uint64_t seed = 0;    ///< split, initialisation and shuffling
-  double val_fraction = 0.1; ///< share of rows held out for validation, in [0.01, 0.5]
-  int lr_patience = 40;      ///< epochs without improvement before the rate is halved
+  int epochs = 2000;          ///< maximum number of epochs
+  Index batch = 64;           ///< mini-batch size
+  double lr = 3e-3;           ///< initial Adam learning rate
+  std::uint64_t seed = 0;     ///< split, initialisation and shuffling
+  double val_fraction = 0.1;  ///< share of rows held out for validation, in [0.01, 0.5]
+  int lr_patience = 40;       ///< epochs without improvement before the rate is halved
   double lr_factor = 0.5;
-  double min_lr = 1e-6;      ///< training stops once the rate falls below this
-  int patience = 200;        ///< epochs without improvement before stopping
-  bool float64 = false;      ///< train in double precision (default: float32, see docs)
+  double min_lr = 1e-6;  ///< training stops once the rate falls below this
+  int patience = 200;    ///< epochs without improvement before stopping
+  bool float64 = false;  ///< train in double precision (default: float32, see docs)
 };
 
 /// One line of progress, after each epoch (losses are MSE in standardised units).
@@ -47,7 +47,6 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
                          const std::string& source, const ProgressFn& progress = {});
 
 /// RMSE and R² of `pred` against `truth` ([n_out, N]), per output.
-void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse,
-                        std::vector<double>& r2);
+void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse, std::vector<double>& r2);
 
 }  // namespace invsweep::oracle

@@ -72,7 +72,8 @@ struct CertAcc {
     for (std::size_t j = 0; j < m && !lo.empty(); ++j)
       parts.push_back(fmt::format("{} ∈ [{:.7g}, {:.7g}]", outputs[j], lo[j], hi[j]));
     std::string label;
-    for (std::size_t j = 0; target != nullptr && j < m; ++j) label += fmt::format("{}{:g}", j ? "," : "", target[j]);
+    for (std::size_t j = 0; target != nullptr && j < m; ++j)
+      label += fmt::format("{}{:g}", j ? "," : "", target[j]);
     return fmt::format("{}{} {}: {}", prefix, kind == inverse::ObjectiveKind::range ? "range centre" : "target", label,
                        fmt::join(parts, "; "));
   }
@@ -141,7 +142,8 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
     if (kind == inverse::ObjectiveKind::maximize || kind == inverse::ObjectiveKind::minimize) {
       label = inverse::to_string(kind);
     } else {
-      for (std::size_t k = 0; k < n_out; ++k) label += fmt::format("{}{:g}", k ? "," : "", target[t * n_out + k]);
+      for (std::size_t k = 0; k < n_out; ++k)
+        label += fmt::format("{}{:g}", k ? "," : "", target[t * n_out + k]);
     }
     const auto [it, fresh] = index.try_emplace({label, constraint[t]}, out.groups.size());
     if (fresh) {
@@ -157,8 +159,7 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
     ++g.total;
     if (status[t] != done) continue;
     ++g.done;
-    if (has_cert)
-      acc[it->second].add(cert[t], &blo[t * n_out], &bhi[t * n_out], n_out, reach[t], roots[t]);
+    if (has_cert) acc[it->second].add(cert[t], &blo[t * n_out], &bhi[t * n_out], n_out, reach[t], roots[t]);
     residuals.read_rows(t, 1, H5T_NATIVE_DOUBLE, row.data());
     const bool maximize = kind == inverse::ObjectiveKind::maximize;
     for (double r : row) {
@@ -179,8 +180,8 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   const std::vector<std::string> messages = h5::Dataset::open(tasks, "message").read_strings();
   for (std::size_t t = 0; t < n && out.messages.size() < max_messages; ++t) {
     if (status[t] == done || status[t] == static_cast<std::uint8_t>(inverse::Status::pending)) continue;
-    const std::string name = status[t] < out.status_names.size() ? out.status_names[status[t]]
-                                                                  : fmt::format("status {}", status[t]);
+    const std::string name =
+        status[t] < out.status_names.size() ? out.status_names[status[t]] : fmt::format("status {}", status[t]);
     out.messages.push_back({static_cast<std::int64_t>(t), name, messages[t]});
   }
   return out;

@@ -20,8 +20,8 @@ struct StatusSummary {
     std::string target;      ///< "1900", "0.5,2", "maximize", "minimize"
     std::string constraint;  ///< the setting's name
     std::int64_t done = 0, total = 0;
-    double best = 0;         ///< best residual of its done vectors (NaN when none); the
-                             ///< largest objective value for maximize
+    double best = 0;  ///< best residual of its done vectors (NaN when none); the
+                      ///< largest objective value for maximize
     bool has_best = false;
     /// The group's certificates in words ("max y ∈ [787.2, 787.3] (proven)", "target 2900:
     /// unreachable (proven: y ≤ 812.4 in this box)", "4 roots (proven)", "budget exhausted:

@@ -48,7 +48,8 @@ h5::Dataset make(const h5::Node& g, std::string_view name, hid_t file_type, Dims
 
 std::size_t string_width(const std::vector<std::string>& v) {
   std::size_t w = 1;
-  for (const std::string& s : v) w = std::max(w, s.size());
+  for (const std::string& s : v)
+    w = std::max(w, s.size());
   return w;
 }
 
@@ -167,11 +168,10 @@ void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, 
 
 std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const auto nt = static_cast<std::uint64_t>(s.n_tasks());
-  const auto per_task = static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points +
-                                                   3 * o.n_out()) * 8 +
-                        kMessageWidth + 48 +
-                        static_cast<std::uint64_t>(2 * o.n_out()) * 8 + 1 + 1 + 4;  // certificates
-  const std::uint64_t sampling = 3 * 8;  // /tasks/acceptance, ess, rhat
+  const auto per_task =
+      static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points + 3 * o.n_out()) * 8 +
+      kMessageWidth + 48 + static_cast<std::uint64_t>(2 * o.n_out()) * 8 + 1 + 1 + 4;  // certificates
+  const std::uint64_t sampling = 3 * 8;                                                // /tasks/acceptance, ess, rhat
   return nt * (per_task + sampling);
 }
 
@@ -212,7 +212,8 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
     const h5::Dataset step = make(f, "loss_step", H5T_IEEE_F64LE, {nl}, kNaN);
     if (writer) {
       std::vector<double> steps(static_cast<std::size_t>(nl));
-      for (std::size_t i = 0; i < steps.size(); ++i) steps[i] = static_cast<double>(i) * s.log_every;
+      for (std::size_t i = 0; i < steps.size(); ++i)
+        steps[i] = static_cast<double>(i) * s.log_every;
       step.write_rows(0, nl, steps.data());
     }
   }
@@ -335,9 +336,13 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
   status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
 }
 
-std::vector<std::uint8_t> ResultsFile::read_status() const { return status_.read_all<std::uint8_t>(); }
+std::vector<std::uint8_t> ResultsFile::read_status() const {
+  return status_.read_all<std::uint8_t>();
+}
 
-void ResultsFile::flush() { file_.flush(); }
+void ResultsFile::flush() {
+  file_.flush();
+}
 
 void ResultsFile::close() {
   vectors_ = {};

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "invsweep/h5/h5.hpp"
 #include "invsweep/inverse/spec.hpp"
 #include "invsweep/oracle/oracle.hpp"
-#include "invsweep/h5/h5.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
 namespace invsweep::results {
@@ -24,7 +24,9 @@ inline constexpr std::int64_t kResultsFormatVersion = 1;
 inline constexpr std::size_t kMessageWidth = 256;  ///< bytes of /tasks/message per task
 
 /// The temporary name a new results file is built under before it is renamed to `path`.
-inline std::string part_path(const std::string& path) { return path + ".part"; }
+inline std::string part_path(const std::string& path) {
+  return path + ".part";
+}
 
 /// Bytes the result datasets of a sweep take (vectors, outputs, residuals, loss, tasks).
 std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o);

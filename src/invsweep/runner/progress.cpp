@@ -35,7 +35,8 @@ double Progress::elapsed() const {
 std::string Progress::line(const Counts& c) const {
   const double t = elapsed();
   const double rate = t > 0 ? static_cast<double>(c.finished()) / t : 0.0;
-  const double eta = rate > 0 ? static_cast<double>(total_ - c.finished()) / rate : std::numeric_limits<double>::quiet_NaN();
+  const double eta =
+      rate > 0 ? static_cast<double>(total_ - c.finished()) / rate : std::numeric_limits<double>::quiet_NaN();
   const double frac = total_ > 0 ? static_cast<double>(c.finished()) / static_cast<double>(total_) : 1.0;
   std::string bar;
   if (tty_) {

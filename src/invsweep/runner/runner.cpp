@@ -16,12 +16,12 @@
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
-#include "invsweep/solvers/registry.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/results/results.hpp"
 #include "invsweep/runner/progress.hpp"
 #include "invsweep/runner/setup.hpp"
 #include "invsweep/runner/shared.hpp"
-#include "invsweep/results/results.hpp"
+#include "invsweep/solvers/registry.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
 namespace invsweep::runner {
@@ -34,8 +34,12 @@ using Clock = std::chrono::steady_clock;
 volatile std::sig_atomic_t g_stop_signal = 0;   // SIGTERM / SIGINT: stop now
 volatile std::sig_atomic_t g_drain_signal = 0;  // SIGUSR1: finish the tasks in flight, take no more
 
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
-extern "C" void on_drain_signal(int sig) { g_drain_signal = sig; }
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+}
+extern "C" void on_drain_signal(int sig) {
+  g_drain_signal = sig;
+}
 
 /// Fault injection for the reliability tests: INVSWEEP_FAULT_WRITE_TASK=<id> makes the write of
 /// that task fail like an I/O error, on whichever rank ran it (-1: no fault).
@@ -66,7 +70,9 @@ namespace {
 enum Timing : int { kSolve, kWrite, kSchedule, kWall, kTasks, kTimings };
 using Timings = std::array<double, kTimings>;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 /// COLLECTIVE: the results file, created (or reopened) by every rank together.
 results::ResultsFile open_results(const Prepared& p, int rank) {
@@ -88,9 +94,15 @@ results::ResultsFile open_results(const Prepared& p, int rank) {
 class Worker {
  public:
   Worker(const Prepared& p, results::ResultsFile& file, SharedCounters& shared, Progress& progress, int rank)
-      : p_(p), file_(file), shared_(shared), progress_(progress), rank_(rank), net_(p.oracle.net.cast<float>()),
+      : p_(p),
+        file_(file),
+        shared_(shared),
+        progress_(progress),
+        rank_(rank),
+        net_(p.oracle.net.cast<float>()),
         fault_write_task_(fault_write_task_from_env()) {
-    for (const solvers::Solver* solver : solvers::all()) states_.push_back(solver->make_state());
+    for (const solvers::Solver* solver : solvers::all())
+      states_.push_back(solver->make_state());
   }
 
   void run() {

@@ -59,32 +59,33 @@ Setup prepare(const RunOptions& opt) {
     throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
   const std::uint64_t bytes = results::estimated_size(sw, o);
   if (bytes > opt.max_bytes && !opt.force)
-    throw ConfigError(fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
-                                  "limit of {}; run with --force if that is intended",
-                                  opt.sweep, human_bytes(static_cast<double>(bytes)), sw.n_tasks(), sw.samples,
-                                  human_bytes(static_cast<double>(opt.max_bytes))));
+    throw ConfigError(
+        fmt::format("{}: the results file would take about {} ({} tasks × {} samples), more than the "
+                    "limit of {}; run with --force if that is intended",
+                    opt.sweep, human_bytes(static_cast<double>(bytes)), sw.n_tasks(), sw.samples,
+                    human_bytes(static_cast<double>(opt.max_bytes))));
   std::error_code ec;
   if (opt.resume && fs::exists(s.out, ec)) {
     check_output_path(s.out, true, "results file");
-    if (::access(s.out.c_str(), W_OK) != 0)
-      throw IoError(fmt::format("results file {}: not writable", s.out));
+    if (::access(s.out.c_str(), W_OK) != 0) throw IoError(fmt::format("results file {}: not writable", s.out));
     s.status = results::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
     s.resume_existing = true;
   } else {
     check_output_path(s.out, true, "results file");  // directory present and writable, not a directory itself
     if (fs::exists(s.out, ec))
-      throw IoError(fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
-                                "another --out to start over", s.out));
+      throw IoError(
+          fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
+                      "another --out to start over",
+                      s.out));
     // The file takes its full size when it is created: refuse now rather than fail then.
     const std::uint64_t free = free_bytes(s.out);
     if (free < bytes)
-      throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free",
-                                s.out, human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
+      throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free", s.out,
+                                human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
   }
   create_parent_dirs(s.out, "results file");  // every check has passed: only now make its folder
   return s;
 }
-
 
 std::optional<Prepared> prepare_all(const RunOptions& opt) {
   int rank = 0;
@@ -129,7 +130,8 @@ std::optional<Prepared> prepare_all(const RunOptions& opt) {
     MPI_Bcast(status.data(), static_cast<int>(status.size()), MPI_UINT8_T, 0, MPI_COMM_WORLD);
   }
   for (std::size_t t = 0; t < status.size(); ++t)
-    if (status[t] != static_cast<std::uint8_t>(inverse::Status::done)) p.pending.push_back(static_cast<std::int64_t>(t));
+    if (status[t] != static_cast<std::uint8_t>(inverse::Status::done))
+      p.pending.push_back(static_cast<std::int64_t>(t));
   return p;
 }
 

@@ -8,7 +8,8 @@ SharedCounters::SharedCounters() {
   const MPI_Aint size = rank == 0 ? kSlots * static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
   MPI_Win_allocate(size, sizeof(std::int64_t), MPI_INFO_NULL, MPI_COMM_WORLD, &base_, &win_);
   if (rank == 0)
-    for (int i = 0; i < kSlots; ++i) base_[i] = 0;
+    for (int i = 0; i < kSlots; ++i)
+      base_[i] = 0;
   MPI_Barrier(MPI_COMM_WORLD);
   MPI_Win_lock_all(MPI_MODE_NOCHECK, win_);
 }

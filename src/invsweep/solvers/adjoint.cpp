@@ -16,8 +16,9 @@ using namespace inverse;
 const config::SettingsTable<AdjointSettings>& AdjointSettings::table() {
   using S = AdjointSettings;
   static const config::SettingsTable<S> t = [] {
-    config::SettingsTable<S> t("adjoint", "The vectors themselves are the parameters: `samples` random starts "
-                                          "in the start box, Adam through the frozen oracle.");
+    config::SettingsTable<S> t("adjoint",
+                               "The vectors themselves are the parameters: `samples` random starts "
+                               "in the start box, Adam through the frozen oracle.");
     t.integer("steps", &S::steps, 1, 100000000, "steps (at most)")
         .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate (scaled input units)")
         .choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
@@ -40,12 +41,16 @@ class AdjointTrainable : public Trainable {
   AdjointTrainable(const Problem& p, Index n, Rng& rng)
       : map_(p), pass_(p, n), s_(p.n_free(), n), v_(p.n_free(), n), g_(p.n_free(), n) {
     for (Index j = 0; j < n; ++j)
-      for (Index k = 0; k < p.n_free(); ++k) s_(k, j) = static_cast<float>(rng.uniform(p.start_lo(k), p.start_hi(k)));
+      for (Index k = 0; k < p.n_free(); ++k)
+        s_(k, j) = static_cast<float>(rng.uniform(p.start_lo(k), p.start_hi(k)));
     map_.invert(s_, v_);  // v = s unless the sigmoid reparametrisation is used
     best_ = v_;
   }
   std::optional<double> forward(int /*step*/) override {
-    if (reparam()) map_.apply(v_, s_); else s_ = v_;
+    if (reparam())
+      map_.apply(v_, s_);
+    else
+      s_ = v_;
     return pass_.run(s_, g_, map_);
   }
   void backward() override {
@@ -58,7 +63,10 @@ class AdjointTrainable : public Trainable {
     if (map_.method() == BoundMethod::paper) map_.project(v_);
   }
   MatrixD vectors() {
-    if (reparam()) map_.apply(best_, s_); else s_ = best_;
+    if (reparam())
+      map_.apply(best_, s_);
+    else
+      s_ = best_;
     return s_.cast<double>();
   }
 

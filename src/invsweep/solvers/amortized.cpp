@@ -27,9 +27,10 @@ using namespace inverse;
 const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
   using S = AmortizedSettings;
   static const config::SettingsTable<S> t = [] {
-    config::SettingsTable<S> t("amortized", "One conditional generator G(y, z) per (constraint setting, replicate), "
-                                            "trained over a range of targets; each target is answered by forward "
-                                            "passes.");
+    config::SettingsTable<S> t("amortized",
+                               "One conditional generator G(y, z) per (constraint setting, replicate), "
+                               "trained over a range of targets; each target is answered by forward "
+                               "passes.");
     t.integer("latent", &S::latent, 1, 4096, "size of the latent noise z")
         .widths("hidden", &S::hidden, "widths of G's hidden layers")
         .choice("activation", &S::activation, activation_choices(), "activation of G's hidden layers")
@@ -50,9 +51,10 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
       f.doc = std::move(doc);
       f.parse = [key, m](const config::Table& tb, S& s, const config::Context& ctx) {
         if (tb.has("target_lo") != tb.has("target_hi"))
-          throw ConfigError(fmt::format("{}: give both '{}' and '{}' (the range of training targets), or neither "
-                                        "(the oracle's reachable outputs)",
-                                        tb.where(), tb.name("target_lo"), tb.name("target_hi")));
+          throw ConfigError(
+              fmt::format("{}: give both '{}' and '{}' (the range of training targets), or neither "
+                          "(the oracle's reachable outputs)",
+                          tb.where(), tb.name("target_lo"), tb.name("target_hi")));
         if (const toml::node* n = tb.get(key)) s.*m = tb.numbers(*n, key, ctx.oracle->n_out());
         if (key == "target_hi" && s.target_lo && s.target_hi)
           for (Index k = 0; k < s.target_hi->size(); ++k)
@@ -83,60 +85,47 @@ using Clock = std::chrono::steady_clock;
 constexpr Index kPilotBatches = 16;  // batches of targets measured for the standardisation
 
 void check_settings(const oracle::Oracle& o, const AmortizedSettings& a) {
-  if (a.batch < 1)
-    throw ConfigError(fmt::format("amortized: batch must be at least 1 (got {})", a.batch));
-  if (a.latent < 0)
-    throw ConfigError(fmt::format("amortized: latent must be 0 or more (got {})", a.latent));
-  if (a.steps < 0)
-    throw ConfigError(fmt::format("amortized: steps must be 0 or more (got {})", a.steps));
+  if (a.batch < 1) throw ConfigError(fmt::format("amortized: batch must be at least 1 (got {})", a.batch));
+  if (a.latent < 0) throw ConfigError(fmt::format("amortized: latent must be 0 or more (got {})", a.latent));
+  if (a.steps < 0) throw ConfigError(fmt::format("amortized: steps must be 0 or more (got {})", a.steps));
   if (!(a.lr > 0)) throw ConfigError(fmt::format("amortized: lr must be positive (got {})", a.lr));
   if (!(a.uniform_share >= 0 && a.uniform_share <= 1))
-    throw ConfigError(
-        fmt::format("amortized: uniform_share must be in [0, 1] (got {})", a.uniform_share));
+    throw ConfigError(fmt::format("amortized: uniform_share must be in [0, 1] (got {})", a.uniform_share));
   if (!(a.warmup >= 0 && a.warmup <= 1))
-    throw ConfigError(fmt::format(
-        "amortized: warmup must be a fraction of the steps in [0, 1] (got {})", a.warmup));
+    throw ConfigError(fmt::format("amortized: warmup must be a fraction of the steps in [0, 1] (got {})", a.warmup));
   for (Index h : a.hidden)
-    if (h < 1)
-      throw ConfigError(
-          fmt::format("amortized: hidden layer widths must be at least 1 (got {})", h));
+    if (h < 1) throw ConfigError(fmt::format("amortized: hidden layer widths must be at least 1 (got {})", h));
   if (a.target_lo.has_value() != a.target_hi.has_value())
     throw ConfigError("amortized: give both target_lo and target_hi, or neither");
   if (!a.target_lo) return;
   const VectorD& lo = *a.target_lo;
   const VectorD& hi = *a.target_hi;
   if (lo.size() != o.n_out() || hi.size() != o.n_out())
-    throw ConfigError(fmt::format(
-        "amortized: target_lo and target_hi need {} values (one per output)", o.n_out()));
+    throw ConfigError(fmt::format("amortized: target_lo and target_hi need {} values (one per output)", o.n_out()));
   for (Index k = 0; k < lo.size(); ++k)
     if (!std::isfinite(lo[k]) || !std::isfinite(hi[k]) || lo[k] > hi[k])
-      throw ConfigError(
-          fmt::format("amortized: target range of '{}' is [{}, {}]; expected finite lo ≤ hi",
-                      o.output_names[static_cast<std::size_t>(k)], lo[k], hi[k]));
+      throw ConfigError(fmt::format("amortized: target range of '{}' is [{}, {}]; expected finite lo ≤ hi",
+                                    o.output_names[static_cast<std::size_t>(k)], lo[k], hi[k]));
 }
 
 void refuse_extremum(ObjectiveKind kind) {
   if (kind == ObjectiveKind::maximize || kind == ObjectiveKind::minimize)
-    throw ConfigError(fmt::format(
-        "the amortized solver answers targets; a '{}' objective has none (use generator "
-        "or adjoint)",
-        to_string(kind)));
+    throw ConfigError(
+        fmt::format("the amortized solver answers targets; a '{}' objective has none (use generator "
+                    "or adjoint)",
+                    to_string(kind)));
 }
 
 bool same_constraint(const Constraint& a, const Constraint& b) {
-  if (a.fixed != b.fixed || a.lower.size() != b.lower.size() || a.upper.size() != b.upper.size())
-    return false;
+  if (a.fixed != b.fixed || a.lower.size() != b.lower.size() || a.upper.size() != b.upper.size()) return false;
   if (a.lower != b.lower || a.upper != b.upper || a.method != b.method) return false;
   for (std::size_t i = 0; i < a.fixed.size(); ++i)
-    if (a.fixed[i] != 0 &&
-        a.fixed_value[static_cast<Index>(i)] != b.fixed_value[static_cast<Index>(i)])
-      return false;
+    if (a.fixed[i] != 0 && a.fixed_value[static_cast<Index>(i)] != b.fixed_value[static_cast<Index>(i)]) return false;
   return a.paper_c1 == b.paper_c1 && a.paper_c2 == b.paper_c2 && a.penalty == b.penalty;
 }
 
 /// Writes the standardised conditioning targets (y_u − mean)/scale into rows [0, n_out) of `m`.
-void set_condition(const MatrixF& y, const VectorF& mean, const VectorF& scale,
-                   MatrixMap<float> m) {
+void set_condition(const MatrixF& y, const VectorF& mean, const VectorF& scale, MatrixMap<float> m) {
   for (Index j = 0; j < y.cols(); ++j)
     for (Index k = 0; k < y.rows(); ++k)
       m(k, j) = (y(k, j) - mean[k]) / scale[k];
@@ -146,8 +135,7 @@ void set_condition(const MatrixF& y, const VectorF& mean, const VectorF& scale,
 /// outputs at inputs drawn uniformly inside the start box (the reachable range).
 class TargetSampler {
  public:
-  TargetSampler(const Problem& p, const AmortizedSettings& a)
-      : p_(p), ws_(p.net(), a.batch), x_(p.n_free(), a.batch) {
+  TargetSampler(const Problem& p, const AmortizedSettings& a) : p_(p), ws_(p.net(), a.batch), x_(p.n_free(), a.batch) {
     if (a.target_lo) {
       explicit_ = true;
       lo_u_ = p.scale_outputs(*a.target_lo).cast<float>();
@@ -196,9 +184,22 @@ class AmortizedTrainable : public Trainable {
  public:
   AmortizedTrainable(const Problem& p, const AmortizedSettings& as, nn::Mlp<float>& g, const VectorF& cond_mean,
                      const VectorF& cond_scale, TargetSampler& sampler, Rng& rng)
-      : p_(p), as_(as), g_(g), cond_mean_(cond_mean), cond_scale_(cond_scale), sampler_(sampler), rng_(rng),
-        map_(p), gws_(g, as.batch), pass_(p, as.batch), y_(p.n_out(), as.batch), v_(p.n_free(), as.batch),
-        s_(p.n_free(), as.batch), gs_(p.n_free(), as.batch), grad_(g.n_params()), best_(g.params()) {}
+      : p_(p),
+        as_(as),
+        g_(g),
+        cond_mean_(cond_mean),
+        cond_scale_(cond_scale),
+        sampler_(sampler),
+        rng_(rng),
+        map_(p),
+        gws_(g, as.batch),
+        pass_(p, as.batch),
+        y_(p.n_out(), as.batch),
+        v_(p.n_free(), as.batch),
+        s_(p.n_free(), as.batch),
+        gs_(p.n_free(), as.batch),
+        grad_(g.n_params()),
+        best_(g.params()) {}
 
   std::optional<double> forward(int /*step*/) override {
     sampler_.draw(rng_, y_);
@@ -236,8 +237,7 @@ class AmortizedTrainable : public Trainable {
 
 }  // namespace
 
-AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<float>& net,
-                                     const TaskSpec& spec) {
+AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<float>& net, const TaskSpec& spec) {
   const Clock::time_point t0 = Clock::now();
   refuse_extremum(spec.objective.kind);
   const AmortizedSettings& as = std::any_cast<const AmortizedSettings&>(spec.settings);
@@ -270,8 +270,7 @@ AmortizedModel AmortizedModel::train(const oracle::Oracle& o, const nn::Mlp<floa
     ymax = ymax.cwiseMax(y.rowwise().maxCoeff());
   }
   if (!as.target_lo && m == 1 && ymin.allFinite() && ymax.allFinite())
-    sampler.spread(ymin, ymax,
-                   static_cast<Index>(std::lround(as.uniform_share * static_cast<double>(n))));
+    sampler.spread(ymin, ymax, static_cast<Index>(std::lround(as.uniform_share * static_cast<double>(n))));
   const double count = static_cast<double>(kPilotBatches * n);
   model.cond_mean_.resize(m);
   model.cond_scale_.resize(m);
@@ -318,8 +317,7 @@ TaskResult solve_amortized(const oracle::Oracle& o, const nn::Mlp<float>& net, c
                     "was trained under ('{}')",
                     spec.constraint.name, model.constraint().name));
   const Objective& obj = spec.objective;
-  const VectorD target =
-      obj.kind == ObjectiveKind::target ? obj.target : VectorD(0.5 * (obj.lo + obj.hi));
+  const VectorD target = obj.kind == ObjectiveKind::target ? obj.target : VectorD(0.5 * (obj.lo + obj.hi));
   const MatrixF y = p.scale_outputs(target).cast<float>().replicate(1, spec.samples);
 
   const nn::Mlp<float>& g = model.generator();

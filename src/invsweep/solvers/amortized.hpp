@@ -92,8 +92,7 @@ class AmortizedModel {
   /// latent < 0, steps < 0, lr ≤ 0, warmup or uniform_share outside [0, 1], a target range of
   /// the wrong length, lo > hi or non-finite). Calls spec.heartbeat (when set) every
   /// spec.log_every steps; an Interrupted it throws propagates.
-  static AmortizedModel train(const oracle::Oracle& o, const nn::Mlp<float>& net,
-                              const TaskSpec& spec);
+  static AmortizedModel train(const oracle::Oracle& o, const nn::Mlp<float>& net, const TaskSpec& spec);
 
   /// Loss of every spec.log_every-th training step, NaN-padded to spec.log_points.
   const VectorD& loss() const { return loss_; }

@@ -26,16 +26,17 @@ using namespace inverse;
 namespace {
 
 struct CmaesSettings {
-  Index population = 0;               ///< λ of the first run (0: 4 + ⌊3 ln n⌋)
-  double sigma0 = 0.5;                ///< initial step size (scaled units)
+  Index population = 0;                   ///< λ of the first run (0: 4 + ⌊3 ln n⌋)
+  double sigma0 = 0.5;                    ///< initial step size (scaled units)
   std::int64_t max_evaluations = 200000;  ///< per task, over every run
-  int restarts = 6;                   ///< IPOP restarts per sequence (population doubles)
+  int restarts = 6;                       ///< IPOP restarts per sequence (population doubles)
 
   static const config::SettingsTable<CmaesSettings>& table() {
     using S = CmaesSettings;
     static const config::SettingsTable<S> t = [] {
-      config::SettingsTable<S> t("cmaes", "IPOP-CMA-ES on oracle values only: the vectors are the runs' bests and "
-                                          "the best members of their last generations.");
+      config::SettingsTable<S> t("cmaes",
+                                 "IPOP-CMA-ES on oracle values only: the vectors are the runs' bests and "
+                                 "the best members of their last generations.");
       t.integer("population", &S::population, 0, 1000000, "λ of the first run (0: 4 + ⌊3 ln n⌋ for n free features)")
           .number("sigma0", &S::sigma0, 0, 1e6, true, "initial step size in scaled units (the bound map's space)")
           .integer("max_evaluations", &S::max_evaluations, 1, std::int64_t{1} << 50,
@@ -86,7 +87,8 @@ class Cmaes final : public SolverWith<CmaesSettings> {
       MatrixD s;
       to_scaled(v, s);
       full = p.fixed_scaled().replicate(1, v.cols());
-      for (Index k = 0; k < nf; ++k) full.row(p.free_index(k)) = s.row(k);
+      for (Index k = 0; k < nf; ++k)
+        full.row(p.free_index(k)) = s.row(k);
       ws.input() = full;
       nn::forward(ctx.oracle.net, ws);
       p.objective_values(ws.output(), values);
@@ -96,7 +98,8 @@ class Cmaes final : public SolverWith<CmaesSettings> {
     };
     const cmaes::StartPoint start = [&](Rng& r) {
       MatrixF s0(nf, 1), v0(nf, 1);
-      for (Index k = 0; k < nf; ++k) s0(k, 0) = static_cast<float>(r.uniform(p.start_lo(k), p.start_hi(k)));
+      for (Index k = 0; k < nf; ++k)
+        s0(k, 0) = static_cast<float>(r.uniform(p.start_lo(k), p.start_hi(k)));
       map.invert(s0, v0);
       return VectorD(v0.col(0).cast<double>());
     };
@@ -143,7 +146,8 @@ class Cmaes final : public SolverWith<CmaesSettings> {
       r.message = "cmaes: no candidate had a finite objective (the oracle gives NaN or Inf in the search box?)";
     } else if (have < n) {
       r.status = Status::diverged;
-      r.message = fmt::format("cmaes: {} evaluations gave {} of {} vectors; raise cmaes.max_evaluations", used, have, n);
+      r.message =
+          fmt::format("cmaes: {} evaluations gave {} of {} vectors; raise cmaes.max_evaluations", used, have, n);
     }
     finish_task(p, spec.polish, s, r);
     r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -36,8 +36,7 @@ struct Constants {
     const double dn = static_cast<double>(n);
     weights.resize(mu);
     for (Index i = 0; i < mu; ++i)
-      weights[i] = std::log((static_cast<double>(lambda) + 1.0) / 2.0) -
-                   std::log(static_cast<double>(i + 1));
+      weights[i] = std::log((static_cast<double>(lambda) + 1.0) / 2.0) - std::log(static_cast<double>(i + 1));
     weights /= weights.sum();
     sqrt_weights = weights.cwiseSqrt();
     mueff = 1.0 / weights.squaredNorm();
@@ -50,8 +49,7 @@ struct Constants {
     eigen_every = std::max(1, static_cast<int>(1.0 / (10.0 * dn * (c1 + cmu))));
     const double per_lambda = dn / static_cast<double>(lambda);
     tolfun_history = 10 + static_cast<int>(std::ceil(30.0 * per_lambda));
-    stagnation_min =
-        100 + static_cast<int>(std::ceil(100.0 * dn * std::sqrt(dn) / static_cast<double>(lambda)));
+    stagnation_min = 100 + static_cast<int>(std::ceil(100.0 * dn * std::sqrt(dn) / static_cast<double>(lambda)));
   }
 };
 
@@ -262,8 +260,8 @@ class Run {
 };
 
 // Keeps the best finite value seen in `x` columns `order[0..count)` into (best_x, best).
-void note_best(const MatrixD& X, const VectorD& values, const std::vector<Index>& order,
-               VectorD& best_x, double& best) {
+void note_best(const MatrixD& X, const VectorD& values, const std::vector<Index>& order, VectorD& best_x,
+               double& best) {
   const Index j = order[0];
   if (std::isfinite(values[j]) && values[j] < best) {
     best = values[j];
@@ -301,18 +299,14 @@ const char* to_string(StopReason r) {
 
 void validate(const Settings& s) {
   if (s.population != 0 && s.population < 2)
-    throw ConfigError(fmt::format(
-        "cmaes.population: expected 0 (default) or an integer >= 2, got {}", s.population));
+    throw ConfigError(fmt::format("cmaes.population: expected 0 (default) or an integer >= 2, got {}", s.population));
   if (!(s.sigma0 > 0.0) || !std::isfinite(s.sigma0))
     throw ConfigError(fmt::format("cmaes.sigma0: expected a finite number > 0, got {}", s.sigma0));
   if (s.max_evaluations < 1)
-    throw ConfigError(
-        fmt::format("cmaes.max_evaluations: expected an integer >= 1, got {}", s.max_evaluations));
-  if (s.restarts < 0)
-    throw ConfigError(fmt::format("cmaes.restarts: expected an integer >= 0, got {}", s.restarts));
+    throw ConfigError(fmt::format("cmaes.max_evaluations: expected an integer >= 1, got {}", s.max_evaluations));
+  if (s.restarts < 0) throw ConfigError(fmt::format("cmaes.restarts: expected an integer >= 0, got {}", s.restarts));
   if (!(s.tol_fun >= 0.0) || !std::isfinite(s.tol_fun))
-    throw ConfigError(
-        fmt::format("cmaes.tol_fun: expected a finite number >= 0, got {}", s.tol_fun));
+    throw ConfigError(fmt::format("cmaes.tol_fun: expected a finite number >= 0, got {}", s.tol_fun));
   if (!(s.tol_x >= 0.0) || !std::isfinite(s.tol_x))
     throw ConfigError(fmt::format("cmaes.tol_x: expected a finite number >= 0, got {}", s.tol_x));
   if (std::isnan(s.target)) throw ConfigError("cmaes.target: expected a number, got NaN");
@@ -322,12 +316,10 @@ Result minimize(const Objective& f, Index n, const StartPoint& start, const Sett
   validate(s);
   if (n < 1) throw std::invalid_argument(fmt::format("cmaes: dimension must be >= 1, got {}", n));
   const Index lambda0 =
-      s.population > 0 ? s.population
-                       : 4 + static_cast<Index>(std::floor(3.0 * std::log(static_cast<double>(n))));
+      s.population > 0 ? s.population : 4 + static_cast<Index>(std::floor(3.0 * std::log(static_cast<double>(n))));
   if (lambda0 > s.max_evaluations)
-    throw ConfigError(
-        fmt::format("cmaes.max_evaluations: {} is less than one generation (population {})",
-                    s.max_evaluations, lambda0));
+    throw ConfigError(fmt::format("cmaes.max_evaluations: {} is less than one generation (population {})",
+                                  s.max_evaluations, lambda0));
 
   Result res;
   res.best_x = VectorD::Zero(n);
@@ -347,8 +339,8 @@ Result minimize(const Objective& f, Index n, const StartPoint& start, const Sett
     rec.population = lambda;
     rec.start = start(rng);
     if (rec.start.size() != n || !rec.start.allFinite())
-      throw std::invalid_argument(fmt::format(
-          "cmaes: start point must be {} finite numbers, got size {}", n, rec.start.size()));
+      throw std::invalid_argument(
+          fmt::format("cmaes: start point must be {} finite numbers, got size {}", n, rec.start.size()));
     rec.best_x = rec.start;
     if (r == 0) res.best_x = rec.start;
 
@@ -373,14 +365,12 @@ Result minimize(const Objective& f, Index n, const StartPoint& start, const Sett
         partial_x = run.X().leftCols(evaluated);
         partial_values.resize(evaluated);
         f(partial_x, partial_values);
-        if (partial_values.size() != evaluated)
-          throw std::logic_error("cmaes: the objective resized its values");
+        if (partial_values.size() != evaluated) throw std::logic_error("cmaes: the objective resized its values");
         run.values().head(evaluated) = partial_values;
       } else {
         evaluated = lambda;
         f(run.X(), run.values());
-        if (run.values().size() != lambda)
-          throw std::logic_error("cmaes: the objective resized its values");
+        if (run.values().size() != lambda) throw std::logic_error("cmaes: the objective resized its values");
       }
       rec.evaluations += evaluated;
       res.evaluations += evaluated;
@@ -450,8 +440,7 @@ void candidates(const Result& r, Index count, MatrixD& x, VectorD& values) {
   for (const Pick& p : firsts) {
     if (k >= count) break;
     const Eigen::Ref<const VectorD> point =
-        p.col < 0 ? Eigen::Ref<const VectorD>(p.run->best_x)
-                  : Eigen::Ref<const VectorD>(p.run->last_x.col(p.col));
+        p.col < 0 ? Eigen::Ref<const VectorD>(p.run->best_x) : Eigen::Ref<const VectorD>(p.run->last_x.col(p.col));
     bool duplicate = false;
     for (Index j = 0; j < k && !duplicate; ++j)
       duplicate = (x.col(j).array() == point.array()).all();

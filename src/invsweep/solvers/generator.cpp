@@ -24,8 +24,9 @@ const config::Names& activation_choices() {
 const config::SettingsTable<GeneratorSettings>& GeneratorSettings::table() {
   using S = GeneratorSettings;
   static const config::SettingsTable<S> t = [] {
-    config::SettingsTable<S> t("generator", "A network G(z) trained through the frozen oracle; one batch of "
-                                            "`samples` latents gives the vectors.");
+    config::SettingsTable<S> t("generator",
+                               "A network G(z) trained through the frozen oracle; one batch of "
+                               "`samples` latents gives the vectors.");
     t.integer("latent", &S::latent, 1, 4096, "size of the latent noise z")
         .widths("hidden", &S::hidden, "widths of G's hidden layers")
         .choice("activation", &S::activation, activation_choices(), "activation of G's hidden layers")
@@ -50,8 +51,16 @@ using Clock = std::chrono::steady_clock;
 class GeneratorTrainable : public Trainable {
  public:
   GeneratorTrainable(const Problem& p, const GeneratorSettings& gs, Index n, Rng& rng)
-      : p_(p), gs_(gs), rng_(rng), g_(nn::Mlp<float>::make(gs.latent, gs.hidden, p.n_free(), gs.activation)),
-        map_(p), pass_(p, n), v_(p.n_free(), n), s_(p.n_free(), n), gs_grad_(p.n_free(), n), z0_(gs.latent, n) {
+      : p_(p),
+        gs_(gs),
+        rng_(rng),
+        g_(nn::Mlp<float>::make(gs.latent, gs.hidden, p.n_free(), gs.activation)),
+        map_(p),
+        pass_(p, n),
+        v_(p.n_free(), n),
+        s_(p.n_free(), n),
+        gs_grad_(p.n_free(), n),
+        z0_(gs.latent, n) {
     g_.init_glorot(rng_);
     // Start the generator's outputs near the middle of the start box: last-layer bias.
     // For the paper and penalty maps, which act only outside the box, the outputs also start
@@ -81,8 +90,8 @@ class GeneratorTrainable : public Trainable {
     v_ = gws_.output();
     map_.apply(v_, s_);
     if (map_.method() == BoundMethod::paper && p_.constraint().paper_stop && step > 0 && !map_.inside(s_)) {
-      message = fmt::format("paper constraint: a feature left its range at step {}; kept the last in-range generator",
-                            step);
+      message =
+          fmt::format("paper constraint: a feature left its range at step {}; kept the last in-range generator", step);
       return std::nullopt;
     }
     return pass_.run(s_, gs_grad_, map_);

@@ -19,17 +19,15 @@ const Solver& sampler_solver();
 namespace {
 std::span<const Solver* const> table() {
   static const Solver* const solvers[] = {
-      &generator_solver(),
-      &adjoint_solver(),
-      &amortized_solver(),
-      &cmaes_solver(),
-      &sampler_solver(),
+      &generator_solver(), &adjoint_solver(), &amortized_solver(), &cmaes_solver(), &sampler_solver(),
   };
   return solvers;
 }
 }  // namespace
 
-std::span<const Solver* const> all() { return table(); }
+std::span<const Solver* const> all() {
+  return table();
+}
 
 const Solver& get(Index id) {
   if (id < 0 || static_cast<std::size_t>(id) >= table().size())
@@ -46,7 +44,8 @@ Index find(std::string_view name) {
 const std::vector<std::string>& names() {
   static const std::vector<std::string> n = [] {
     std::vector<std::string> v;
-    for (const Solver* s : table()) v.emplace_back(s->name());
+    for (const Solver* s : table())
+      v.emplace_back(s->name());
     return v;
   }();
   return n;
@@ -57,7 +56,8 @@ inverse::TaskResult solve(const oracle::Oracle& oracle, const nn::Mlp<float>& ne
   inverse::TaskResult r = get(spec.solver).run(TaskContext{oracle, net, spec, state});
   const auto t0 = std::chrono::steady_clock::now();
   certify::certify_task(oracle, spec, r);
-  if (spec.certify.enabled) r.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (spec.certify.enabled)
+    r.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 

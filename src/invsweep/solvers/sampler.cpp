@@ -29,12 +29,15 @@ using namespace inverse;
 const config::SettingsTable<SamplerSettings>& SamplerSettings::table() {
   using S = SamplerSettings;
   static const config::SettingsTable<S> t = [] {
-    config::SettingsTable<S> tab("sampler", "MCMC draws from the uniform prior over the box restricted to the solution "
-                                          "set (the level set with its co-area density, a band, or a range).");
+    config::SettingsTable<S> tab("sampler",
+                                 "MCMC draws from the uniform prior over the box restricted to the solution "
+                                 "set (the level set with its co-area density, a band, or a range).");
     tab.integer("chains", &S::chains, 1, 100000, "Markov chains per task")
         .integer("warmup", &S::warmup, 0, 100000000, "iterations per chain that adapt the step size (discarded)")
         .integer("thin", &S::thin, 1, 1000000, "keep every thin-th state after warm-up")
-        .number("band", &S::band, 0, 1e300, false, "kind = target: 0 = the level set f = t, else |f − t| ≤ band·|t|")
+        .number("band", &S::band, 0, 1e300, false,
+                "kind = target: 0 = the level set f = t, else the shell where the distance of f to t is at most band "
+                "times the magnitude of t")
         .number("acceptance", &S::acceptance, 0, 1, true, "warm-up adapts the step size toward this acceptance rate")
         .number("step", &S::step, 0, 1e300, false, "initial step size in scaled units (0: a tenth of the box)")
         .integer("shell", &S::shell, 100, 100000000, "uniform prior draws for starting points and family shares")
@@ -59,7 +62,8 @@ ChainDiagnostics chain_diagnostics(const std::vector<MatrixD>& draws) {
     for (Index c = 0; c < m; ++c) {
       const MatrixD& x = draws[static_cast<std::size_t>(c / 2)];
       VectorD& s = seq[static_cast<std::size_t>(c)];
-      for (Index i = 0; i < n2; ++i) s[i] = x(f, (c % 2) * n2 + i);
+      for (Index i = 0; i < n2; ++i)
+        s[i] = x(f, (c % 2) * n2 + i);
       mean[c] = s.mean();
       var[c] = (s.array() - mean[c]).square().sum() / static_cast<double>(n2 - 1);
     }
@@ -76,7 +80,8 @@ ChainDiagnostics chain_diagnostics(const std::vector<MatrixD>& draws) {
       for (Index c = 0; c < m; ++c) {
         const VectorD& s = seq[static_cast<std::size_t>(c)];
         double a = 0;
-        for (Index i = 0; i + lag < n2; ++i) a += (s[i] - mean[c]) * (s[i + lag] - mean[c]);
+        for (Index i = 0; i + lag < n2; ++i)
+          a += (s[i] - mean[c]) * (s[i + lag] - mean[c]);
         acov += a / static_cast<double>(n2);
       }
       acov /= static_cast<double>(m);
@@ -116,8 +121,10 @@ class Evaluator {
     if (ws_.capacity() < b) ws_.reserve(p_.oracle().net, b);
     ws_.set_batch(b);
     MatrixMap<double> in = ws_.input();
-    for (Index j = 0; j < b; ++j) in.col(j) = p_.fixed_scaled();
-    for (Index k = 0; k < p_.n_free(); ++k) in.row(p_.free_index(k)) = s.row(k);
+    for (Index j = 0; j < b; ++j)
+      in.col(j) = p_.fixed_scaled();
+    for (Index k = 0; k < p_.n_free(); ++k)
+      in.row(p_.free_index(k)) = s.row(k);
     nn::forward(p_.oracle().net, ws_);
     return ws_.output();
   }
@@ -128,8 +135,10 @@ class Evaluator {
     r.resize(m(), s.cols());
     for (Index k = 0; k < m(); ++k) {
       r.row(k) = u.row(outs_[static_cast<std::size_t>(k)]);
-      if (levels != nullptr) r.row(k) -= levels->row(k);
-      else r.row(k).array() -= t_u_[k];
+      if (levels != nullptr)
+        r.row(k) -= levels->row(k);
+      else
+        r.row(k).array() -= t_u_[k];
     }
   }
   /// Jacobian rows at the point of the last call: jac[k] [n_free, B] = du_k/ds.
@@ -141,7 +150,8 @@ class Evaluator {
       nn::backward(p_.oracle().net, ws_, nullptr, true);
       MatrixD& j = jac[static_cast<std::size_t>(k)];
       j.resize(p_.n_free(), ws_.batch());
-      for (Index f = 0; f < p_.n_free(); ++f) j.row(f) = ws_.grad_input().row(p_.free_index(f));
+      for (Index f = 0; f < p_.n_free(); ++f)
+        j.row(f) = ws_.grad_input().row(p_.free_index(f));
     }
   }
 
@@ -155,7 +165,8 @@ class Evaluator {
 /// Column c of a Jacobian stored by rows: the [m, n_free] matrix J.
 MatrixD jac_at(const std::vector<MatrixD>& jac, Index c) {
   MatrixD j(static_cast<Index>(jac.size()), jac.empty() ? 0 : jac[0].rows());
-  for (std::size_t k = 0; k < jac.size(); ++k) j.row(static_cast<Index>(k)) = jac[k].col(c).transpose();
+  for (std::size_t k = 0; k < jac.size(); ++k)
+    j.row(static_cast<Index>(k)) = jac[k].col(c).transpose();
   return j;
 }
 
@@ -164,7 +175,8 @@ struct Families {
   std::vector<Index> parent;
   explicit Families(Index n) : parent(static_cast<std::size_t>(n)) { std::iota(parent.begin(), parent.end(), 0); }
   Index find(Index a) {
-    while (parent[static_cast<std::size_t>(a)] != a) a = parent[static_cast<std::size_t>(a)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(a)])];
+    while (parent[static_cast<std::size_t>(a)] != a)
+      a = parent[static_cast<std::size_t>(a)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(a)])];
     return a;
   }
   void join(Index a, Index b) { parent[static_cast<std::size_t>(find(a))] = find(b); }
@@ -190,10 +202,10 @@ class Run {
   Index nf_;
   Rng rng_;
   Mode mode_ = Mode::manifold;
-  VectorD lo_, hi_;           // the prior's box, scaled units
-  std::vector<Index> outs_;   // constrained outputs
-  VectorD t_u_, half_u_;      // target (or range centre) and band half-width / range half-width, scaled
-  VectorD rlo_u_, rhi_u_;     // range bounds, scaled
+  VectorD lo_, hi_;          // the prior's box, scaled units
+  std::vector<Index> outs_;  // constrained outputs
+  VectorD t_u_, half_u_;     // target (or range centre) and band half-width / range half-width, scaled
+  VectorD rlo_u_, rhi_u_;    // range bounds, scaled
   std::unique_ptr<Evaluator> ev_;
   std::string notes_;
   // Band and range: each chain's manifold moves stay on its current level set u = levels
@@ -229,9 +241,10 @@ void Run::resolve_box() {
     lo_[k] = std::isfinite(p_.lo()[k]) ? p_.lo()[k] : (o.input_lo[i] - mean) / scale;
     hi_[k] = std::isfinite(p_.hi()[k]) ? p_.hi()[k] : (o.input_hi[i] - mean) / scale;
     if (!std::isfinite(lo_[k]) || !std::isfinite(hi_[k]) || !(hi_[k] > lo_[k]))
-      throw ConfigError(fmt::format("sampler: constraint '{}': free feature '{}' has no finite box (bounds or the "
-                                    "oracle's input_bounds): the uniform prior needs one",
-                                    p_.constraint().name, o.input_names[static_cast<std::size_t>(i)]));
+      throw ConfigError(
+          fmt::format("sampler: constraint '{}': free feature '{}' has no finite box (bounds or the "
+                      "oracle's input_bounds): the uniform prior needs one",
+                      p_.constraint().name, o.input_names[static_cast<std::size_t>(i)]));
   }
 }
 
@@ -261,8 +274,8 @@ void Run::resolve_set() {
       rhi_u_[q] = (obj.hi[k] - os.mean[k]) / os.scale[k];
       // Starting points that miss the range are projected to its centre (or its finite end).
       t_u_[q] = std::isfinite(rlo_u_[q]) && std::isfinite(rhi_u_[q]) ? 0.5 * (rlo_u_[q] + rhi_u_[q])
-                : std::isfinite(rlo_u_[q])                            ? rlo_u_[q] + 1e-6
-                                                                       : rhi_u_[q] - 1e-6;
+                : std::isfinite(rlo_u_[q])                           ? rlo_u_[q] + 1e-6
+                                                                     : rhi_u_[q] - 1e-6;
     }
   }
   if (obj.kind == ObjectiveKind::range) {
@@ -270,7 +283,8 @@ void Run::resolve_set() {
   } else if (ss_.band > 0) {
     mode_ = Mode::band;
     if (!(half_u_.minCoeff() > 0))
-      throw ConfigError("sampler: band is relative to |target|, and a constrained target is 0 (use band = 0 or a range)");
+      throw ConfigError(
+          "sampler: band is relative to |target|, and a constrained target is 0 (use band = 0 or a range)");
   }
   ev_ = std::make_unique<Evaluator>(p_, outs_, t_u_);
 }
@@ -281,8 +295,12 @@ VectorD Run::score(const MatrixD& s) {
   VectorD d(s.cols());
   for (Index j = 0; j < s.cols(); ++j) {
     switch (mode_) {
-      case Mode::manifold: d[j] = r.col(j).norm(); break;
-      case Mode::band: d[j] = r.col(j).cwiseAbs().cwiseQuotient(half_u_).maxCoeff(); break;
+      case Mode::manifold:
+        d[j] = r.col(j).norm();
+        break;
+      case Mode::band:
+        d[j] = r.col(j).cwiseAbs().cwiseQuotient(half_u_).maxCoeff();
+        break;
       case Mode::range: {
         const VectorD u = r.col(j) + t_u_;
         d[j] = (rlo_u_ - u).cwiseMax(u - rhi_u_).cwiseMax(0.0).maxCoeff();
@@ -324,7 +342,8 @@ void Run::project(const MatrixD& base, const std::vector<MatrixD>& dir, std::vec
       if (r.col(c).norm() <= tol) {
         ok[static_cast<std::size_t>(c)] = 1;
         active[static_cast<std::size_t>(c)] = 0;
-        for (Index k = 0; k < m; ++k) jy[static_cast<std::size_t>(k)].col(c) = jac[static_cast<std::size_t>(k)].col(c);
+        for (Index k = 0; k < m; ++k)
+          jy[static_cast<std::size_t>(k)].col(c) = jac[static_cast<std::size_t>(k)].col(c);
         continue;
       }
       const MatrixD d = jac_at(dir, c);
@@ -357,7 +376,10 @@ void Run::newton_to_set(MatrixD& s, std::vector<char>& ok) {
     bool any = false;
     for (Index c = 0; c < b; ++c) {
       if (active[static_cast<std::size_t>(c)] == 0) continue;
-      if (!r.col(c).allFinite()) { active[static_cast<std::size_t>(c)] = 0; continue; }
+      if (!r.col(c).allFinite()) {
+        active[static_cast<std::size_t>(c)] = 0;
+        continue;
+      }
       if (r.col(c).norm() <= tol) {
         ok[static_cast<std::size_t>(c)] = inside_box(s.col(c)) ? 1 : 0;
         active[static_cast<std::size_t>(c)] = 0;
@@ -400,7 +422,8 @@ TaskResult Run::run() {
   const Index n_shell = ss_.shell;
   MatrixD shell(nf_, n_shell);
   for (Index j = 0; j < n_shell; ++j)
-    for (Index k = 0; k < nf_; ++k) shell(k, j) = rng_.uniform(lo_[k], hi_[k]);
+    for (Index k = 0; k < nf_; ++k)
+      shell(k, j) = rng_.uniform(lo_[k], hi_[k]);
   VectorD sc(n_shell);
   for (Index j0 = 0; j0 < n_shell; j0 += 8192) {
     const Index b = std::min<Index>(8192, n_shell - j0);
@@ -412,13 +435,15 @@ TaskResult Run::run() {
   Index n_in = 0;
   if (mode_ != Mode::manifold) {
     const double edge = mode_ == Mode::band ? 1.0 : 0.0;
-    for (Index j = 0; j < n_shell; ++j) n_in += sc[j] <= edge ? 1 : 0;
+    for (Index j = 0; j < n_shell; ++j)
+      n_in += sc[j] <= edge ? 1 : 0;
   }
   const Index k_shell = std::max(n_in, k_min);
   std::partial_sort(order.begin(), order.begin() + k_shell, order.end(),
                     [&](Index a, Index b) { return sc[a] < sc[b]; });
   MatrixD shell_pts(nf_, k_shell);
-  for (Index j = 0; j < k_shell; ++j) shell_pts.col(j) = shell.col(order[static_cast<std::size_t>(j)]);
+  for (Index j = 0; j < k_shell; ++j)
+    shell_pts.col(j) = shell.col(order[static_cast<std::size_t>(j)]);
   const double eps = sc[order[static_cast<std::size_t>(k_shell - 1)]];
   if (mode_ != Mode::manifold && n_in < k_min)
     notes_ += fmt::format("; only {} of {} prior draws fell in the set: family shares use the {} closest", n_in,
@@ -449,22 +474,26 @@ TaskResult Run::run() {
     newton_to_set(cand, ok);
   } else {
     const VectorD s2 = score(cand);
-    for (Index j = 0; j < cand.cols(); ++j) ok[static_cast<std::size_t>(j)] = s2[j] <= (mode_ == Mode::band ? 1.0 : 0.0);
+    for (Index j = 0; j < cand.cols(); ++j)
+      ok[static_cast<std::size_t>(j)] = s2[j] <= (mode_ == Mode::band ? 1.0 : 0.0);
   }
   if (mode_ == Mode::range && n_in == 0) {  // projected to the range centre: keep those inside
     const VectorD s2 = score(cand);
-    for (Index j = 0; j < cand.cols(); ++j) ok[static_cast<std::size_t>(j)] = ok[static_cast<std::size_t>(j)] && s2[j] <= 0.0;
+    for (Index j = 0; j < cand.cols(); ++j)
+      ok[static_cast<std::size_t>(j)] = ok[static_cast<std::size_t>(j)] && s2[j] <= 0.0;
   }
   std::vector<Index> good;
   for (Index j = 0; j < cand.cols(); ++j)
     if (ok[static_cast<std::size_t>(j)] != 0) good.push_back(j);
-  if (!from_inside)
-    notes_ += fmt::format("; {} of {} projected starts reached the set", good.size(), cand.cols());
+  if (!from_inside) notes_ += fmt::format("; {} of {} projected starts reached the set", good.size(), cand.cols());
   if (good.empty())
-    return fail(fmt::format("sampler: no starting point: {} prior draws projected onto the solution set left none "
-                            "inside the box (is the target reachable?)", cand.cols()));
+    return fail(
+        fmt::format("sampler: no starting point: {} prior draws projected onto the solution set left none "
+                    "inside the box (is the target reachable?)",
+                    cand.cols()));
   MatrixD x(nf_, nc);
-  for (Index c = 0; c < nc; ++c) x.col(c) = cand.col(good[static_cast<std::size_t>(c) % good.size()]);
+  for (Index c = 0; c < nc; ++c)
+    x.col(c) = cand.col(good[static_cast<std::size_t>(c) % good.size()]);
 
   // Chains that all start from distinct exact draws (band, range) are already spread over the
   // families in proportion to their mass: they are one family (no linking below).
@@ -496,7 +525,8 @@ TaskResult Run::run() {
     }
     ev_->residual(x, r, at_levels_ ? &levels_ : nullptr);
     ev_->jacobian(jx);
-    for (Index c = 0; c < nc; ++c) logw[c] = log_weight(jac_at(jx, c));
+    for (Index c = 0; c < nc; ++c)
+      logw[c] = log_weight(jac_at(jx, c));
   };
   if (mode_ == Mode::manifold || levels_move) refresh_levels();
   const bool moves = mode_ != Mode::manifold || nf_ > m;
@@ -513,7 +543,8 @@ TaskResult Run::run() {
       // A move along the (current) level set: tangent step, projection, co-area weight,
       // reverse-projection check.
       for (Index c = 0; c < nc; ++c)
-        for (Index k = 0; k < nf_; ++k) v(k, c) = rng_.normal();
+        for (Index k = 0; k < nf_; ++k)
+          v(k, c) = rng_.normal();
       std::fill(alive.begin(), alive.end(), 1);
       for (Index c = 0; c < nc; ++c) {
         const MatrixD j = jac_at(jx, c);
@@ -524,16 +555,21 @@ TaskResult Run::run() {
       project(base, jx, alive, y, jy);
       VectorD logw_y = VectorD::Constant(nc, -std::numeric_limits<double>::infinity());
       VectorD log_u(nc);
-      for (Index c = 0; c < nc; ++c) log_u[c] = std::log(rng_.uniform());
+      for (Index c = 0; c < nc; ++c)
+        log_u[c] = std::log(rng_.uniform());
       for (Index c = 0; c < nc; ++c) {
         auto& a = alive[static_cast<std::size_t>(c)];
-        if (a == 0 || !inside_box(y.col(c))) { a = 0; continue; }
+        if (a == 0 || !inside_box(y.col(c))) {
+          a = 0;
+          continue;
+        }
         const MatrixD j = jac_at(jy, c);
         logw_y[c] = log_weight(j);
         const VectorD dxy = x.col(c) - y.col(c);
         v_back.col(c) = dxy - j.transpose() * (j * j.transpose()).ldlt().solve(j * dxy);
         const double s2 = std::exp(2 * log_sigma[c]);
-        const double log_alpha = logw_y[c] - logw[c] - (v_back.col(c).squaredNorm() - v.col(c).squaredNorm()) / (2 * s2);
+        const double log_alpha =
+            logw_y[c] - logw[c] - (v_back.col(c).squaredNorm() - v.col(c).squaredNorm()) / (2 * s2);
         if (!(log_u[c] < log_alpha)) a = 0;
       }
       // Reverse projection: from y + v' along y's normal space it must come back to x.
@@ -543,7 +579,8 @@ TaskResult Run::run() {
         if (alive[static_cast<std::size_t>(c)] == 0) continue;
         if ((x_back.col(c) - x.col(c)).norm() > 1e-7 * (1.0 + x.col(c).norm())) continue;
         x.col(c) = y.col(c);
-        for (Index k = 0; k < m; ++k) jx[static_cast<std::size_t>(k)].col(c) = jy[static_cast<std::size_t>(k)].col(c);
+        for (Index k = 0; k < m; ++k)
+          jx[static_cast<std::size_t>(k)].col(c) = jy[static_cast<std::size_t>(k)].col(c);
         logw[c] = logw_y[c];
         accepted[c] = 1;
       }
@@ -551,9 +588,11 @@ TaskResult Run::run() {
     if (moves && mode_ != Mode::manifold) {
       // A random-walk step in the full space, kept when it stays in the box and the set.
       for (Index c = 0; c < nc; ++c)
-        for (Index k = 0; k < nf_; ++k) v(k, c) = rng_.normal();
+        for (Index k = 0; k < nf_; ++k)
+          v(k, c) = rng_.normal();
       y = x;
-      for (Index c = 0; c < nc; ++c) y.col(c) += std::exp(log_sigma_w[c]) * v.col(c);
+      for (Index c = 0; c < nc; ++c)
+        y.col(c) += std::exp(log_sigma_w[c]) * v.col(c);
       const VectorD s2 = score(y);
       const double edge = mode_ == Mode::band ? 1.0 : 0.0;
       for (Index c = 0; c < nc; ++c)
@@ -574,10 +613,12 @@ TaskResult Run::run() {
       acc_n += nc;
       const std::int64_t after = it - ss_.warmup + 1;
       if (after % ss_.thin == 0)
-        for (Index c = 0; c < nc; ++c) kept[static_cast<std::size_t>(c)].col(after / ss_.thin - 1) = x.col(c);
+        for (Index c = 0; c < nc; ++c)
+          kept[static_cast<std::size_t>(c)].col(after / ss_.thin - 1) = x.col(c);
     }
     if (!exact_starts && it >= link_from && (it - link_from) % link_every == 0)
-      for (Index c = 0; c < nc; ++c) link[static_cast<std::size_t>(c)].push_back(x.col(c));
+      for (Index c = 0; c < nc; ++c)
+        link[static_cast<std::size_t>(c)].push_back(x.col(c));
     const std::int64_t slot = it / every;
     if (it % every == 0 && slot < res.loss.size()) res.loss[slot] = accepted.mean();
   }
@@ -612,7 +653,10 @@ TaskResult Run::run() {
       bool near = false;
       for (const VectorD& pa : link[static_cast<std::size_t>(a)]) {
         for (const VectorD& pb : link[static_cast<std::size_t>(b)])
-          if ((pa - pb).squaredNorm() <= delta * delta) { near = true; break; }
+          if ((pa - pb).squaredNorm() <= delta * delta) {
+            near = true;
+            break;
+          }
         if (near) break;
       }
       if (near) fam.join(a, b);
@@ -622,7 +666,10 @@ TaskResult Run::run() {
   for (Index c = 0; c < nc; ++c) {
     const Index root = fam.find(c);
     auto pos = std::find(roots.begin(), roots.end(), root);
-    if (pos == roots.end()) { roots.push_back(root); pos = roots.end() - 1; }
+    if (pos == roots.end()) {
+      roots.push_back(root);
+      pos = roots.end() - 1;
+    }
     fam_of[static_cast<std::size_t>(c)] = static_cast<Index>(pos - roots.begin());
   }
   const auto n_fam = static_cast<Index>(roots.size());
@@ -635,14 +682,18 @@ TaskResult Run::run() {
     for (Index c = 0; c < nc; ++c) {
       const auto& l = link[static_cast<std::size_t>(c)];
       const std::size_t stride = std::max<std::size_t>(1, l.size() * static_cast<std::size_t>(nc) / 20000);
-      for (std::size_t i = 0; i < l.size(); i += stride) pts.emplace_back(fam_of[static_cast<std::size_t>(c)], &l[i]);
+      for (std::size_t i = 0; i < l.size(); i += stride)
+        pts.emplace_back(fam_of[static_cast<std::size_t>(c)], &l[i]);
     }
     for (Index j = 0; j < k_shell; ++j) {
       double best = std::numeric_limits<double>::infinity();
       Index bf = 0;
       for (const auto& [f, pt] : pts) {
         const double d2 = (shell_pts.col(j) - *pt).squaredNorm();
-        if (d2 < best) { best = d2; bf = f; }
+        if (d2 < best) {
+          best = d2;
+          bf = f;
+        }
       }
       share[bf] += 1;
     }
@@ -664,7 +715,8 @@ TaskResult Run::run() {
       rem.emplace_back(want - std::floor(want), f);
     }
     std::sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (std::size_t i = 0; given < n; ++i, ++given) ++count[static_cast<std::size_t>(rem[i % rem.size()].second)];
+    for (std::size_t i = 0; given < n; ++i, ++given)
+      ++count[static_cast<std::size_t>(rem[i % rem.size()].second)];
   }
   MatrixD s(nf_, n);
   Index col = 0, reused = 0;
@@ -686,7 +738,10 @@ TaskResult Run::run() {
     for (Index k = 0; k < d.rhat.size(); ++k)
       if (std::isfinite(d.rhat[k])) rhat = std::isfinite(rhat) ? std::max(rhat, d.rhat[k]) : d.rhat[k];
     for (Index k = 0; k < d.ess.size(); ++k)
-      if (std::isfinite(d.ess[k])) { ess_sum[k] += d.ess[k]; any_ess = true; }
+      if (std::isfinite(d.ess[k])) {
+        ess_sum[k] += d.ess[k];
+        any_ess = true;
+      }
   }
   if (any_ess) {
     ess_min = std::numeric_limits<double>::infinity();
@@ -727,10 +782,11 @@ class Sampler final : public SolverWith<SamplerSettings> {
   }
   void check_objective(ObjectiveKind kind) const override {
     if (kind == ObjectiveKind::maximize || kind == ObjectiveKind::minimize)
-      throw ConfigError(fmt::format("the sampler draws from a solution set, and '{}' has none to sample (its answer is "
-                                    "one optimum); use kind = \"target\" or \"range\", or remove 'sampler' from "
-                                    "'solvers'",
-                                    to_string(kind)));
+      throw ConfigError(
+          fmt::format("the sampler draws from a solution set, and '{}' has none to sample (its answer is "
+                      "one optimum); use kind = \"target\" or \"range\", or remove 'sampler' from "
+                      "'solvers'",
+                      to_string(kind)));
   }
 
   TaskResult run(const TaskContext& ctx) const override {

@@ -18,14 +18,14 @@
 namespace invsweep::solvers {
 
 struct SamplerSettings {
-  Index chains = 32;          ///< Markov chains per task
-  int warmup = 1000;          ///< iterations per chain that adapt the step size (discarded)
-  int thin = 10;              ///< keep every thin-th state after warm-up
-  double band = 0.0;          ///< kind = target: 0 = the level set, else |f − t| ≤ band·|t|
-  double acceptance = 0.4;    ///< warm-up adapts the step size toward this acceptance rate
-  double step = 0.0;          ///< initial step size in scaled units (0: a tenth of the box)
-  Index shell = 100000;       ///< uniform prior draws for the starting points and family shares
-  int oversample = 2;         ///< draws kept per returned vector (the pool the vectors come from)
+  Index chains = 32;        ///< Markov chains per task
+  int warmup = 1000;        ///< iterations per chain that adapt the step size (discarded)
+  int thin = 10;            ///< keep every thin-th state after warm-up
+  double band = 0.0;        ///< kind = target: 0 = the level set, else |f − t| ≤ band·|t|
+  double acceptance = 0.4;  ///< warm-up adapts the step size toward this acceptance rate
+  double step = 0.0;        ///< initial step size in scaled units (0: a tenth of the box)
+  Index shell = 100000;     ///< uniform prior draws for the starting points and family shares
+  int oversample = 2;       ///< draws kept per returned vector (the pool the vectors come from)
 
   static const config::SettingsTable<SamplerSettings>& table();
 };

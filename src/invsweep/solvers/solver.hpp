@@ -35,10 +35,10 @@ struct TaskContext {
 
 /// What a calibration run measured and what a sweep's tasks of this solver will cost.
 struct CostEstimate {
-  double per_task = 0;        ///< seconds per task
-  double shared = 0;          ///< seconds per shared unit (amortized: one model)
-  Index shared_units = 0;     ///< how many shared units the sweep needs (per rank that needs one)
-  std::string detail;         ///< one line for `check`
+  double per_task = 0;     ///< seconds per task
+  double shared = 0;       ///< seconds per shared unit (amortized: one model)
+  Index shared_units = 0;  ///< how many shared units the sweep needs (per rank that needs one)
+  std::string detail;      ///< one line for `check`
 };
 
 /// What the cost hook may use: the oracle, one representative task, and the sweep's shape.

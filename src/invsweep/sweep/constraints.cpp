@@ -46,8 +46,8 @@ void parse_fixed(const config::Table& c, Constraint& out, const config::Context&
     const double v = c.as_number(node, "fixed");
     if (!std::isfinite(v)) c.fail(node, "fixed", "a table of finite values");
     if (v < out.lower[i] || v > out.upper[i])
-      throw ConfigError(fmt::format("{}: '{}.{}' = {} lies outside its bounds [{}, {}] in constraint '{}'", c.where(node),
-                                    c.name("fixed"), k.str(), v, out.lower[i], out.upper[i], out.name));
+      throw ConfigError(fmt::format("{}: '{}.{}' = {} lies outside its bounds [{}, {}] in constraint '{}'",
+                                    c.where(node), c.name("fixed"), k.str(), v, out.lower[i], out.upper[i], out.name));
     out.fixed[static_cast<std::size_t>(i)] = 1;
     out.fixed_value[i] = v;
   }
@@ -74,19 +74,23 @@ void apply_domain(const config::Table& c, Constraint& out, const config::Context
 
 const config::SettingsTable<Constraint>& constraint_table() {
   static const config::SettingsTable<Constraint> t = [] {
-    config::SettingsTable<Constraint> t("constraints", "One entry per constraint setting (an axis); none = one "
-                                                       "setting \"free\".");
+    config::SettingsTable<Constraint> t("constraints",
+                                        "One entry per constraint setting (an axis); none = one "
+                                        "setting \"free\".");
     t.heading("`[[constraints]]`");
     config::Field<Constraint> name = custom("name", "string", "unique", "the setting's name");
     name.default_doc = "`\"setting <i>\"` (no `[[constraints]]`: one setting `\"free\"`)";
-    name.parse = [](const config::Table& c, Constraint& s, const config::Context&) { s.name = c.string("name", s.name); };
+    name.parse = [](const config::Table& c, Constraint& s, const config::Context&) {
+      s.name = c.string("name", s.name);
+    };
     name.hash = [](config::Fingerprint& f, const Constraint& s) { f.text(s.name); };
     name.show = [](const Constraint& s) { return fmt::format("\"{}\"", s.name); };
     name.example = "\"renamed\"";
     t.add(std::move(name))
-        .choice("method", &Constraint::method, inverse::bound_method_names(), "how bounds are kept (sigmoid map, "
-                                                                              "the paper's map and stopping rule, a "
-                                                                              "penalty)")
+        .choice("method", &Constraint::method, inverse::bound_method_names(),
+                "how bounds are kept (sigmoid map, "
+                "the paper's map and stopping rule, a "
+                "penalty)")
         .number("c1", &Constraint::paper_c1, 0, 1e12, true, "paper method: x/c1 where x ≥ upper")
         .number("c2", &Constraint::paper_c2, 0, 1e12, true, "paper method: x·c2 where x ≤ lower")
         .number("penalty", &Constraint::penalty, 0, 1e12, true, "penalty method: λ (scaled units)")
@@ -111,8 +115,8 @@ const config::SettingsTable<Constraint>& constraint_table() {
     };
     fixed.show = [](const Constraint& s) { return fmt::format("[{}]", fmt::join(s.fixed_value, ", ")); };
     fixed.default_doc = "none";
-    config::Field<Constraint> domain = custom("domain", "boolean", "true, false",
-                                              "free features without bounds stay in the oracle's training range");
+    config::Field<Constraint> domain =
+        custom("domain", "boolean", "true, false", "free features without bounds stay in the oracle's training range");
     domain.parse = apply_domain;
     domain.hash = [](config::Fingerprint& f, const Constraint& s) {  // its effect is in the bounds
       f.vec(s.lower);
@@ -133,8 +137,8 @@ void parse_constraints(const config::Table& top, Sweep& s, const oracle::Oracle&
     out.name = fmt::format("setting {}", index);
     constraint_table().parse(c, out, ctx);
     if (std::all_of(out.fixed.begin(), out.fixed.end(), [](std::uint8_t v) { return v != 0; }))
-      throw ConfigError(fmt::format("{}: constraint '{}' fixes every feature; at least one must be free", c.where(),
-                                    out.name));
+      throw ConfigError(
+          fmt::format("{}: constraint '{}' fixes every feature; at least one must be free", c.where(), out.name));
     return out;
   };
   const toml::node* n = top.get("constraints");

@@ -24,19 +24,22 @@ VectorD weights_table(const config::Table& t, std::string_view key, const oracle
     const Index i = t.lookup(node, key, k.str(), o.output_names, "output");
     v[i] = t.as_number(node, key);
     if (!std::isfinite(v[i]) || (!signed_weights && v[i] < 0))
-      t.fail(node, key, signed_weights ? "a table of finite weights, one per output named"
-                                       : "a table of finite weights ≥ 0, one per output named");
+      t.fail(node, key,
+             signed_weights ? "a table of finite weights, one per output named"
+                            : "a table of finite weights ≥ 0, one per output named");
   }
   if (signed_weights ? !(v.cwiseAbs().sum() > 0) : !(v.sum() > 0))
-    t.fail(*t.get(key), key, signed_weights ? "a table with a non-zero weight on some output"
-                                            : "a table with a positive weight on some output");
+    t.fail(*t.get(key), key,
+           signed_weights ? "a table with a non-zero weight on some output"
+                          : "a table with a positive weight on some output");
   return v;
 }
 
 void parse_targets(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
   const Index m = o.n_out();
-  const toml::node& n = t.require("targets", "an array of target vectors, one value per output, or "
-                                             "{ from = .., to = .., count = N }");
+  const toml::node& n = t.require("targets",
+                                  "an array of target vectors, one value per output, or "
+                                  "{ from = .., to = .., count = N }");
   if (const toml::table* r = n.as_table()) {
     const config::Table rt(t.file(), *r, "objective.targets", {"from", "to", "count"});
     const VectorD from = rt.numbers(rt.require("from", "first target"), "from", m);
@@ -50,8 +53,9 @@ void parse_targets(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
   } else if (const toml::array* a = n.as_array(); a != nullptr && !a->empty()) {
     for (const toml::node& e : *a) {
       if (e.is_number() && m != 1)
-        t.fail(n, "targets", fmt::format("an array of target vectors of {} values each (the oracle has {} outputs: {})",
-                                         m, m, join(o.output_names)));
+        t.fail(n, "targets",
+               fmt::format("an array of target vectors of {} values each (the oracle has {} outputs: {})", m, m,
+                           join(o.output_names)));
       s.targets.push_back(t.numbers(e, "targets", m));
     }
   } else {
@@ -69,7 +73,8 @@ void parse_ranges(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
   std::vector<const toml::node*> los, his;
   if (axis) {
     const toml::array* ha = hi.as_array();
-    if (ha == nullptr || ha->size() != la->size()) t.fail(hi, "hi", fmt::format("an array of {} ranges, like 'lo'", la->size()));
+    if (ha == nullptr || ha->size() != la->size())
+      t.fail(hi, "hi", fmt::format("an array of {} ranges, like 'lo'", la->size()));
     for (std::size_t i = 0; i < la->size(); ++i) {
       los.push_back(la->get(i));
       his.push_back(ha->get(i));
@@ -82,8 +87,9 @@ void parse_ranges(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
     VectorD l = t.numbers(*los[i], "lo", m, true), h = t.numbers(*his[i], "hi", m, true);
     for (Index k = 0; k < m; ++k)
       if (!(l[k] <= h[k]) || (std::isinf(l[k]) && std::isinf(h[k])))
-        t.fail(*his[i], "hi", fmt::format("≥ 'lo' for every output (output '{}': lo {} > hi {}, or both infinite)",
-                                          o.output_names[static_cast<std::size_t>(k)], l[k], h[k]));
+        t.fail(*his[i], "hi",
+               fmt::format("≥ 'lo' for every output (output '{}': lo {} > hi {}, or both infinite)",
+                           o.output_names[static_cast<std::size_t>(k)], l[k], h[k]));
     VectorD centre(m);
     for (Index k = 0; k < m; ++k)  // a one-sided range's "target" is its finite end
       centre[k] = std::isinf(l[k]) ? h[k] : std::isinf(h[k]) ? l[k] : 0.5 * (l[k] + h[k]);
@@ -119,9 +125,10 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
     case ObjectiveKind::minimize: {
       refuse({"targets", "lo", "hi"});
       if (t.has("output") == t.has("weights"))
-        throw ConfigError(fmt::format("{}: kind = \"{}\" needs exactly one of 'objective.output' (an output name) or "
-                                      "'objective.weights' (a table of weights per output)",
-                                      t.where(), inverse::to_string(s.kind)));
+        throw ConfigError(
+            fmt::format("{}: kind = \"{}\" needs exactly one of 'objective.output' (an output name) or "
+                        "'objective.weights' (a table of weights per output)",
+                        t.where(), inverse::to_string(s.kind)));
       if (t.has("output")) {
         const toml::node& n = *t.get("output");
         if (!n.is_string()) t.fail(n, "output", "an output name");
@@ -153,7 +160,8 @@ config::Field<Sweep> field(std::string key, std::string type, std::string range,
 
 std::string vectors(const std::vector<VectorD>& v) {
   std::vector<std::string> parts;
-  for (const VectorD& x : v) parts.push_back(fmt::format("[{}]", fmt::join(x, ", ")));
+  for (const VectorD& x : v)
+    parts.push_back(fmt::format("[{}]", fmt::join(x, ", ")));
   return fmt::format("[{}]", join(parts));
 }
 
@@ -169,37 +177,44 @@ const config::SettingsTable<Sweep>& objective_table() {
         [](const Sweep& s) { return fmt::format("\"{}\"", inverse::to_string(s.kind)); }, "required");
     kind.parse = parse_objective;
     t.add(std::move(kind))
-        .add(field("targets", "array of arrays, or table",
-                   "one value per output each; or { from = [..], to = [..], count = N }",
-                   "kind = target: the target axis",
-                   [](config::Fingerprint& f, const Sweep& s) {
-                     f.add(static_cast<std::uint64_t>(s.targets.size()));
-                     for (const VectorD& v : s.targets) f.vec(v);
-                   },
-                   [](const Sweep& s) { return vectors(s.targets); }, "required for kind = target"))
-        .add(field("lo", "array (or array of arrays)", "one value per output; -inf allowed",
-                   "kind = range: lower ends (an array of ranges makes an axis)",
-                   [](config::Fingerprint& f, const Sweep& s) {
-                     for (const VectorD& v : s.range_lo) f.vec(v);
-                   },
-                   [](const Sweep& s) { return vectors(s.range_lo); }, "required for kind = range"))
-        .add(field("hi", "array (or array of arrays)", "one value per output; inf allowed", "kind = range: upper ends",
-                   [](config::Fingerprint& f, const Sweep& s) {
-                     for (const VectorD& v : s.range_hi) f.vec(v);
-                   },
-                   [](const Sweep& s) { return vectors(s.range_hi); }, "required for kind = range"))
-        .add(field("output", "string", "an output name", "kind = maximize/minimize: the output to optimise",
-                   [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); },
-                   "— (maximize/minimize: this or `weights`)"))
-        .add(field("weights", "table",
-                   "{ output = weight, … }: target, range: ≥ 0, some positive; maximize, minimize: any sign, "
-                   "some non-zero",
-                   "per-output weights of the squared error (target, range; outputs not named: 0) or of the sum "
-                   "to optimise",
-                   [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
-                   [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); },
-                   "every output 1 (target, range)"));
+        .add(field(
+            "targets", "array of arrays, or table",
+            "one value per output each; or { from = [..], to = [..], count = N }", "kind = target: the target axis",
+            [](config::Fingerprint& f, const Sweep& s) {
+              f.add(static_cast<std::uint64_t>(s.targets.size()));
+              for (const VectorD& v : s.targets)
+                f.vec(v);
+            },
+            [](const Sweep& s) { return vectors(s.targets); }, "required for kind = target"))
+        .add(field(
+            "lo", "array (or array of arrays)", "one value per output; -inf allowed",
+            "kind = range: lower ends (an array of ranges makes an axis)",
+            [](config::Fingerprint& f, const Sweep& s) {
+              for (const VectorD& v : s.range_lo)
+                f.vec(v);
+            },
+            [](const Sweep& s) { return vectors(s.range_lo); }, "required for kind = range"))
+        .add(field(
+            "hi", "array (or array of arrays)", "one value per output; inf allowed", "kind = range: upper ends",
+            [](config::Fingerprint& f, const Sweep& s) {
+              for (const VectorD& v : s.range_hi)
+                f.vec(v);
+            },
+            [](const Sweep& s) { return vectors(s.range_hi); }, "required for kind = range"))
+        .add(field(
+            "output", "string", "an output name", "kind = maximize/minimize: the output to optimise",
+            [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
+            [](const Sweep& s) { return fmt::format("weights [{}]", fmt::join(s.weights, ", ")); },
+            "— (maximize/minimize: this or `weights`)"))
+        .add(field(
+            "weights", "table",
+            "{ output = weight, … }: target, range: ≥ 0, some positive; maximize, minimize: any sign, "
+            "some non-zero",
+            "per-output weights of the squared error (target, range; outputs not named: 0) or of the sum "
+            "to optimise",
+            [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
+            [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); },
+            "every output 1 (target, range)"));
     return t;
   }();
   return t;

@@ -53,8 +53,7 @@ config::Field<Sweep> solvers_field() {
     if (a == nullptr || a->empty()) top.fail(*n, "solvers", "a non-empty array such as [\"generator\", \"adjoint\"]");
     s.solvers.clear();
     for (const toml::node& e : *a) {
-      if (!e.is_string())
-        top.fail(*n, "solvers", fmt::format("an array of solver names: {}", join(solvers::names())));
+      if (!e.is_string()) top.fail(*n, "solvers", fmt::format("an array of solver names: {}", join(solvers::names())));
       const std::string v(*e.value<std::string_view>());
       const Index id = solvers::find(v);
       if (id < 0)
@@ -66,11 +65,13 @@ config::Field<Sweep> solvers_field() {
     }
   };
   f.hash = [](config::Fingerprint& fp, const Sweep& s) {
-    for (Index id : s.solvers) fp.text(solvers::get(id).name());
+    for (Index id : s.solvers)
+      fp.text(solvers::get(id).name());
   };
   f.show = [](const Sweep& s) {
     std::vector<std::string> n;
-    for (Index id : s.solvers) n.push_back(fmt::format("\"{}\"", solvers::get(id).name()));
+    for (Index id : s.solvers)
+      n.push_back(fmt::format("\"{}\"", solvers::get(id).name()));
     return fmt::format("[{}]", join(n));
   };
   f.example = fmt::format("[\"{}\"]", solvers::get(1).name());
@@ -127,8 +128,10 @@ void parse_constraints(const config::Table& top, Sweep& s, const oracle::Oracle&
 Sweep parse_sweep(const std::string& path, const std::string& text, const oracle::Oracle& oracle) {
   const toml::table root = config::parse_toml(path, text);
   std::vector<std::string> allowed = top_table().keys();
-  for (const char* k : {"objective", "constraints", "regularize", "polish", "certify"}) allowed.emplace_back(k);
-  for (const std::string& n : solvers::names()) allowed.push_back(n);
+  for (const char* k : {"objective", "constraints", "regularize", "polish", "certify"})
+    allowed.emplace_back(k);
+  for (const std::string& n : solvers::names())
+    allowed.push_back(n);
   const config::Table top(path, root, "", allowed);
   const config::Context ctx{&oracle};
   Sweep s;
@@ -146,8 +149,10 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
   // [objective]
   const toml::table* obj = top.subtable("objective");
   if (obj == nullptr)
-    throw ConfigError(fmt::format("{}: missing table [objective] (kind = \"target\" with targets = [...], or range, "
-                                  "maximize, minimize)", path));
+    throw ConfigError(
+        fmt::format("{}: missing table [objective] (kind = \"target\" with targets = [...], or range, "
+                    "maximize, minimize)",
+                    path));
   objective_table().parse(config::Table(path, *obj, "objective", objective_table().keys()), s, ctx);
   for (Index id : s.solvers) {
     try {
@@ -183,7 +188,8 @@ std::string settings_markdown() {
   out += "\n" + inverse::Regularize::table().markdown(inverse::Regularize{});
   out += "\n" + inverse::PolishSettings::table().markdown(inverse::PolishSettings{});
   out += "\n" + inverse::CertifySettings::table().markdown(inverse::CertifySettings{});
-  for (const solvers::Solver* solver : solvers::all()) out += "\n" + solver->markdown();
+  for (const solvers::Solver* solver : solvers::all())
+    out += "\n" + solver->markdown();
   return out;
 }
 

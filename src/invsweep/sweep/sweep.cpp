@@ -17,7 +17,9 @@ TaskCoords Sweep::coords(Index task) const {
   return c;
 }
 
-Index Sweep::first_task_of_solver(Index k) const { return k * replicates; }
+Index Sweep::first_task_of_solver(Index k) const {
+  return k * replicates;
+}
 
 std::uint64_t Sweep::shared_seed(Index constraint, Index replicate) const {
   return derive_seed({seed, 0xA40E7ULL, static_cast<std::uint64_t>(constraint), static_cast<std::uint64_t>(replicate)});
@@ -55,15 +57,19 @@ std::string Sweep::hash(const oracle::Oracle& o) const {
   f.text("invsweep-sweep-2");
   top_table().hash(f, *this);
   objective_table().hash(f, *this);
-  for (const inverse::Constraint& c : constraints) constraint_table().hash(f, c);
+  for (const inverse::Constraint& c : constraints)
+    constraint_table().hash(f, c);
   inverse::Regularize::table().hash(f, regularize);
   inverse::PolishSettings::table().hash(f, polish);
   // Only when enabled, so that sweeps without certificates keep their fingerprints.
   if (certify.enabled) inverse::CertifySettings::table().hash(f, certify);
-  for (Index id : solvers) solvers::get(id).hash(f, solver_settings.at(static_cast<std::size_t>(id)));
+  for (Index id : solvers)
+    solvers::get(id).hash(f, solver_settings.at(static_cast<std::size_t>(id)));
   // The oracle: names, scalers, bounds and every parameter.
-  for (const std::string& n : o.input_names) f.text(n);
-  for (const std::string& n : o.output_names) f.text(n);
+  for (const std::string& n : o.input_names)
+    f.text(n);
+  for (const std::string& n : o.output_names)
+    f.text(n);
   f.vec(o.input_scaler.mean);
   f.vec(o.input_scaler.scale);
   f.vec(o.output_scaler.mean);
@@ -72,7 +78,8 @@ std::string Sweep::hash(const oracle::Oracle& o) const {
   f.vec(o.input_hi);
   const VectorD params = o.net.params();
   f.vec(params);
-  for (const nn::LayerSpec& l : o.net.layers()) f.add(l.act);
+  for (const nn::LayerSpec& l : o.net.layers())
+    f.add(l.act);
   return f.hex();
 }
 

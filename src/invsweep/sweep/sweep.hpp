@@ -34,7 +34,7 @@ struct Sweep {
   Index replicates = 1;
   int log_every = 20;
   Index log_points = 101;
-  std::vector<Index> solvers{0};       ///< the solver axis: registry ids (solvers/registry.hpp)
+  std::vector<Index> solvers{0};          ///< the solver axis: registry ids (solvers/registry.hpp)
   std::vector<std::any> solver_settings;  ///< per registry id: every solver's settings
 
   inverse::ObjectiveKind kind = inverse::ObjectiveKind::target;
@@ -68,8 +68,8 @@ struct Sweep {
 };
 
 /// The tables that describe a sweep file (also for docs and tests).
-const config::SettingsTable<Sweep>& top_table();        ///< top-level keys
-const config::SettingsTable<Sweep>& objective_table();  ///< [objective]
+const config::SettingsTable<Sweep>& top_table();                       ///< top-level keys
+const config::SettingsTable<Sweep>& objective_table();                 ///< [objective]
 const config::SettingsTable<inverse::Constraint>& constraint_table();  ///< [[constraints]]
 
 /// Reads, parses and validates a sweep file against `oracle` (which the caller loads from
