@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "invsweep/config/settings.hpp"
 #include "invsweep/core/eigen.hpp"
 #include "invsweep/inverse/spec.hpp"
 
@@ -54,6 +55,18 @@ struct LoopSettings {
   double tolerance = 0.0;  ///< stop once the loss is at or below this
   double warmup = 0.0;     ///< the rate ramps up linearly over this fraction of the steps
 };
+
+/// Declares, in a gradient solver's settings table, the keys of the loop's schedule that those
+/// solvers share (their settings types name the members alike): schedule and
+/// final_lr_fraction, and with `EarlyStopping` patience and tolerance.
+template <bool EarlyStopping, class S>
+void schedule_keys(config::SettingsTable<S>& t) {
+  t.choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
+      .number("final_lr_fraction", &S::final_lr_fraction, 0, 1, false, "cosine: the rate decays to lr·this");
+  if constexpr (EarlyStopping)
+    t.integer("patience", &S::patience, 0, 100000000, "early stopping: steps without improvement (0 = off)")
+        .number("tolerance", &S::tolerance, 0, 1e300, false, "stop once the loss is at or below this");
+}
 
 /// What one step of a solver computes. The loop calls, per step: `forward` (the loss at the
 /// current parameters; nullopt ends the run before this step with `message` set), then —

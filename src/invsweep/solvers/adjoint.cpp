@@ -20,11 +20,8 @@ const config::SettingsTable<AdjointSettings>& AdjointSettings::table() {
                                "The vectors themselves are the parameters: `samples` random starts "
                                "in the start box, Adam through the frozen oracle.");
     t.integer("steps", &S::steps, 1, 100000000, "steps (at most)")
-        .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate (scaled input units)")
-        .choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
-        .number("final_lr_fraction", &S::final_lr_fraction, 0, 1, false, "cosine: the rate decays to lr·this")
-        .integer("patience", &S::patience, 0, 100000000, "early stopping: steps without improvement (0 = off)")
-        .number("tolerance", &S::tolerance, 0, 1e300, false, "stop once the loss is at or below this");
+        .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate (scaled input units)");
+    schedule_keys<true>(t);
     return t;
   }();
   return t;

@@ -37,10 +37,9 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
         .integer("steps", &S::steps, 1, 100000000, "training steps")
         .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate")
         .integer("batch", &S::batch, 1, 1000000, "targets (each with its own latent) per training step")
-        .choice("latent_dist", &S::latent_dist, latent_names(), "distribution of z (uniform: on [−1, 1])")
-        .choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
-        .number("final_lr_fraction", &S::final_lr_fraction, 0, 1, false, "cosine: the rate decays to lr·this")
-        .number("warmup", &S::warmup, 0, 1, false, "the rate ramps up linearly over this fraction of the steps")
+        .choice("latent_dist", &S::latent_dist, latent_names(), "distribution of z (uniform: on [−1, 1])");
+    schedule_keys<false>(t);
+    t.number("warmup", &S::warmup, 0, 1, false, "the rate ramps up linearly over this fraction of the steps")
         .number("uniform_share", &S::uniform_share, 0, 1, false,
                 "one output, no target range: share of each batch drawn uniformly over the outputs seen");
     const auto range_end = [](std::string key, std::optional<VectorD> S::*m, std::string doc) {

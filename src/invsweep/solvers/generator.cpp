@@ -33,11 +33,8 @@ const config::SettingsTable<GeneratorSettings>& GeneratorSettings::table() {
         .integer("steps", &S::steps, 1, 100000000, "training steps (at most)")
         .number("lr", &S::lr, 0, 1e12, true, "Adam's learning rate")
         .choice("latent_dist", &S::latent_dist, latent_names(), "distribution of z (uniform: on [−1, 1])")
-        .boolean("fresh_latents", &S::fresh_latents, "draw new latents every step (else one fixed batch)")
-        .choice("schedule", &S::schedule, schedule_names(), "learning-rate schedule")
-        .number("final_lr_fraction", &S::final_lr_fraction, 0, 1, false, "cosine: the rate decays to lr·this")
-        .integer("patience", &S::patience, 0, 100000000, "early stopping: steps without improvement (0 = off)")
-        .number("tolerance", &S::tolerance, 0, 1e300, false, "stop once the loss is at or below this");
+        .boolean("fresh_latents", &S::fresh_latents, "draw new latents every step (else one fixed batch)");
+    schedule_keys<true>(t);
     return t;
   }();
   return t;
