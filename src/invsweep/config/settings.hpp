@@ -100,7 +100,9 @@ class SettingsTable {
     static_assert(std::is_integral_v<M>);
     const std::string k = key;
     return add({std::move(key), "integer", fmt::format("[{}, {}]", min, max), std::move(doc),
-                [=](const Table& t, S& s, const Context&) { s.*m = static_cast<M>(t.integer(k, s.*m, min, max)); },
+                [=](const Table& t, S& s, const Context&) {
+                  s.*m = static_cast<M>(t.integer(k, static_cast<std::int64_t>(s.*m), min, max));
+                },
                 [=](Fingerprint& f, const S& s) { f.add(s.*m); }, [=](const S& s) { return fmt::format("{}", s.*m); },
                 fmt::format("{}", static_cast<std::int64_t>(S{}.*m) < max ? static_cast<std::int64_t>(S{}.*m) + 1
                                                                           : static_cast<std::int64_t>(S{}.*m) - 1)});

@@ -10,7 +10,7 @@ namespace invsweep::inverse {
 
 const config::SettingsTable<PolishSettings>& PolishSettings::table() {
   using S = PolishSettings;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> t("polish",
                                "Levenberg–Marquardt refinement of every vector in double precision "
                                "(target and range objectives).");
@@ -20,12 +20,12 @@ const config::SettingsTable<PolishSettings>& PolishSettings::table() {
                 "stop when the residual ≤ tolerance · max(1, the target's magnitude)");
     return t;
   }();
-  return t;
+  return table;
 }
 
 const config::SettingsTable<Regularize>& Regularize::table() {
   using S = Regularize;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> t("regularize", "Terms added to the loss of the gradient solvers (scaled units).");
     t.number("diversity", &S::diversity, 0, 1e12, false,
              "RBF repulsion between the vectors of a task (bandwidth: median distance)")
@@ -52,7 +52,7 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     t.add(std::move(ref));
     return t;
   }();
-  return t;
+  return table;
 }
 
 }  // namespace invsweep::inverse

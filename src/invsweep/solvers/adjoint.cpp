@@ -15,7 +15,7 @@ using namespace inverse;
 
 const config::SettingsTable<AdjointSettings>& AdjointSettings::table() {
   using S = AdjointSettings;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> t("adjoint",
                                "The vectors themselves are the parameters: `samples` random starts "
                                "in the start box, Adam through the frozen oracle.");
@@ -24,7 +24,7 @@ const config::SettingsTable<AdjointSettings>& AdjointSettings::table() {
     schedule_keys<true>(t);
     return t;
   }();
-  return t;
+  return table;
 }
 
 namespace {

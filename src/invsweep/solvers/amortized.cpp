@@ -26,7 +26,7 @@ using namespace inverse;
 
 const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
   using S = AmortizedSettings;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> t("amortized",
                                "One conditional generator G(y, z) per (constraint setting, replicate), "
                                "trained over a range of targets; each target is answered by forward "
@@ -74,7 +74,7 @@ const config::SettingsTable<AmortizedSettings>& AmortizedSettings::table() {
         .add(range_end("target_hi", &S::target_hi, "upper end of the range of training targets (≥ target_lo)"));
     return t;
   }();
-  return t;
+  return table;
 }
 
 namespace {
@@ -394,7 +394,6 @@ class Amortized final : public SolverWith<AmortizedSettings> {
 
   /// One model per (constraint, replicate) and rank that needs it, then forward passes.
   CostEstimate estimate(const CostInput& in) const override {
-    using Clock = std::chrono::steady_clock;
     TaskSpec train = in.task;
     const int full = get(train.settings).steps;
     const int short_steps = std::min(full, 60);

@@ -33,7 +33,7 @@ struct CmaesSettings {
 
   static const config::SettingsTable<CmaesSettings>& table() {
     using S = CmaesSettings;
-    static const config::SettingsTable<S> t = [] {
+    static const config::SettingsTable<S> table = [] {
       config::SettingsTable<S> t("cmaes",
                                  "IPOP-CMA-ES on oracle values only: the vectors are the runs' bests and "
                                  "the best members of their last generations.");
@@ -44,7 +44,7 @@ struct CmaesSettings {
           .integer("restarts", &S::restarts, 0, 30, "IPOP restarts per sequence (the population doubles each time)");
       return t;
     }();
-    return t;
+    return table;
   }
 };
 

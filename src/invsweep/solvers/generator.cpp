@@ -23,7 +23,7 @@ const config::Names& activation_choices() {
 
 const config::SettingsTable<GeneratorSettings>& GeneratorSettings::table() {
   using S = GeneratorSettings;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> t("generator",
                                "A network G(z) trained through the frozen oracle; one batch of "
                                "`samples` latents gives the vectors.");
@@ -37,7 +37,7 @@ const config::SettingsTable<GeneratorSettings>& GeneratorSettings::table() {
     schedule_keys<true>(t);
     return t;
   }();
-  return t;
+  return table;
 }
 
 namespace {

@@ -28,7 +28,7 @@ using namespace inverse;
 
 const config::SettingsTable<SamplerSettings>& SamplerSettings::table() {
   using S = SamplerSettings;
-  static const config::SettingsTable<S> t = [] {
+  static const config::SettingsTable<S> table = [] {
     config::SettingsTable<S> tab("sampler",
                                  "MCMC draws from the uniform prior over the box restricted to the solution "
                                  "set (the level set with its co-area density, a band, or a range).");
@@ -44,7 +44,7 @@ const config::SettingsTable<SamplerSettings>& SamplerSettings::table() {
         .integer("oversample", &S::oversample, 1, 1000, "draws kept per returned vector (the pool they come from)");
     return tab;
   }();
-  return t;
+  return table;
 }
 
 ChainDiagnostics chain_diagnostics(const std::vector<MatrixD>& draws) {

@@ -73,7 +73,7 @@ void apply_domain(const config::Table& c, Constraint& out, const config::Context
 }  // namespace
 
 const config::SettingsTable<Constraint>& constraint_table() {
-  static const config::SettingsTable<Constraint> t = [] {
+  static const config::SettingsTable<Constraint> table = [] {
     config::SettingsTable<Constraint> t("constraints",
                                         "One entry per constraint setting (an axis); none = one "
                                         "setting \"free\".");
@@ -127,7 +127,7 @@ const config::SettingsTable<Constraint>& constraint_table() {
     t.add(std::move(bounds)).add(std::move(fixed)).add(std::move(domain));
     return t;
   }();
-  return t;
+  return table;
 }
 
 void parse_constraints(const config::Table& top, Sweep& s, const oracle::Oracle& o) {

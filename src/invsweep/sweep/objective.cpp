@@ -168,7 +168,7 @@ std::string vectors(const std::vector<VectorD>& v) {
 }  // namespace
 
 const config::SettingsTable<Sweep>& objective_table() {
-  static const config::SettingsTable<Sweep> t = [] {
+  static const config::SettingsTable<Sweep> table = [] {
     config::SettingsTable<Sweep> t("objective", "What every task asks of the oracle's outputs; the target axis.");
     config::Field<Sweep> kind = field(
         "kind", "string", fmt::format("one of: {}", join(inverse::objective_names())),
@@ -217,7 +217,7 @@ const config::SettingsTable<Sweep>& objective_table() {
             "every output 1 (target, range)"));
     return t;
   }();
-  return t;
+  return table;
 }
 
 }  // namespace invsweep::sweep

@@ -81,7 +81,7 @@ config::Field<Sweep> solvers_field() {
 }  // namespace
 
 const config::SettingsTable<Sweep>& top_table() {
-  static const config::SettingsTable<Sweep> t = [] {
+  static const config::SettingsTable<Sweep> table = [] {
     config::SettingsTable<Sweep> t("sweep", "Top-level keys (before any table).");
     t.heading("Top level");
     t.add(unhashed("oracle", "a path", "the oracle file, relative to the sweep file (its contents are fingerprinted)",
@@ -98,7 +98,7 @@ const config::SettingsTable<Sweep>& top_table() {
         .integer("log_points", &Sweep::log_points, 2, 1000000, "length of the stored loss curve");
     return t;
   }();
-  return t;
+  return table;
 }
 
 std::string read_text_file(const std::string& path, std::string_view what) {
