@@ -4,8 +4,8 @@ or fills up during a run. See docs/RELIABILITY.md for the whole table."""
 
 import contextlib
 import os
-import shutil
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
