@@ -12,14 +12,17 @@
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/rng.hpp"
 #include "invsweep/inverse/problem.hpp"
+#include "invsweep/solvers/sampler_independence.hpp"
 #include "invsweep/solvers/solver.hpp"
 
 namespace invsweep::solvers {
@@ -105,6 +108,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Independence sampler: the bandwidths tried, in median nearest-centre distances, the
+// pilot's proposals per chain, the largest thinning, the acceptance below which the
+// random-walk chains are used instead, and the shell it draws its centres from.
+constexpr std::array<double, 3> kBandwidths = {1.0, 2.0, 4.0};
+constexpr int kIndependenceWarmup = 25;
+constexpr int kIndependenceMaxThin = 50;
+constexpr double kIndependenceMinAcceptance = 0.02;
+constexpr Index kIndependenceShell = 16384;
+constexpr int kMaxDraws = 256;
 
 /// The oracle in double over batches of free features (scaled units): the constrained
 /// outputs' residuals u − t and their Jacobians du/ds.
@@ -212,6 +224,7 @@ class Run {
   // (the conditional of the uniform prior on the set given u is the co-area density there).
   MatrixD levels_;
   bool at_levels_ = false;
+  bool imh_failed_ = false;
 
   void resolve_box();
   void resolve_set();
@@ -229,6 +242,15 @@ class Run {
   /// Minimal-norm Gauss–Newton with backtracking from each column of s (clamped to the box).
   void newton_to_set(MatrixD& s, std::vector<char>& ok);
   double log_weight(const MatrixD& j) const;
+  /// The returned vectors from the chains' kept draws: each family (fam_of[c] for chain c)
+  /// gets share × samples of them (largest remainder), evenly spaced picks from its chains'
+  /// pooled draws; diagnostics and the message.
+  TaskResult pick(TaskResult& res, const std::vector<MatrixD>& kept, const std::vector<Index>& fam_of,
+                  const VectorD& share, Index per_chain, bool exact_starts);
+  /// Band and range: independence Metropolis–Hastings with a kernel-mixture proposal fitted to
+  /// points of the set's middle level (sampler_independence.hpp). False (and nothing changed
+  /// but notes) when it does not apply or its acceptance is too low to be useful.
+  bool independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Index& per_chain, TaskResult& res);
 };
 
 void Run::resolve_box() {
@@ -363,46 +385,54 @@ void Run::project(const MatrixD& base, const std::vector<MatrixD>& dir, std::vec
 
 void Run::newton_to_set(MatrixD& s, std::vector<char>& ok) {
   const Index b = s.cols();
-  MatrixD r, r_try, s_try;
+  MatrixD r, r_try, sa, s_try;
   std::vector<MatrixD> jac;
   VectorD step = VectorD::Ones(b);
   ok.assign(static_cast<std::size_t>(b), 0);
-  std::vector<char> active(static_cast<std::size_t>(b), 1);
+  std::vector<Index> active(static_cast<std::size_t>(b));  // only these go through the oracle
+  std::iota(active.begin(), active.end(), 0);
   const double tol = tol_u();
-  for (int it = 0; it < 60; ++it) {
-    ev_->residual(s, r);
+  for (int it = 0; it < 60 && !active.empty(); ++it) {
+    const auto na = static_cast<Index>(active.size());
+    sa.resize(nf_, na);
+    for (Index q = 0; q < na; ++q)
+      sa.col(q) = s.col(active[static_cast<std::size_t>(q)]);
+    ev_->residual(sa, r);
     ev_->jacobian(jac);
-    s_try = s;
-    bool any = false;
-    for (Index c = 0; c < b; ++c) {
-      if (active[static_cast<std::size_t>(c)] == 0) continue;
-      if (!r.col(c).allFinite()) {
-        active[static_cast<std::size_t>(c)] = 0;
-        continue;
-      }
-      if (r.col(c).norm() <= tol) {
+    s_try = sa;
+    std::size_t kept = 0;
+    for (Index q = 0; q < na; ++q) {
+      const Index c = active[static_cast<std::size_t>(q)];
+      if (!r.col(q).allFinite()) continue;
+      if (r.col(q).norm() <= tol) {
         ok[static_cast<std::size_t>(c)] = inside_box(s.col(c)) ? 1 : 0;
-        active[static_cast<std::size_t>(c)] = 0;
         continue;
       }
-      const MatrixD j = jac_at(jac, c);
+      const MatrixD j = jac_at(jac, q);
       const MatrixD g = j * j.transpose();
-      const VectorD delta = -(j.transpose() * g.ldlt().solve(r.col(c)));
-      s_try.col(c) = (s.col(c) + step[c] * delta).cwiseMax(lo_).cwiseMin(hi_);
-      any = true;
+      const VectorD delta = -(j.transpose() * g.ldlt().solve(r.col(q)));
+      s_try.col(static_cast<Index>(kept)) = (sa.col(q) + step[c] * delta).cwiseMax(lo_).cwiseMin(hi_);
+      r.col(static_cast<Index>(kept)) = r.col(q);
+      active[kept++] = c;
     }
-    if (!any) break;
+    active.resize(kept);
+    if (active.empty()) break;
+    const auto nk = static_cast<Index>(kept);
+    s_try.conservativeResize(nf_, nk);
     ev_->residual(s_try, r_try);
-    for (Index c = 0; c < b; ++c) {
-      if (active[static_cast<std::size_t>(c)] == 0) continue;
-      if (r_try.col(c).allFinite() && r_try.col(c).norm() < r.col(c).norm()) {
-        s.col(c) = s_try.col(c);
+    kept = 0;
+    for (Index q = 0; q < nk; ++q) {
+      const Index c = active[static_cast<std::size_t>(q)];
+      if (r_try.col(q).allFinite() && r_try.col(q).norm() < r.col(q).norm()) {
+        s.col(c) = s_try.col(q);
         step[c] = std::min(1.0, 2.0 * step[c]);
       } else {
         step[c] *= 0.5;
-        if (step[c] < 1e-8) active[static_cast<std::size_t>(c)] = 0;
+        if (step[c] < 1e-8) continue;
       }
+      active[kept++] = c;
     }
+    active.resize(kept);
   }
 }
 
@@ -419,7 +449,9 @@ TaskResult Run::run() {
   };
 
   // 1. The shell: uniform prior draws, the ones closest to the set kept.
-  const Index n_shell = ss_.shell;
+  // The independence sampler comes first; it needs the shell only for the
+  // centres of its proposal: a small one.
+  const Index n_shell = imh_failed_ ? ss_.shell : std::min<Index>(ss_.shell, kIndependenceShell);
   MatrixD shell(nf_, n_shell);
   for (Index j = 0; j < n_shell; ++j)
     for (Index k = 0; k < nf_; ++k)
@@ -448,6 +480,17 @@ TaskResult Run::run() {
   if (mode_ != Mode::manifold && n_in < k_min)
     notes_ += fmt::format("; only {} of {} prior draws fell in the set: family shares use the {} closest", n_in,
                           n_shell, k_shell);
+
+  if (!imh_failed_) {
+    std::vector<MatrixD> kept;
+    Index per_chain = 0;
+    if (independence(shell_pts, kept, per_chain, res)) {
+      const std::vector<Index> fam_of(kept.size(), 0);
+      return pick(res, kept, fam_of, VectorD::Ones(1), per_chain, false);
+    }
+    imh_failed_ = true;  // the random-walk chains, with the full shell
+    return run();
+  }
 
   // Band and range: shell points inside the set are exact draws, and a chain started at one
   // stays exact; so there is a chain for each of them, up to `samples` (the chains then only
@@ -702,7 +745,174 @@ TaskResult Run::run() {
                           fmt::join(share, "/"), k_shell, eps);
   }
 
-  // 6. The vectors: each family gets its share (largest remainder), evenly spaced picks from
+  res.steps = iters;
+  return pick(res, kept, fam_of, share, per_chain, exact_starts);
+}
+
+bool Run::independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Index& per_chain, TaskResult& res) {
+  const Index n = spec_.samples, m = ev_->m();
+  if (nf_ < m) return false;
+  if (mode_ == Mode::range && !(rlo_u_.allFinite() && rhi_u_.allFinite())) {
+    notes_ += "; a one-sided range: random-walk chains";
+    return false;
+  }
+  // Centres: shell points (closest to the set first, in random order) projected onto the
+  // middle level u = t_u (the target, or the range's centre); the ones in the box.
+  const Index want = std::clamp<Index>(n / 4, 64, 256);
+  MatrixD cand(nf_, std::min<Index>(shell_pts.cols(), 2 * want));
+  {
+    std::vector<Index> idx(static_cast<std::size_t>(shell_pts.cols()));
+    std::iota(idx.begin(), idx.end(), 0);
+    for (Index j = 0; j < cand.cols(); ++j) {
+      const auto pick = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(shell_pts.cols() - j))) + j;
+      std::swap(idx[static_cast<std::size_t>(j)], idx[static_cast<std::size_t>(pick)]);
+      cand.col(j) = shell_pts.col(idx[static_cast<std::size_t>(j)]);
+    }
+  }
+  std::vector<char> ok;
+  newton_to_set(cand, ok);
+  std::vector<Index> good;
+  for (Index j = 0; j < cand.cols() && static_cast<Index>(good.size()) < want; ++j)
+    if (ok[static_cast<std::size_t>(j)] != 0) good.push_back(j);
+  const auto k = static_cast<Index>(good.size());
+  if (k < 8) {
+    notes_ += fmt::format("; {} of {} projected points in the set: random-walk chains", k, cand.cols());
+    return false;
+  }
+  MatrixD centres(nf_, k);
+  for (Index j = 0; j < k; ++j)
+    centres.col(j) = cand.col(good[static_cast<std::size_t>(j)]);
+  MatrixD r;
+  std::vector<MatrixD> jac;
+  ev_->residual(centres, r);
+  ev_->jacobian(jac);
+  std::vector<MatrixD> jrows;
+  jrows.reserve(static_cast<std::size_t>(k));
+  for (Index j = 0; j < k; ++j) {
+    jrows.push_back(jac_at(jac, j));
+    if ((jrows.back() * jrows.back().transpose()).llt().info() != Eigen::Success) return false;
+  }
+  // Tangent bandwidth: a multiple of the median distance from a centre to its nearest
+  // neighbour (a proposal counts only in its own centre's Voronoi cell), at least a millionth
+  // of the box.
+  std::vector<double> nn_dist(static_cast<std::size_t>(k));
+  for (Index j = 0; j < k; ++j) {
+    VectorD d2 = (centres.colwise() - centres.col(j)).colwise().squaredNorm().transpose();
+    d2[j] = std::numeric_limits<double>::infinity();
+    nn_dist[static_cast<std::size_t>(j)] = std::sqrt(d2.minCoeff());
+  }
+  std::nth_element(nn_dist.begin(), nn_dist.begin() + k / 2, nn_dist.end());
+  const double spacing = nn_dist[static_cast<std::size_t>(k / 2)];
+  std::unique_ptr<LevelSetKernels> kernels;
+  const auto with_bandwidth = [&](double factor) {
+    kernels = std::make_unique<LevelSetKernels>(centres, jrows, std::max(factor * spacing, 1e-6 * (hi_ - lo_).mean()));
+  };
+  // Kernel probabilities ∝ the co-area weight det(J Jᵀ)^−½ at the centre: with the cells of
+  // equally spread centres, q then follows the target's density and the weights stay near 1.
+  VectorD log_rho(k);
+  for (Index j = 0; j < k; ++j)
+    log_rho[j] = log_weight(jrows[static_cast<std::size_t>(j)]);
+  log_rho.array() -= log_rho.maxCoeff();
+  std::vector<double> cum(static_cast<std::size_t>(k));
+  double acc_rho = 0;
+  for (Index j = 0; j < k; ++j)
+    cum[static_cast<std::size_t>(j)] = acc_rho += std::exp(log_rho[j]);
+  log_rho.array() -= std::log(acc_rho);
+
+  // A proposal's log importance weight: −log of its density (the level density p(τ) is the
+  // same for every proposal, and for a level set the co-area weight cancels against the
+  // surface element of the parametrisation: sampler_independence.hpp).
+  std::vector<MatrixD> dir(static_cast<std::size_t>(m)), jy;
+  MatrixD base;
+  const double edge = mode_ == Mode::band ? 1.0 : 0.0;
+  const ProposeFn propose = [&](Index np, MatrixD& y, VectorD& logw) {
+    if (spec_.heartbeat) spec_.heartbeat();
+    const LevelSetKernels& ker = *kernels;
+    std::vector<Index> kid(static_cast<std::size_t>(np));
+    base.resize(nf_, np);
+    for (auto& d : dir)
+      d.resize(nf_, np);
+    for (Index j = 0; j < np; ++j) {
+      // Kernel and tangent point, drawn again until the point's nearest centre is the kernel's
+      // own (a rule on the proposal alone, so the draws left out only rescale q).
+      Index c = 0;
+      for (int attempt = 0; attempt < kMaxDraws; ++attempt) {
+        c = static_cast<Index>(std::upper_bound(cum.begin(), cum.end(), rng_.uniform() * cum.back()) - cum.begin());
+        c = std::min(c, k - 1);
+        base.col(j) = ker.tangent_draw(c, rng_);
+        if (ker.nearest(base.col(j)) == c) break;
+      }
+      kid[static_cast<std::size_t>(j)] = c;
+      for (Index q = 0; q < m; ++q)
+        dir[static_cast<std::size_t>(q)].col(j) = ker.normal(c).col(q);
+    }
+    if (mode_ != Mode::manifold) {
+      levels_.resize(m, np);
+      for (Index j = 0; j < np; ++j)
+        for (Index q = 0; q < m; ++q)
+          levels_(q, j) = mode_ == Mode::band ? t_u_[q] + half_u_[q] * (2 * rng_.uniform() - 1)
+                                              : rlo_u_[q] + (rhi_u_[q] - rlo_u_[q]) * rng_.uniform();
+      at_levels_ = true;
+    }
+    std::vector<char> conv(static_cast<std::size_t>(np), 1);
+    project(base, dir, conv, y, jy);
+    at_levels_ = false;
+    logw = VectorD::Constant(np, -std::numeric_limits<double>::infinity());
+    const VectorD sc = mode_ == Mode::manifold ? VectorD::Zero(np) : score(y);
+    for (Index j = 0; j < np; ++j) {
+      const Index c = kid[static_cast<std::size_t>(j)];
+      if (conv[static_cast<std::size_t>(j)] == 0 || !inside_box(y.col(j)) || sc[j] > edge) continue;
+      if (ker.nearest(y.col(j)) != c) continue;  // only the nearest centre's kernel may propose x
+      if (ker.nearest(ker.tangent_point(c, y.col(j))) != c) continue;
+      logw[j] = -log_rho[c] - ker.log_density(c, y.col(j), jac_at(jy, j));
+    }
+  };
+  const Index nc = ss_.chains;
+  MatrixD starts(nf_, nc);
+  for (Index c = 0; c < nc; ++c)
+    starts.col(c) = centres.col(c % k);
+  std::vector<MatrixD> jstart;
+  ev_->residual(starts, r);
+  ev_->jacobian(jstart);
+  VectorD start_logw(nc);
+  const auto start_weights = [&] {
+    for (Index c = 0; c < nc; ++c)
+      start_logw[c] = -log_rho[c % k] - kernels->log_density(c % k, starts.col(c), jac_at(jstart, c));
+  };
+  // The bandwidth: wider kernels smooth the weights, but more of their proposals land in
+  // another centre's cell; a short pilot per candidate picks the best acceptance rate (the
+  // chains proper start afresh with it, so the choice does not bias them).
+  double best_factor = kBandwidths.front(), best_acc = -1;
+  for (double factor : kBandwidths) {
+    with_bandwidth(factor);
+    start_weights();
+    const IndependenceChains pilot = independence_chains(propose, starts, start_logw, kIndependenceWarmup, 0, 1, rng_);
+    if (pilot.acceptance > best_acc) {
+      best_acc = pilot.acceptance;
+      best_factor = factor;
+    }
+  }
+  with_bandwidth(best_factor);
+  start_weights();
+  per_chain = std::max<Index>(4, (ss_.oversample * n + nc - 1) / nc);
+  IndependenceChains ch =
+      independence_chains(propose, starts, start_logw, per_chain, kIndependenceWarmup, kIndependenceMaxThin, rng_);
+  if (ch.acceptance < kIndependenceMinAcceptance) {
+    notes_ += fmt::format("; independence proposals accepted {:.3f}: random-walk chains", ch.acceptance);
+    return false;
+  }
+  notes_ += fmt::format("; independence MH: {} kernels, bandwidth {:g} spacings, {} proposals, thin {}", k, best_factor,
+                        ch.proposals, ch.thin);
+  kept = std::move(ch.kept);
+  res.acceptance = ch.acceptance;
+  res.steps = ch.proposals / nc;
+  return true;
+}
+
+TaskResult Run::pick(TaskResult& res, const std::vector<MatrixD>& kept, const std::vector<Index>& fam_of,
+                     const VectorD& share, Index per_chain, bool exact_starts) {
+  const Index n = spec_.samples, nc = static_cast<Index>(kept.size()), n_fam = share.size();
+  // The vectors: each family gets its share (largest remainder), evenly spaced picks from
   //    the family's pooled kept draws (chains interleaved).
   std::vector<Index> count(static_cast<std::size_t>(n_fam));
   {
@@ -756,7 +966,6 @@ TaskResult Run::run() {
   if (reused > 0) notes_ += fmt::format("; {} vectors repeat a draw (a family had fewer draws than its share)", reused);
 
   res.status = Status::done;
-  res.steps = iters;
   std::string warn;
   if (std::isfinite(res.rhat) && res.rhat > 1.05) warn += fmt::format("split-R̂ {:.3f} > 1.05", res.rhat);
   if (std::isfinite(ess_min) && ess_min < static_cast<double>(n) / 4)
