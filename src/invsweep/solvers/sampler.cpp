@@ -112,10 +112,10 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // pilot's proposals per chain, the largest thinning, the acceptance below which the
 // random-walk chains are used instead, and the shell it draws its centres from.
 constexpr std::array<double, 3> kBandwidths = {1.0, 2.0, 4.0};
-constexpr int kIndependenceWarmup = 25;
+constexpr int kIndependenceWarmup = 10;
 constexpr int kIndependenceMaxThin = 50;
 constexpr double kIndependenceMinAcceptance = 0.02;
-constexpr Index kIndependenceShell = 16384;
+constexpr Index kIndependenceShell = 32768;
 constexpr int kMaxDraws = 256;
 
 /// The oracle in double over batches of free features (scaled units): the constrained
@@ -758,7 +758,7 @@ bool Run::independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Ind
   }
   // Centres: shell points (closest to the set first, in random order) projected onto the
   // middle level u = t_u (the target, or the range's centre); the ones in the box.
-  const Index want = std::clamp<Index>(n / 4, 64, 256);
+  const Index want = std::clamp<Index>(n / 2, 64, 512);
   MatrixD cand(nf_, std::min<Index>(shell_pts.cols(), 2 * want));
   {
     std::vector<Index> idx(static_cast<std::size_t>(shell_pts.cols()));
