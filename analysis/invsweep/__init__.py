@@ -5,6 +5,7 @@ xarray, pandas), analyse them, write a report, and import PyTorch / ONNX models 
     ds = invsweep.open_results("results.h5")     # xarray.Dataset, lazy (dims task, sample, feature, output, step)
     df = invsweep.tidy(ds)                        # pandas DataFrame, one row per vector
     f = invsweep.oracle("oracle.h5")              # the oracle, evaluated with numpy: f(x) for x [..., n_in]
+    v = invsweep.task_vectors("results.h5", 3)    # pandas DataFrame: task 3's vectors, outputs, residuals
 
 The readers depend only on the file contracts in docs/FILE_FORMATS.md, never on the C++ code,
 so they double as an independent check of what the C++ side writes. docs/ANALYSIS.md describes
@@ -21,11 +22,13 @@ from .report import ReportOptions, write_report
 from .table import Table
 from .tables import by_setting, summary_table, tasks_table, vectors_table
 from .dataset import open_results, results_frame, tidy
+from .export import task_vectors
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Oracle", "ReportOptions", "Results", "ResultsError", "Table", "by_setting", "clusters_table",
     "compare_targets", "find_clusters", "importance_table", "load_oracle", "load_results", "open_results",
-    "oracle", "results_frame", "summary_table", "tasks_table", "tidy", "vectors_table", "write_report",
+    "oracle", "results_frame", "summary_table", "task_vectors", "tasks_table", "tidy", "vectors_table",
+    "write_report",
 ]

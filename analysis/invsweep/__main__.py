@@ -1,6 +1,7 @@
 """Command line:
   python3 -m invsweep report RESULTS.h5 -o DIR [options]
   python3 -m invsweep import-model MODEL --inputs a,b --outputs y --out oracle.h5 [options]
+  python3 -m invsweep export RESULTS.h5 --task N [--task M …] [-o FILE.csv]
 
 Exit codes: 0 success; 2 bad input (missing or unreadable file, not an invsweep results file,
 a model that cannot be represented, bad option, unwritable output) with one message naming the
@@ -49,7 +50,47 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="oracle file to write (.h5)")
     m.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     m.add_argument("--quiet", action="store_true", help="print only notes and errors")
+    e = sub.add_parser("export", help="a task's vectors, outputs and residuals as CSV",
+                       description="Writes the vectors of the given tasks (a data set of inputs that yield the "
+                                   "task's output) as CSV, one row per vector.")
+    e.add_argument("results", help="results file (HDF5) written by invsweep run")
+    e.add_argument("--task", type=int, action="append", required=True, help="task index (repeat for several)")
+    e.add_argument("-o", "--out", default="-", help="CSV file to write (default: standard output)")
+    e.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     return p
+
+
+def _export(args) -> int:
+    import os
+    from pathlib import Path
+
+    from .export import task_vectors
+
+    if args.out != "-" and Path(args.out).exists() and not args.force:
+        print(f"error: {args.out} exists (use --force to overwrite)", file=sys.stderr)
+        return 2
+    try:
+        df = task_vectors(args.results, args.task)
+    except ResultsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.out == "-":
+        try:
+            df.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # a reader such as `head` stopped early: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    tmp = f"{args.out}.part"
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, args.out)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {len(df)} vectors of {len(args.task)} task(s)", file=sys.stderr)
+    return 0
 
 
 def _import_model(args) -> int:
@@ -80,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
     if args.command == "import-model":
         return _import_model(args)
+    if args.command == "export":
+        return _export(args)
     for name in ("rtol", "bootstrap"):
         if getattr(args, name) <= 0:
             print(f"error: --{name} must be > 0, got {getattr(args, name)}", file=sys.stderr)
