@@ -17,6 +17,7 @@
 
 using namespace invsweep;
 using namespace invsweep::inverse;
+using invsweep::solvers::SamplerMethod;
 using invsweep::solvers::SamplerSettings;
 using invsweep::testing::linear_oracle;
 
@@ -149,12 +150,22 @@ void print_diag(const TaskResult& r) {
 
 }  // namespace
 
-TEST(Sampler, LinearLevelSetIsUniformOnTheSegment) {
+// Every distribution test runs with each method alone (no fallback from one to the other).
+class SamplerMethods : public ::testing::TestWithParam<SamplerMethod> {};
+
+SamplerSettings with_method(SamplerMethod m) {
+  SamplerSettings ss;
+  ss.method = m;
+  return ss;
+}
+
+TEST_P(SamplerMethods, LinearLevelSetIsUniformOnTheSegment) {
   VectorD a(2);
   a << 2.0, 1.0;
   const oracle::Oracle o = linear_oracle(a, 0.0);
   const nn::Mlp<float> net = o.net.cast<float>();
   SamplerSettings ss;
+  ss.method = GetParam();
   TaskSpec spec = sampler_task(o, 2000, ss);
   spec.objective.target = VectorD::Constant(1, 3.0);
   const TaskResult r = solvers::solve(o, net, spec);
@@ -172,7 +183,7 @@ TEST(Sampler, LinearLevelSetIsUniformOnTheSegment) {
   EXPECT_LT(r.rhat, 1.05);
 }
 
-TEST(Sampler, TwoOutputsMeetOnALine) {
+TEST_P(SamplerMethods, TwoOutputsMeetOnALine) {
   // y = A x, A = [[1, 1, 1], [1, −1, 0]], targets (1, 0.5): the level set is a line through
   // the box, uniform on the segment inside it (J constant). Truth: uniform on that segment.
   oracle::Oracle o = linear_oracle(VectorD::Ones(3), 0.0);
@@ -182,7 +193,7 @@ TEST(Sampler, TwoOutputsMeetOnALine) {
   o.net.weight(0) << 1, 1, 1, 1, -1, 0;
   o.net.bias(0).setZero();
   const nn::Mlp<float> net = o.net.cast<float>();
-  TaskSpec spec = sampler_task(o, 2000, SamplerSettings{});
+  TaskSpec spec = sampler_task(o, 2000, with_method(GetParam()));
   spec.objective.target = VectorD(2);
   spec.objective.target << 1.0, 0.5;
   const TaskResult r = solvers::solve(o, net, spec);
@@ -209,12 +220,13 @@ TEST(Sampler, TwoOutputsMeetOnALine) {
   expect_w1(r.vectors, truth, VectorD::Constant(3, -5), VectorD::Constant(3, 5), {0, 1, 2}, 0.02);
 }
 
-TEST(Sampler, CurvedSurfaceHasTheCoAreaDensityWithFixedAndBoundedFeatures) {
+TEST_P(SamplerMethods, CurvedSurfaceHasTheCoAreaDensityWithFixedAndBoundedFeatures) {
   // 4 inputs, x4 fixed at 1, x1 bounded to [−2, 4]: the level set is a 2-D surface in 3-D
   // whose density ∝ 1/|∇f| is far from uniform.
   const oracle::Oracle o = norm_oracle(4);
   const nn::Mlp<float> net = o.net.cast<float>();
   SamplerSettings ss;
+  ss.method = GetParam();
   TaskSpec spec = sampler_task(o, 2000, ss);
   spec.objective.target = VectorD::Constant(1, 8.0);
   spec.constraint.fixed[3] = 1;
@@ -240,12 +252,13 @@ TEST(Sampler, CurvedSurfaceHasTheCoAreaDensityWithFixedAndBoundedFeatures) {
   EXPECT_LT(r.rhat, 1.05);
 }
 
-TEST(Sampler, DisconnectedRootsGetTheirTrueShares) {
+TEST_P(SamplerMethods, DisconnectedRootsGetTheirTrueShares) {
   // y = g(x1): four vertical lines x1 = root_i; the mass of line i ∝ 1/|g′(root_i)|, and x2 is
   // uniform on each.
   const oracle::Oracle o = multiroot_oracle();
   const nn::Mlp<float> net = o.net.cast<float>();
   SamplerSettings ss;
+  ss.method = GetParam();
   TaskSpec spec = sampler_task(o, 2000, ss);
   spec.objective.target = VectorD::Constant(1, 0.0);
   const TaskResult r = solvers::solve(o, net, spec);
@@ -281,10 +294,11 @@ TEST(Sampler, DisconnectedRootsGetTheirTrueShares) {
     EXPECT_NEAR(r.outputs(0, j), 0.0, 1e-9);
 }
 
-TEST(Sampler, BandIsThePriorRestrictedToTheShell) {
+TEST_P(SamplerMethods, BandIsThePriorRestrictedToTheShell) {
   const oracle::Oracle o = norm_oracle(2);
   const nn::Mlp<float> net = o.net.cast<float>();
   SamplerSettings ss;
+  ss.method = GetParam();
   ss.band = 0.05;
   TaskSpec spec = sampler_task(o, 2000, ss);
   spec.objective.target = VectorD::Constant(1, 5.0);
@@ -299,12 +313,13 @@ TEST(Sampler, BandIsThePriorRestrictedToTheShell) {
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 
-TEST(Sampler, ThinBandMixesAlongItsLevelSets) {
+TEST_P(SamplerMethods, ThinBandMixesAlongItsLevelSets) {
   // A small shell leaves fewer draws inside the band than chains: the chains start from
   // projections and must travel along the band (level-set moves) and across it (the walk).
   const oracle::Oracle o = norm_oracle(2);
   const nn::Mlp<float> net = o.net.cast<float>();
   SamplerSettings ss;
+  ss.method = GetParam();
   ss.band = 0.002;
   ss.shell = 2000;
   TaskSpec spec = sampler_task(o, 2000, ss);
@@ -321,12 +336,12 @@ TEST(Sampler, ThinBandMixesAlongItsLevelSets) {
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
 
-TEST(Sampler, RangeIsThePriorRestrictedToTheRange) {
+TEST_P(SamplerMethods, RangeIsThePriorRestrictedToTheRange) {
   VectorD a(2);
   a << 2.0, 1.0;
   const oracle::Oracle o = linear_oracle(a, 0.0);
   const nn::Mlp<float> net = o.net.cast<float>();
-  TaskSpec spec = sampler_task(o, 2000, SamplerSettings{});
+  TaskSpec spec = sampler_task(o, 2000, with_method(GetParam()));
   spec.objective.kind = ObjectiveKind::range;
   spec.objective.lo = VectorD::Constant(1, 1.0);
   spec.objective.hi = VectorD::Constant(1, 4.0);
@@ -342,6 +357,11 @@ TEST(Sampler, RangeIsThePriorRestrictedToTheRange) {
       lo, hi, [&](const VectorD& x) { return a.dot(x) >= 1 && a.dot(x) <= 4; }, 40000, std::int64_t{1} << 30, 10);
   expect_w1(r.vectors, truth, lo, hi, {0, 1}, 0.02);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sampler, SamplerMethods, ::testing::Values(SamplerMethod::independence, SamplerMethod::chains),
+                         [](const ::testing::TestParamInfo<SamplerMethod>& i) {
+                           return i.param == SamplerMethod::independence ? "independence" : "chains";
+                         });
 
 TEST(Sampler, RefusesMaximizeAndUnboundedBoxes) {
   const solvers::Solver& s = solvers::get(solvers::find("sampler"));

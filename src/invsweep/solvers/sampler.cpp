@@ -35,7 +35,11 @@ const config::SettingsTable<SamplerSettings>& SamplerSettings::table() {
     config::SettingsTable<S> tab("sampler",
                                  "MCMC draws from the uniform prior over the box restricted to the solution "
                                  "set (the level set with its co-area density, a band, or a range).");
-    tab.integer("chains", &S::chains, 1, 100000, "Markov chains per task")
+    static const config::Names methods = {"auto", "independence", "chains"};
+    tab.choice("method", &S::method, methods,
+               "independence proposals on the solution set, random-walk chains on it, or auto (independence; "
+               "chains when its acceptance is below 2 %)")
+        .integer("chains", &S::chains, 1, 100000, "Markov chains per task")
         .integer("warmup", &S::warmup, 0, 100000000, "iterations per chain that adapt the step size (discarded)")
         .integer("thin", &S::thin, 1, 1000000, "keep every thin-th state after warm-up")
         .number("band", &S::band, 0, 1e300, false,
@@ -451,7 +455,9 @@ TaskResult Run::run() {
   // 1. The shell: uniform prior draws, the ones closest to the set kept.
   // The independence sampler comes first; it needs the shell only for the
   // centres of its proposal: a small one.
-  const Index n_shell = imh_failed_ ? ss_.shell : std::min<Index>(ss_.shell, kIndependenceShell);
+  const bool full_shell = imh_failed_ || ss_.method == SamplerMethod::chains;
+  if (ss_.method == SamplerMethod::chains) imh_failed_ = true;
+  const Index n_shell = full_shell ? ss_.shell : std::min<Index>(ss_.shell, kIndependenceShell);
   MatrixD shell(nf_, n_shell);
   for (Index j = 0; j < n_shell; ++j)
     for (Index k = 0; k < nf_; ++k)
@@ -477,17 +483,20 @@ TaskResult Run::run() {
   for (Index j = 0; j < k_shell; ++j)
     shell_pts.col(j) = shell.col(order[static_cast<std::size_t>(j)]);
   const double eps = sc[order[static_cast<std::size_t>(k_shell - 1)]];
-  if (mode_ != Mode::manifold && n_in < k_min)
+  if (mode_ != Mode::manifold && n_in < k_min && imh_failed_)
     notes_ += fmt::format("; only {} of {} prior draws fell in the set: family shares use the {} closest", n_in,
                           n_shell, k_shell);
 
-  if (!imh_failed_) {
+  if (!imh_failed_ && ss_.method != SamplerMethod::chains) {
     std::vector<MatrixD> kept;
     Index per_chain = 0;
     if (independence(shell_pts, kept, per_chain, res)) {
       const std::vector<Index> fam_of(kept.size(), 0);
       return pick(res, kept, fam_of, VectorD::Ones(1), per_chain, false);
     }
+    if (ss_.method == SamplerMethod::independence)
+      return fail("sampler: independence proposals do not work here" + notes_ +
+                  " (method = \"auto\" falls back to random-walk chains)");
     imh_failed_ = true;  // the random-walk chains, with the full shell
     return run();
   }

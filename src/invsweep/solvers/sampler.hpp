@@ -8,8 +8,10 @@
 //    the normal space, reverse-projection check, co-area weight and box in the acceptance.
 //  - kind = target, band > 0 (|f − t| ≤ band·|t|) and kind = range: random-walk Metropolis
 //    inside the (full-dimensional) set with the uniform prior.
-//  - Disconnected families get their share from a shell estimate over uniform prior draws
-//    (docs/SAMPLER.md explains the estimator and its limits).
+//  - First method: independence Metropolis–Hastings with kernels on the set's middle level
+//    (sampler_independence.hpp); chains jump between disconnected families, so their shares
+//    come from the chains. The random-walk chains are the fallback, with family shares from a
+//    shell estimate over uniform prior draws (docs/SAMPLER.md explains both and their limits).
 #include <vector>
 
 #include "invsweep/config/settings.hpp"
@@ -17,7 +19,12 @@
 
 namespace invsweep::solvers {
 
+/// auto: independence proposals, random-walk chains when their acceptance is below 2 %;
+/// independence: only those (a task fails when they do not work); chains: only the chains.
+enum class SamplerMethod { automatic, independence, chains };
+
 struct SamplerSettings {
+  SamplerMethod method = SamplerMethod::automatic;
   Index chains = 32;        ///< Markov chains per task
   int warmup = 1000;        ///< iterations per chain that adapt the step size (discarded)
   int thin = 10;            ///< keep every thin-th state after warm-up
