@@ -121,6 +121,7 @@ constexpr int kIndependenceMaxThin = 50;
 constexpr double kIndependenceMinAcceptance = 0.02;
 constexpr Index kIndependenceShell = 32768;
 constexpr int kMaxDraws = 256;
+constexpr Index kPilotProposals = 1024;
 
 /// The oracle in double over batches of free features (scaled units): the constrained
 /// outputs' residuals u − t and their Jacobians du/ds.
@@ -889,15 +890,24 @@ bool Run::independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Ind
       start_logw[c] = -log_rho[c % k] - kernels->log_density(c % k, starts.col(c), jac_at(jstart, c));
   };
   // The bandwidth: wider kernels smooth the weights, but more of their proposals land in
-  // another centre's cell; a short pilot per candidate picks the best acceptance rate (the
-  // chains proper start afresh with it, so the choice does not bias them).
-  double best_factor = kBandwidths.front(), best_acc = -1;
+  // another centre's cell. A pilot batch per candidate measures the proposals' efficiency as
+  // the importance-sampling ESS per proposal, (Σw)²/(n Σw²) with failed proposals at w = 0 —
+  // it sees heavy weights (which make chains stick) as well as failures. The chains proper
+  // start afresh with the best, so the choice does not bias them.
+  double best_factor = kBandwidths.front(), best_eff = -1;
   for (double factor : kBandwidths) {
     with_bandwidth(factor);
-    start_weights();
-    const IndependenceChains pilot = independence_chains(propose, starts, start_logw, kIndependenceWarmup, 0, 1, rng_);
-    if (pilot.acceptance > best_acc) {
-      best_acc = pilot.acceptance;
+    MatrixD y;
+    VectorD lw;
+    propose(kPilotProposals, y, lw);
+    const double top = lw.maxCoeff();
+    double eff = 0;
+    if (std::isfinite(top)) {
+      const VectorD w = (lw.array() - top).exp().matrix();
+      eff = w.sum() * w.sum() / (static_cast<double>(kPilotProposals) * w.squaredNorm());
+    }
+    if (eff > best_eff) {
+      best_eff = eff;
       best_factor = factor;
     }
   }
