@@ -9,7 +9,9 @@ For each (target, constraint) setting and each free feature j (fixed features ar
     spread_j     = std_j / range_j, std_j the population standard deviation of feature j over
                    the setting's accepted vectors (all solvers and seeds merged)
     importance_j = 1 / spread_j  (inf when the feature does not vary at all)
-    rank         1 = most important (smallest spread); ties keep the feature order
+    rank         1 + the number of features whose whole interval of spread lies below this
+                 feature's (invsweep.stats.tied_ranks): features whose intervals overlap share
+                 a rank, so the order is never one of noise
 
 For reference: a feature uniform over its whole range has spread 1/sqrt(12) = 0.289,
 importance 3.46; a feature pinned to 1 % of its range has importance of the order of 100+.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .loader import Results
+from .stats import tied_ranks
 from .table import Table
 from .tables import Setting, by_setting
 
@@ -65,13 +68,6 @@ def _bootstrap(groups: list[np.ndarray], width: np.ndarray, n_boot: int, rng: np
     return out
 
 
-def _ranks(spread: np.ndarray) -> np.ndarray:
-    order = np.argsort(spread, kind="stable")  # NaN sorts last
-    rank = np.empty(len(spread), dtype=np.int64)
-    rank[order] = np.arange(1, len(spread) + 1)
-    return rank
-
-
 def setting_importance(s: Setting, width: np.ndarray, source: list[str], features: list[str],
                        n_boot: int = 1000, level: float = 0.95, seed=0) -> list[dict]:
     """Rows of the importance table for one setting (empty when it has < 2 accepted vectors)."""
@@ -87,7 +83,8 @@ def setting_importance(s: Setting, width: np.ndarray, source: list[str], feature
         tail = 100 * (1 - level) / 2
         s_lo, s_hi = np.percentile(boot, [tail, 100 - tail], axis=0)
         imp, ci_low, ci_high = 1 / spread, 1 / s_hi, 1 / s_lo
-    rank = _ranks(spread)
+    exact = np.isnan(s_lo) & (spread == 0)  # a constant feature: no bootstrap variation
+    rank = tied_ranks(np.where(exact, 0, s_lo), np.where(exact, 0, s_hi), larger_first=False)
     return [{
         "target": s.target, "constraint": s.constraint_name, "feature": features[j],
         "importance": float(imp[k]), "rank": int(rank[k]), "ci_low": float(ci_low[k]),

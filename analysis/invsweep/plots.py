@@ -362,3 +362,176 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
     note = f" ({n_out} rejected outside the axis)" if n_out else ""
     ax.set_title(f"deviation from target: {name}{note}", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
+
+
+def _readable_log(ax, axis: str = "y") -> None:
+    """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2), minor ticks unlabelled."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_locator(LogLocator(base=10, numticks=12))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_formatter(NullFormatter())
+
+
+def _legend_below(fig: Figure, ax, ncol: int = 4, title: str | None = None) -> None:
+    """The figure's legend under the axes, so it never covers a title or the data."""
+    seen: dict[str, object] = {}
+    for a in fig.axes:  # every panel's entries, once each (a panel may lack some)
+        for h, t in zip(*a.get_legend_handles_labels()):
+            seen.setdefault(t, h)
+    handles, texts = list(seen.values()), list(seen)
+    if handles:
+        fig.legend(handles, texts, loc="lower center", ncol=min(ncol, len(handles)), fontsize=8,
+                   title=title, title_fontsize=8, frameon=False)
+
+
+def _legend_room(fig: Figure, n_items: int, ncol: int, titled: bool = True) -> float:
+    """The share of the figure's height that a legend of n_items under the axes needs."""
+    lines = -(-max(n_items, 1) // max(ncol, 1)) + (1 if titled else 0)
+    return min(0.4, (0.22 * lines + 0.15) / fig.get_figheight())
+
+
+def distributions(res: Results, out: Path, prior_box, max_panels: int = 48) -> list[str]:
+    """One panel per setting (target × constraint): a box per free feature and solver of the
+    accepted vectors, each feature scaled to the setting's prior box (0 = lower end, 1 = upper),
+    so one axis serves every feature. `prior_box(constraint)` -> (lo, hi)."""
+    from .tables import by_setting
+
+    settings = [s for s in by_setting(res) if len(s.vectors) and s.free.any()][:max_panels]
+    if not settings:
+        return []
+    solvers = list(dict.fromkeys(np.concatenate([s.solver for s in settings]).tolist()))
+    names = []
+    pages = _pages(settings, 9)
+    for p, page in enumerate(pages):
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.2 * cols, 3.4 * rows + 0.6))
+        for k, s in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            free = np.flatnonzero(s.free)
+            lo, hi = prior_box(s.constraint)
+            width = len(solvers)
+            for q, name in enumerate(solvers):
+                mine = s.solver == name
+                if not mine.any():
+                    continue
+                x = (s.vectors[mine][:, free] - lo[free]) / (hi[free] - lo[free])
+                pos = np.arange(len(free)) + (q - (width - 1) / 2) * 0.8 / width
+                bp = ax.boxplot(x, positions=pos, widths=0.7 / width, patch_artist=True, showfliers=False,
+                                manage_ticks=False, medianprops={"color": "k"})
+                for b in bp["boxes"]:
+                    b.set_facecolor(solver_color(name))
+                    b.set_alpha(0.7)
+                ax.plot([], [], color=solver_color(name), lw=6, alpha=0.7, label=name)
+            ax.axhspan(0.25, 0.75, color="#dddddd", alpha=0.5, lw=0, label="the prior's quartiles")
+            ax.set_xticks(range(len(free)))
+            ax.set_xticklabels([res.feature_names[j] for j in free])
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_ylabel("position in the box (0 = lo, 1 = hi)", fontsize=8)
+            ax.set_title(_title(s.target, s.constraint_name), fontsize=10)
+            ax.grid(alpha=0.3, axis="y")
+        fig.suptitle("accepted vectors per feature and solver (boxes: quartiles; whiskers: 1.5 IQR)", fontsize=11)
+        fig.tight_layout(rect=(0, _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False), 1,
+                               1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=len(solvers) + 1)
+        fig.savefig(out / _name("distributions", p, len(pages)), dpi=DPI)
+        names.append(_name("distributions", p, len(pages)))
+    return names
+
+
+def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, group: str, series: str,
+                  ylabel: str, title: str, ylim=None, extra: tuple[str, str, str] | None = None) -> list[str]:
+    """One panel per value of column `group`: a bar per feature and value of `series`, with the
+    interval [lo, hi] as error bars; `extra` (value, lo, hi) adds hatched bars next to them."""
+    if len(t) == 0:
+        return []
+    keys = list(dict.fromkeys(t[group].tolist()))
+    pages = _pages(keys, 6)
+    names = []
+    for p, page in enumerate(pages):
+        fig = Figure(figsize=(9.0, 3.4 * len(page) + 0.7))
+        for k, key in enumerate(page):
+            ax = fig.add_subplot(len(page), 1, k + 1)
+            sub = t.where(t[group] == key)
+            features = list(dict.fromkeys(sub["feature"].tolist()))
+            pos = {f: j for j, f in enumerate(features)}
+            kinds = [(value, lo, hi, None)] + ([(*extra, "//")] if extra else [])
+            labels = list(dict.fromkeys(sub[series].tolist()))
+            n = len(labels) * len(kinds)
+            w = 0.8 / n
+            for i, lab in enumerate(labels):
+                r = sub.where(sub[series] == lab)
+                for m, (v, a, b, hatch) in enumerate(kinds):
+                    x = np.array([pos[f] for f in r["feature"]]) - 0.4 + w * (i * len(kinds) + m + 0.5)
+                    val = r[v].astype(float)
+                    err = np.vstack([np.maximum(val - r[a].astype(float), 0), np.maximum(r[b].astype(float) - val, 0)])
+                    ax.bar(x, val, width=w * 0.92, color=COLORS[i % len(COLORS)], hatch=hatch,
+                           alpha=0.55 if hatch else 0.9, edgecolor="k" if hatch else None, lw=0.5 if hatch else 0,
+                           yerr=err, capsize=2, error_kw={"lw": 0.9},
+                           label=(f"{lab} ({v})" if extra else str(lab)) if k == 0 else None)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_xticks(range(len(features)))
+            ax.set_xticklabels(features)
+            if ylim:
+                ax.set_ylim(*ylim)
+            ax.set_ylabel(ylabel, fontsize=9)
+            ax.set_title(f"{key}", fontsize=10)
+            ax.grid(alpha=0.3, axis="y")
+        fig.suptitle(title, fontsize=11)
+        n_items = len(fig.axes[0].get_legend_handles_labels()[0])
+        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 4), 1, 1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=4, title=series)
+        name = _name(stem, p, len(pages))
+        fig.savefig(out / name, dpi=DPI)
+        names.append(name)
+    return names
+
+
+def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) -> list[str]:
+    """Per (constraint, solver) group with three targets or more: each free feature's mean over
+    the accepted vectors against the target (first output), scaled to the prior box, with a
+    95 % interval of the mean (1.96 standard errors)."""
+    from .tables import by_setting
+
+    groups: dict[tuple[str, str], list] = {}
+    for s in by_setting(res):
+        if s.objective != "target" or not np.isfinite(s.target_value[0]):
+            continue
+        for name in dict.fromkeys(s.solver.tolist()):
+            groups.setdefault((s.constraint_name, name), []).append((s, s.solver == name))
+    groups = {k: v for k, v in groups.items() if len(v) >= 3}
+    if not groups:
+        return []
+    keys = list(groups)[:max_panels]
+    rows, cols = _grid(len(keys))
+    fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.6))
+    for k, key in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        items = sorted(groups[key], key=lambda it: it[0].target_value[0])
+        s0 = items[0][0]
+        free = np.flatnonzero(s0.free)
+        lo, hi = prior_box(s0.constraint)
+        t = np.array([s.target_value[0] for s, _ in items])
+        for j in free:
+            m, e = [], []
+            for s, mine in items:
+                x = (s.vectors[mine, j] - lo[j]) / (hi[j] - lo[j])
+                m.append(x.mean() if len(x) else np.nan)
+                e.append(1.96 * x.std() / np.sqrt(len(x)) if len(x) > 1 else np.nan)
+            m, e = np.array(m), np.array(e)
+            color = COLORS[j % len(COLORS)]
+            ax.plot(t, m, "o-", color=color, ms=3, lw=1.4, label=res.feature_names[j])
+            ax.fill_between(t, m - e, m + e, color=color, alpha=0.25, lw=0)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel(f"target {res.output_names[0]}")
+        ax.set_ylabel("mean position in the box", fontsize=8)
+        ax.set_title(f"{key[0]}  |  {key[1]}", fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.suptitle("E[feature | target] (0 = box's lower end, 1 = upper; bands: 95 % interval of the mean)",
+                 fontsize=11)
+    n_items = len(fig.axes[0].get_legend_handles_labels()[0])
+    fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+    _legend_below(fig, fig.axes[0], ncol=8, title="feature")
+    fig.savefig(out / "response.png", dpi=DPI)
+    return ["response.png"]
