@@ -23,9 +23,9 @@ deviation (width_j / sqrt(12)) and t_k in units of the output's training standar
 the feature's mean by half its prior standard deviation. With several outputs varying, the
 slopes come from one multiple regression on all of them.
 
-Intervals: 95 % percentile intervals of the two-level Poisson bootstrap (invsweep.stats; tasks
-and vectors resampled), at most MAX_BOOT resamples per group so the cost stays linear in the
-number of vectors.
+Intervals: 95 % percentile intervals of the Poisson bootstrap (invsweep.stats: whole tasks
+resampled when a group has at least 10, vectors otherwise), at most MAX_BOOT resamples per group
+so that the cost stays linear in the number of vectors.
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
-"""Intervals and rankings shared by the tables: the two-level Poisson bootstrap, percentile
-intervals, and ranks that tie where intervals overlap.
+"""Intervals and rankings shared by the tables: the Poisson bootstrap, percentile intervals,
+and ranks that tie where intervals overlap.
 
-Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012): every task of a group gets a
-weight drawn from Poisson(1), every vector another; a vector's weight in a resample is the
-product. This is the two-level bootstrap (tasks, then vectors within tasks) with weights instead
-of index draws, so that one resample of a whole group is a matrix product: `W @ x` gives the
-weighted sums of all resamples at once, and no Python loop runs per task or per resample.
+Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012): each resampled unit gets a
+weight drawn from Poisson(1) instead of a count from index draws, so that all resamples of a
+group are one matrix product (`W @ x` gives every resample's weighted sums at once) and no
+Python loop runs per task or per resample.
+
+The unit: a group of at least MIN_TASKS tasks resamples whole tasks (the top level only, as for
+clustered data — Davison & Hinkley 1997, §3.8; resampling vectors within the drawn tasks too
+would count their variation twice), so correlation among one task's vectors is accounted for.
+Smaller groups resample vectors: right for independent draws (the sampler's thinned chains,
+whose effective sample size is close to their count), optimistic for an optimiser whose vectors
+of one run are correlated.
 """
 
 from __future__ import annotations
@@ -13,16 +19,16 @@ from __future__ import annotations
 import numpy as np
 
 LEVEL = 0.95
+MIN_TASKS = 10
 
 
 def poisson_weights(task: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """[n_boot, m] weights of m vectors whose task ids are `task` [m]: Poisson(1) per task times
-    Poisson(1) per vector (one task alone: per vector only)."""
+    """[n_boot, m] weights of m vectors whose task ids are `task` [m]: Poisson(1) per task when
+    there are at least MIN_TASKS tasks, else per vector."""
     ids, inv = np.unique(task, return_inverse=True)
-    w = rng.poisson(1.0, (n_boot, len(task))).astype(np.float64)
-    if len(ids) > 1:
-        w *= rng.poisson(1.0, (n_boot, len(ids)))[:, inv]
-    return w
+    if len(ids) >= MIN_TASKS:
+        return rng.poisson(1.0, (n_boot, len(ids)))[:, inv].astype(np.float64)
+    return rng.poisson(1.0, (n_boot, len(task))).astype(np.float64)
 
 
 def weighted_var(w: np.ndarray, x: np.ndarray) -> np.ndarray:
