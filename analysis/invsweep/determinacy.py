@@ -33,12 +33,11 @@ from __future__ import annotations
 import numpy as np
 
 from .loader import Results
-from .stats import interval, poisson_weights, tied_ranks, weighted_var
+from .stats import MAX_BOOT, interval, poisson_weights, tied_ranks, weighted_var
 from .table import Table
 from .tables import Setting, by_setting
 
 FAITHFUL = ("sampler",)  # solvers whose vectors are draws from the distribution of solutions
-MAX_BOOT = 400
 DETERMINACY_COLUMNS = ["constraint", "target", "solver", "feature", "determinacy", "lo", "hi", "n",
                        "rank", "faithful", "n_tasks"]
 RESPONSE_COLUMNS = ["constraint", "solver", "output", "feature", "slope", "lo", "hi", "n",

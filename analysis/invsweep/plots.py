@@ -87,6 +87,7 @@ def loss_curves(res: Results, out: Path) -> list[str]:
             finite = res.loss[tasks][np.isfinite(res.loss[tasks])]
             if len(finite) and np.all(finite > 0):
                 ax.set_yscale("log")
+                _readable_log(ax)
             ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
             ax.set_xlabel("step")
             ax.set_ylabel("loss")
@@ -115,8 +116,13 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
             if len(r_all) == 0:
                 ax.text(0.5, 0.5, "no valid vectors", ha="center", va="center", transform=ax.transAxes)
             else:
-                log = bool(np.all(r_all > 0)) and not optimise
-                lo, hi = r_all.min(), r_all.max()
+                # Log axis when residuals span decades; exact zeros are counted in the first bin
+                # (a linear axis would squeeze everything else into it).
+                pos = r_all[r_all > 0]
+                log = len(pos) > 0 and not optimise and (np.all(r_all > 0) or pos.max() > 100 * pos.min()
+                                                         or pos.max() < 1e-6 * max(tol[tasks[0]], 1e-300))
+                floor = pos.min() if log else 0.0
+                lo, hi = (floor, pos.max()) if log else (r_all.min(), r_all.max())
                 if log:
                     bins = np.geomspace(lo, hi if hi > lo else lo * 10, 40)
                     ax.set_xscale("log")
@@ -124,8 +130,13 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
                     bins = np.linspace(lo, hi if hi > lo else lo + 1, 40)
                 for s in np.unique(res.tasks["solver"][tasks]):
                     mine = tasks[res.tasks["solver"][tasks] == s]
-                    ax.hist(res.residuals[mine][valid[mine]], bins=bins, alpha=0.55,
-                            color=solver_color(res.solver_names[s]), label=res.solver_names[s])
+                    r = res.residuals[mine][valid[mine]]
+                    zeros = int(np.sum(r <= 0)) if log else 0
+                    label = res.solver_names[s] + (f" ({zeros} exactly 0, in the first bin)" if zeros else "")
+                    ax.hist(np.maximum(r, floor) if log else r, bins=bins, alpha=0.55,
+                            color=solver_color(res.solver_names[s]), label=label)
+                if log:
+                    _readable_log(ax, "x")
                 if np.isfinite(tol[tasks[0]]):
                     ax.axvline(tol[tasks[0]], color="k", ls="--", lw=1.2, label=f"accept ≤ {tol[tasks[0]]:.3g}")
                 ax.legend(fontsize=8)
@@ -147,7 +158,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
     names = []
     for p, page in enumerate(pages):
         rows, cols = len(page), 1
-        fig = Figure(figsize=(9.0, 3.8 * rows))
+        fig = Figure(figsize=(11.0, 3.8 * rows))
         for k, c in enumerate(page):
             ax = fig.add_subplot(rows, cols, k + 1)
             t = imp.where(imp["constraint"] == c)
@@ -171,12 +182,13 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
             ax.axhline(np.sqrt(12.0), color="grey", ls=":", lw=1, label="uniform over range (3.46)")
             ax.set_yscale("log")
             ax.set_ylim(top=top * 3)
+            _readable_log(ax)
             ax.set_xticks(range(len(features)))
             ax.set_xticklabels(features)
             ax.set_ylabel("importance = range / std")
             ax.set_title(f"feature importance  |  {c}   (#n = rank, bars = 95 % bootstrap interval)", fontsize=10)
             ax.grid(alpha=0.3, axis="y")
-            ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper right")
+            ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         names.append(_save(fig, out, _name("importance", p, len(pages))))
     return names
 
@@ -255,19 +267,40 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
             fig.legend(handles[:10], texts[:10], loc="upper right", fontsize=9, markerscale=2)
             fig.suptitle(title, fontsize=11)
         else:
-            fig = Figure(figsize=(7.0, 6.0))
-            ax = fig.add_subplot(1, 1, 1)
+            fig = Figure(figsize=(10.0, 6.0))
+            grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.1))
+            ax = fig.add_subplot(grid[0, 0])
+            side = fig.add_subplot(grid[0, 1])
+            side.axis("off")
             z = sc.scaled - sc.scaled.mean(axis=0)
             _, sv, vt = np.linalg.svd(z, full_matrices=False)
             pc = z @ vt[:2].T
             share = sv[:2] ** 2 / max(np.sum(sv**2), 1e-300)
             _scatter_families(ax, pc[:, 0], pc[:, 1] if pc.shape[1] > 1 else np.zeros(len(pc)), labels, True)
+            _loadings(ax, side, pc, vt[:2], fnames)
             ax.set_xlabel(f"PC1 ({100 * share[0]:.0f} % of variance; features scaled by range)")
             ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
             ax.set_title(title, fontsize=10)
             _family_legend(ax, labels)
         names.append(_save(fig, out, f"clouds_{i + 1}.png"))
     return names
+
+
+def _loadings(ax, side, pc: np.ndarray, vt: np.ndarray, names: list[str]) -> None:
+    """A biplot: each feature's loading on PC1/PC2 as an arrow from the centre (scaled to the
+    cloud), and the loadings listed beside the axes, largest first."""
+    if vt.shape[0] < 2 or not len(pc):
+        return
+    reach = float(np.max(np.abs(pc[:, :2]))) or 1.0
+    scale = 0.9 * reach / max(float(np.max(np.hypot(vt[0], vt[1]))), 1e-300)
+    order = np.argsort(-np.hypot(vt[0], vt[1]))
+    for k in order[:8]:
+        ax.annotate("", xy=(scale * vt[0, k], scale * vt[1, k]), xytext=(0, 0),
+                    arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.1})
+        ax.text(1.07 * scale * vt[0, k], 1.07 * scale * vt[1, k], names[k], fontsize=8, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    lines = ["loadings      PC1     PC2"] + [f"{names[k]:<10} {vt[0, k]:+.2f}   {vt[1, k]:+.2f}" for k in order]
+    side.text(0.0, 1.0, "\n".join(lines), family="monospace", fontsize=8, va="top", transform=side.transAxes)
 
 
 def _span(v: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
@@ -307,6 +340,13 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
             ax.scatter(tx[acc[t]], y[acc[t]], s=10, color="#1f77b4", alpha=0.7, lw=0, label=f"accepted ({acc[t].sum()})")
             span = np.array([res.target[t, j].min(), res.target[t, j].max()])
             ax.plot(span, span, color="k", lw=1, ls="--", label="achieved = target")
+            first = True
+            for value in np.unique(res.target[t, j]):
+                band = _range_band(res, t[res.target[t, j] == value], j)
+                if band is not None:
+                    ax.vlines(value, *np.clip(band, y[np.isfinite(y)].min(), y[np.isfinite(y)].max()), color="#2ca02c",
+                              lw=8, alpha=0.3, label="range" if first else None)
+                    first = False
             ax.set_xlabel(f"target {name}")
             ax.set_ylabel(f"achieved {name} (oracle)")
             ax.set_title(f"achieved vs target: {name}", fontsize=10)
@@ -329,13 +369,25 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     return [_save(fig, out, "target_vs_achieved.png")]
 
 
+def _range_band(res: Results, tasks: np.ndarray, j: int) -> tuple[float, float] | None:
+    """(lo, hi) of output j when these tasks have a range objective, else None."""
+    if res.range_lo is None or not np.all(res.objectives[tasks] == "range"):
+        return None
+    lo, hi = res.range_lo[tasks, j], res.range_hi[tasks, j]
+    if np.all(np.isnan(lo)) and np.all(np.isnan(hi)):
+        return None
+    return float(np.nanmin(lo)), float(np.nanmax(hi))
+
+
 def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None:
-    """Strip per distinct target: achieved - target, the tolerance as dashes at +-tol."""
+    """Strip per distinct target: achieved - target (range objectives: - the range's centre),
+    the tolerance as dashes at +-tol; a range objective's range as a band, its tolerance outside."""
     name = res.output_names[j]
     targets = np.unique(res.target[t, j])
     rng = np.random.default_rng(0)
     limit = 0.0
     n_out = 0
+    ranged = False
     for i, value in enumerate(targets):
         mine = t[res.target[t, j] == value]
         dev = res.outputs[mine, :, j] - value
@@ -344,8 +396,18 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
             ax.scatter(i + rng.uniform(-0.3, 0.3, len(d)), d, s=size, color=color, alpha=0.6, lw=0,
                        label=("accepted" if color != "#999999" else "rejected") if i == 0 else None)
         tol_i = float(np.max(tol[mine]))
+        band = _range_band(res, mine, j)
+        if band is not None:  # a range objective: the range itself, around its centre
+            a, b = band[0] - value, band[1] - value
+            span = max(abs(a) if np.isfinite(a) else 0.0, abs(b) if np.isfinite(b) else 0.0)
+            big = 10 * max(span, tol_i if np.isfinite(tol_i) else 0.0, 1e-300)
+            ax.fill_between([i - 0.4, i + 0.4], max(a, -big), min(b, big), color="#2ca02c", alpha=0.18, lw=0,
+                            label="range" if not ranged else None)
+            ranged = True
+            limit = max(limit, 1.2 * span)
         if np.isfinite(tol_i):
-            ax.hlines([-tol_i, tol_i], i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1.2,
+            ax.hlines([-tol_i, tol_i] if band is None else [band[0] - value - tol_i, band[1] - value + tol_i],
+                      i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1.2,
                       label="± tolerance" if i == 0 else None)
             limit = max(limit, 1.5 * tol_i)
         d_acc = dev[acc[mine]]
@@ -365,12 +427,15 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
 
 
 def _readable_log(ax, axis: str = "y") -> None:
-    """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2), minor ticks unlabelled."""
+    """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2). Over less than two
+    decades the 2 and 5 multiples are labelled too, so that every panel shows several values."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     a = ax.yaxis if axis == "y" else ax.xaxis
-    a.set_major_locator(LogLocator(base=10, numticks=12))
-    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+    short = lo > 0 and hi / lo < 100
+    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.4g}" if 1e-4 <= abs(v) < 1e5 else f"{v:.0e}"))
     a.set_minor_formatter(NullFormatter())
 
 

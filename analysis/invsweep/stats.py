@@ -20,6 +20,7 @@ import numpy as np
 
 LEVEL = 0.95
 MIN_TASKS = 10
+MAX_BOOT = 400  # resamples per group at most: the cost stays linear in the number of vectors
 
 
 def poisson_weights(task: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
