@@ -132,9 +132,9 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
                     mine = tasks[res.tasks["solver"][tasks] == s]
                     r = res.residuals[mine][valid[mine]]
                     zeros = int(np.sum(r <= 0)) if log else 0
-                    label = res.solver_names[s] + (f" ({zeros} exactly 0, in the first bin)" if zeros else "")
+                    text = res.solver_names[s] + (f" ({zeros} exactly 0, in the first bin)" if zeros else "")
                     ax.hist(np.maximum(r, floor) if log else r, bins=bins, alpha=0.55,
-                            color=solver_color(res.solver_names[s]), label=label)
+                            color=solver_color(res.solver_names[s]), label=text)
                 if log:
                     _readable_log(ax, "x")
                 if np.isfinite(tol[tasks[0]]):
@@ -435,7 +435,7 @@ def _readable_log(ax, axis: str = "y") -> None:
     lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
     short = lo > 0 and hi / lo < 100
     a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
-    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.4g}" if 1e-4 <= abs(v) < 1e5 else f"{v:.0e}"))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.0e}"))
     a.set_minor_formatter(NullFormatter())
 
 
