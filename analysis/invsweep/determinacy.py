@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from .loader import Results
-from .stats import MAX_BOOT, interval, poisson_weights, tied_ranks, weighted_var
+from .stats import MAX_BOOT, interval, poisson_weights, resampled_var, tied_ranks, units
 from .table import Table
 from .tables import Setting, by_setting
 
@@ -87,7 +87,7 @@ def determinacy_table(res: Results, n_boot: int = 1000, level: float = 0.95, see
             rng = np.random.default_rng([seed, i, k])
             with np.errstate(invalid="ignore", divide="ignore"):
                 d = 1.0 - x.var(axis=0) / sd**2
-                boot = 1.0 - weighted_var(poisson_weights(s.task[mine], n_boot, rng), x) / sd**2
+                boot = 1.0 - resampled_var(s.task[mine], x, n_boot, rng) / sd**2
             lo, hi = interval(boot, level)
             rank = tied_ranks(lo, hi)
             n_tasks = len(np.unique(s.task[mine]))
@@ -104,9 +104,10 @@ def response_table(res: Results, n_boot: int = 1000, level: float = 0.95, seed: 
     acc = res.accepted()
     is_target = res.objectives == "target"
     n_boot = min(n_boot, MAX_BOOT)
+    solvers, constraint = res.solvers, res.tasks["constraint"]
     groups: dict[tuple[int, str], list[int]] = {}
     for i in np.flatnonzero(is_target):
-        groups.setdefault((int(res.tasks["constraint"][i]), res.solvers[i]), []).append(i)
+        groups.setdefault((int(constraint[i]), solvers[i]), []).append(i)
     rows = []
     for g, ((c, solver), tasks) in enumerate(groups.items()):
         tasks = np.array(tasks)
@@ -116,15 +117,17 @@ def response_table(res: Results, n_boot: int = 1000, level: float = 0.95, seed: 
         varying = [k for k in range(targets.shape[1]) if np.all(np.isfinite(targets[:, k]))
                    and len(np.unique(targets[:, k])) >= 3]
         free = np.flatnonzero(res.constraints[c].free)
-        n_targets = len({tuple(t) for t in res.target[tasks]})
+        n_targets = len(np.unique(res.target[tasks], axis=0))
         if not varying or len(free) == 0 or n_targets < len(varying) + 2:
             continue
         t = (targets[:, varying] - res.oracle.out_mean[varying]) / res.oracle.out_scale[varying]
         design = np.column_stack([np.ones(len(t)), t])
         x = res.vectors[ti, si][:, free] / prior_std(res, c)[free]
-        w = poisson_weights(res.task_ids[ti], n_boot, np.random.default_rng([seed, g]))
-        slope = _wls(np.ones((1, len(x))), design, x)[0]  # [n_varying, n_free]
-        boot = _wls(w, design, x)
+        u = units(res.task_ids[ti], x)  # the design is constant within a task: sums per unit suffice
+        d = design[u.first]
+        slope = _wls(u.count[None], u.count, d, u.sx)[0]  # [n_varying, n_free]
+        rng = np.random.default_rng([seed, g])
+        boot = np.concatenate([_wls(w, u.count, d, u.sx) for w in poisson_weights(len(u.count), n_boot, rng)])
         lo, hi = interval(boot, level)
         for q, k in enumerate(varying):
             # Ranked by |slope|: the interval of |slope| is [0, max] where the slope's straddles 0.
@@ -137,11 +140,12 @@ def response_table(res: Results, n_boot: int = 1000, level: float = 0.95, seed: 
     return Table.from_rows(rows, RESPONSE_COLUMNS)
 
 
-def _wls(w: np.ndarray, design: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """[n_boot, p - 1, d] slopes of weighted least squares of y [m, d] on design [m, p] (first
-    column the intercept) under each row of w [n_boot, m]; NaN where a resample is singular."""
-    a = np.einsum("bm,mi,mj->bij", w, design, design)
-    rhs = np.einsum("bm,mi,md->bid", w, design, y)
+def _wls(w: np.ndarray, count: np.ndarray, design: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """[n_boot, p - 1, d] slopes of weighted least squares over units that share one design row
+    each (design [U, p], first column the intercept; count [U] vectors, sy [U, d] their sums of
+    y) under each row of w [n_boot, U]; NaN where a resample is singular."""
+    a = np.einsum("bu,u,ui,uj->bij", w, count, design, design)
+    rhs = np.einsum("bu,ui,ud->bid", w, design, sy)
     out = np.full(rhs.shape, np.nan)
     ok = np.linalg.cond(a) < 1e12
     if ok.any():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .loader import Results
-from .stats import MAX_BOOT, interval, poisson_weights, tied_ranks, weighted_var
+from .stats import MAX_BOOT, interval, resampled_var, tied_ranks
 from .table import Table
 from .tables import Setting, by_setting
 
@@ -61,7 +61,7 @@ def _spread(x: np.ndarray, width: np.ndarray) -> np.ndarray:
 def _bootstrap(x: np.ndarray, task: np.ndarray, width: np.ndarray, n_boot: int,
                rng: np.random.Generator) -> np.ndarray:
     """[n_boot, n_features] spreads of x [m, n_features] (task ids [m]) under Poisson resampling."""
-    return np.sqrt(weighted_var(poisson_weights(task, n_boot, rng), x)) / width
+    return np.sqrt(resampled_var(task, x, n_boot, rng)) / width
 
 
 def setting_importance(s: Setting, width: np.ndarray, source: list[str], features: list[str],

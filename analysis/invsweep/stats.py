@@ -16,6 +16,8 @@ of one run are correlated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 LEVEL = 0.95
@@ -23,22 +25,52 @@ MIN_TASKS = 10
 MAX_BOOT = 400  # resamples per group at most: the cost stays linear in the number of vectors
 
 
-def poisson_weights(task: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """[n_boot, m] weights of m vectors whose task ids are `task` [m]: Poisson(1) per task when
-    there are at least MIN_TASKS tasks, else per vector."""
-    ids, inv = np.unique(task, return_inverse=True)
-    if len(ids) >= MIN_TASKS:
-        return rng.poisson(1.0, (n_boot, len(ids)))[:, inv].astype(np.float64)
-    return rng.poisson(1.0, (n_boot, len(task))).astype(np.float64)
+CHUNK = 1 << 22  # weights held at once: n_boot × units is drawn in slices of at most this size
 
 
-def weighted_var(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """[n_boot, d] population variance of x [m, d] under each row of weights w [n_boot, m]
-    (NaN where a row's weights sum to zero)."""
-    n = w.sum(axis=1)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (w @ x) / n
-        return np.maximum((w @ (x * x)) / n - mean * mean, 0.0)
+@dataclass
+class Units:
+    """The resampled units of a group: whole tasks (at least MIN_TASKS of them) or vectors, each
+    with its count of vectors and the sums of x and x² over them (x centred on the group mean,
+    so that variances do not cancel digits); `first` is one vector's index per unit."""
+
+    count: np.ndarray  # [U]
+    sx: np.ndarray  # [U, d]
+    sxx: np.ndarray  # [U, d]
+    first: np.ndarray  # [U]
+
+
+def units(task: np.ndarray, x: np.ndarray) -> Units:
+    x = x - x.mean(axis=0)
+    ids, first, inv = np.unique(task, return_index=True, return_inverse=True)
+    if len(ids) < MIN_TASKS:
+        return Units(np.ones(len(x)), x, x * x, np.arange(len(x)))
+    count = np.bincount(inv, minlength=len(ids)).astype(np.float64)
+    sx = np.zeros((len(ids), x.shape[1]))
+    sxx = np.zeros_like(sx)
+    np.add.at(sx, inv, x)
+    np.add.at(sxx, inv, x * x)
+    return Units(count, sx, sxx, first)
+
+
+def poisson_weights(n_units: int, n_boot: int, rng: np.random.Generator):
+    """Yields [b, n_units] Poisson(1) weights, n_boot rows in all, in slices of bounded size."""
+    step = max(1, CHUNK // max(n_units, 1))
+    for start in range(0, n_boot, step):
+        yield rng.poisson(1.0, (min(step, n_boot - start), n_units)).astype(np.float64)
+
+
+def resampled_var(task: np.ndarray, x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """[n_boot, d] population variance of x [m, d] (task ids [m]) in each Poisson resample
+    (NaN where a resample is empty)."""
+    u = units(task, x)
+    out = []
+    for w in poisson_weights(len(u.count), n_boot, rng):
+        n = (w @ u.count)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (w @ u.sx) / n
+            out.append(np.maximum((w @ u.sxx) / n - mean * mean, 0.0))
+    return np.concatenate(out)
 
 
 def interval(boot: np.ndarray, level: float = LEVEL, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
