@@ -61,9 +61,12 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-def loss_curves(res: Results, out: Path) -> list[str]:
+MAX_PANELS = 48  # per-setting plots show at most this many settings (the tables hold them all)
+
+
+def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: the median loss over tasks and the 10–90 % band, one colour per solver."""
-    settings = _setting_rows(res)
+    settings = _setting_rows(res)[:max_panels]
     if res.loss.shape[1] == 0 or not settings:
         return []
     pages = _pages(settings)
@@ -97,10 +100,10 @@ def loss_curves(res: Results, out: Path) -> list[str]:
     return names
 
 
-def residual_histograms(res: Results, out: Path) -> list[str]:
+def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: histogram of the valid vectors' residuals per solver, the acceptance
     tolerance as a dashed line (log axis when every residual is positive)."""
-    settings = _setting_rows(res)
+    settings = _setting_rows(res)[:max_panels]
     valid, tol = res.valid(), res.tolerance()
     pages = _pages(settings)
     names = []
@@ -457,7 +460,7 @@ def _legend_room(fig: Figure, n_items: int, ncol: int, titled: bool = True) -> f
     return min(0.4, (0.22 * lines + 0.15) / fig.get_figheight())
 
 
-def distributions(res: Results, out: Path, prior_box, max_panels: int = 48) -> list[str]:
+def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANELS) -> list[str]:
     """One panel per setting (target × constraint): a box per free feature and solver of the
     accepted vectors, each feature scaled to the setting's prior box (0 = lower end, 1 = upper),
     so one axis serves every feature. `prior_box(constraint)` -> (lo, hi)."""
@@ -600,3 +603,49 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
     _legend_below(fig, fig.axes[0], ncol=8, title="feature")
     fig.savefig(out / "response.png", dpi=DPI)
     return ["response.png"]
+
+
+def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> list[str]:
+    """Determinacy per constraint: bars per feature and target (with intervals) for up to
+    `max_bars` targets; beyond that, when targets are single numbers, one line per feature
+    against the target with its interval as a band (bars would be unreadable)."""
+    if len(det) == 0:
+        return []
+    targets = list(dict.fromkeys(det["target"].tolist()))
+    numeric = all(";" not in t and t.lower() != "nan" for t in targets)
+    if len(targets) <= max_bars or not numeric:
+        return interval_bars(det, out, "determinacy", "determinacy", "lo", "hi", "constraint", "target",
+                             "1 − Var(solutions) / Var(prior)", title)
+    keys = list(dict.fromkeys(det["constraint"].tolist()))
+    pages = _pages(keys, 6)
+    names = []
+    features = list(dict.fromkeys(det["feature"].tolist()))
+    for p, page in enumerate(pages):
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.8))
+        for k, key in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            sub = det.where(det["constraint"] == key)
+            for q, f in enumerate(features):
+                r = sub.where(sub["feature"] == f)
+                if not len(r):
+                    continue
+                t = np.array([float(v) for v in r["target"]])
+                order = np.argsort(t)
+                color = COLORS[q % len(COLORS)]
+                ax.plot(t[order], r["determinacy"][order], "o-", ms=2.5, lw=1.3, color=color, label=f)
+                ax.fill_between(t[order], r["lo"][order], r["hi"][order], color=color, alpha=0.25, lw=0)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_ylim(min(-0.1, float(np.nanmin(sub["lo"])) - 0.05), 1.05)
+            ax.set_xlabel("target")
+            ax.set_ylabel("1 − Var(solutions) / Var(prior)", fontsize=8)
+            ax.set_title(str(key), fontsize=10)
+            ax.grid(alpha=0.3)
+        fig.suptitle(title + " — bands: 95 % intervals", fontsize=11)
+        n_items = len(features)
+        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=8, title="feature")
+        name = _name("determinacy", p, len(pages))
+        fig.savefig(out / name, dpi=DPI)
+        names.append(name)
+    return names

@@ -58,10 +58,8 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
     box = lambda c: prior_box(res, c)
     det = _headline(tables["determinacy"])
     figures = {
-        "determinacy": plots.interval_bars(
-            det, out, "determinacy", "determinacy", "lo", "hi", "constraint", "target",
-            "1 − Var(solutions) / Var(prior)",
-            "determinacy per feature, solver sampler (bars: 95 % bootstrap intervals)"
+        "determinacy": plots.determinacy_plot(
+            det, out, "determinacy per feature, solver sampler"
             if len(det) and det["faithful"].astype(bool).all() else
             "spread of the solvers' solutions, not the distribution of solutions: 1 − Var / Var(prior)"),
         "response": plots.response_curves(res, out, box),
@@ -170,6 +168,8 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "free features, the first two principal components of the range-scaled features, with each feature's "
         "loading drawn as an arrow and listed beside the plot.</p>",
         *_images(figures["clouds"], "solution families"),
+        *([f"<p class='note'>Per-setting plots show the first {plots.MAX_PANELS} of {n_settings} settings; "
+           "the tables hold them all.</p>"] if n_settings > plots.MAX_PANELS else []),
         "<h2>Loss curves</h2>", *_images(figures["loss"], "loss curves"),
         "<h2>Residuals</h2>", *_images(figures["residuals"], "residuals"),
         "<h2>Target vs achieved</h2>",
