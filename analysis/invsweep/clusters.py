@@ -130,12 +130,15 @@ def clusters_table(found: list[SettingClusters], features: list[str]) -> Table:
     """One row per family: target, constraint, cluster, size, best_residual, center_<feature>
     (the mean of its vectors, every feature), then n_tasks, solvers (vectors per solver),
     link_distance and gap_ratio of the setting, share (size over the setting's clustered
-    vectors) and faithful (every vector of the setting comes from a faithful solver, `sampler`:
-    only then is the share the family's proportion of the solution mass)."""
+    vectors), faithful (every vector of the setting comes from a faithful solver, `sampler`:
+    only then is the share the family's proportion of the solution mass) and sampler_share (the
+    family's fraction of the setting's sampler vectors — that proportion even where other
+    solvers' vectors are mixed in; NaN without sampler vectors)."""
     rows = []
     for sc in found:
         s = sc.setting
-        faithful = bool(len(s.solver)) and all(is_faithful(v) for v in set(s.solver.tolist()))
+        faithful_vec = np.array([is_faithful(v) for v in s.solver.tolist()], dtype=bool)
+        faithful = bool(len(s.solver)) and bool(faithful_vec.all())
         for c in range(int(sc.labels.max()) + 1 if len(sc.labels) else 0):
             mine = sc.labels == c
             row = {"target": s.target, "constraint": s.constraint_name, "cluster": c, "size": int(mine.sum()),
@@ -149,7 +152,9 @@ def clusters_table(found: list[SettingClusters], features: list[str]) -> Table:
             row["gap_ratio"] = sc.gap_ratio
             row["share"] = float(mine.sum() / len(sc.labels))
             row["faithful"] = faithful
+            row["sampler_share"] = (float(np.sum(mine & faithful_vec) / faithful_vec.sum()) if faithful_vec.any()
+                                    else np.nan)
             rows.append(row)
     names = (["target", "constraint", "cluster", "size", "best_residual"] + [f"center_{f}" for f in features]
-             + ["n_tasks", "solvers", "link_distance", "gap_ratio", "share", "faithful"])
+             + ["n_tasks", "solvers", "link_distance", "gap_ratio", "share", "faithful", "sampler_share"])
     return Table.from_rows(rows, names)

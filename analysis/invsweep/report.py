@@ -151,7 +151,7 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "(free features only; range from the oracle's training data). It describes where the solvers landed, "
         "which for solvers other than the sampler depends on the optimiser as much as on the problem: use "
         "determinacy and sensitivity above for what the problem says. rank: 1 + the number of features whose "
-        "interval lies clearly above; overlapping intervals share a rank. ci_low, ci_high: 95 % two-level "
+        "interval lies clearly above; overlapping intervals share a rank. ci_low, ci_high: 95 % "
         "bootstrap interval. <a href='feature_importance.csv'>feature_importance.csv</a></p>",
         _table_html(tables["feature_importance"]),
         "<h3>Across targets</h3><p class='note'><a href='importance_by_target.csv'>importance_by_target.csv</a></p>",
@@ -162,7 +162,9 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "(features scaled by range; centres are means, in feature units). <b>share</b> is a family's fraction of "
         "its setting's accepted vectors. Where faithful is True (every vector from the sampler) that is the "
         "family's proportion of the solution mass under the prior; otherwise it only says how often the solvers "
-        "landed there, which depends on their starts. <a href='clusters.csv'>clusters.csv</a></p>",
+        "landed there, which depends on their starts. <b>sampler_share</b> is the family's fraction of the setting's "
+        "sampler vectors alone: the proportion of the solution mass even where other solvers' vectors are mixed "
+        "in. <a href='clusters.csv'>clusters.csv</a></p>",
         _table_html(tables["clusters"]),
         "<p class='note'>Solution clouds: pair plots of the free features coloured by family; with more than five "
         "free features, the first two principal components of the range-scaled features, with each feature's "
@@ -201,7 +203,8 @@ def _determinacy_html(det: Table, figures: dict[str, list[str]]) -> list[str]:
         "<p class='note'><b>determinacy</b> = 1 − Var(x | solutions) / Var(x | prior), per target, setting, "
         "solver and free feature, replicates pooled; the prior is uniform over the setting's box. 0 means the "
         "solutions leave the feature as free as the box does, 1 that they pin it to one value, 0.75 that its "
-        "standard deviation is half the prior's. lo, hi: 95 % bootstrap interval (tasks and vectors resampled); "
+        "standard deviation is half the prior's. lo, hi: 95 % bootstrap interval (whole tasks resampled when a "
+        "group has at least 10, vectors otherwise); "
         "rank 1 + the number of features clearly (non-overlapping intervals) more determined, so ties share a "
         "rank. <a href='determinacy.csv'>determinacy.csv</a></p>",
     ]

@@ -139,3 +139,5 @@ def test_cluster_share_and_faithfulness(tmp_path):
         t = clusters_table(find_clusters(res), res.feature_names)
         assert t["share"].tolist() == [0.75, 0.25]
         assert t["faithful"].tolist() == [name == "faithful"] * 2
+        # the sampler's own vectors: all 400 (3/4 near 1) or the first task's 200 (all near 1)
+        assert t["sampler_share"].tolist() == ([0.75, 0.25] if name == "faithful" else [1.0, 0.0])
