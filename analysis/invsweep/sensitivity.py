@@ -39,6 +39,7 @@ N_MAX = 1 << 17
 HALF_WIDTH = 0.02
 N_BOOT = 200
 BOOT_CHUNK = 1 << 22  # weights held at once in the bootstrap (n_boot × N)
+EVAL_ROWS = 1 << 16  # points per call of the function
 COLUMNS = ["constraint", "output", "feature", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi", "rank", "n",
            "half_width"]
 
@@ -108,7 +109,10 @@ def _block(f, lo, hi, fixed, free, m: int, rng: np.random.Generator) -> np.ndarr
     ab = np.repeat(a[None], d, axis=0)  # [d, m, n_in]
     for k, j in enumerate(free):
         ab[k, :, j] = b[:, j]
-    y = np.asarray(f(np.concatenate([a, b, ab.reshape(d * m, -1)])), dtype=float)
+    x = np.concatenate([a, b, ab.reshape(d * m, -1)])
+    # Batches of EVAL_ROWS keep the oracle's hidden activations small (rows × width floats).
+    y = np.concatenate([np.asarray(f(x[i:i + EVAL_ROWS]), dtype=float).reshape(min(EVAL_ROWS, len(x) - i), -1)
+                        for i in range(0, len(x), EVAL_ROWS)])
     y = y.reshape(d + 2, m, -1)
     fa, fb, fab = y[0], y[1], y[2:]
     return np.concatenate([fa[:, None], fb[:, None], (fa * fa)[:, None], (fb * fb)[:, None],
