@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-sensitivity", action="store_true", help="leave out the Sobol' indices of the oracle")
     s = sub.add_parser("sensitivity", help="Sobol' indices of an oracle over its input bounds -> sensitivity.csv",
                        description="Sobol' first-order (S1) and total (ST) indices of every output with respect "
-                                   "to every input, inputs uniform over the oracle's input_bounds; 95 %% bootstrap "
+                                   "to every input, inputs uniform over the oracle's input_bounds; 95 % bootstrap "
                                    "intervals. Writes DIR/sensitivity.csv and DIR/sensitivity.png and prints the "
                                    "table. See docs/ANALYSIS.md.")
     s.add_argument("oracle", help="oracle file (or a results file: its /oracle)")
