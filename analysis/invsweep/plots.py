@@ -267,7 +267,9 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
                         ax.set_ylabel(fnames[a] if a > 0 else "count")
                     ax.tick_params(labelsize=7)
             handles, texts = fig.axes[1].get_legend_handles_labels()
-            fig.legend(handles[:10], texts[:10], loc="upper right", fontsize=9, markerscale=2)
+            # In the empty upper triangle, under the title.
+            fig.legend(handles[:10], texts[:10], loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=9,
+                       markerscale=2)
             fig.suptitle(title, fontsize=11)
         else:
             fig = Figure(figsize=(10.0, 6.0))
