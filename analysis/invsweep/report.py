@@ -14,7 +14,7 @@ from .clusters import clusters_table, find_clusters
 from .determinacy import determinacy_table, prior_box, response_table
 from .importance import compare_targets, importance_table
 from .loader import DEFAULT_RTOL, Results, load_results
-from .sensitivity import HALF_WIDTH, sensitivity_table
+from .sensitivity import HALF_WIDTH, N_MAX, sensitivity_table
 from .table import Table
 from .tables import summary_table, tasks_table
 
@@ -244,10 +244,18 @@ def _sensitivity_html(sens: Table, figures: dict[str, list[str]]) -> list[str]:
         "that involves it at all, interactions included; ST ≈ 0 means the output does not depend on the "
         "feature anywhere in the box. They describe the oracle, not the solutions. Saltelli sampling, Jansen "
         "estimators; lo, hi: 95 % bootstrap intervals"
-        + (f", N = {int(np.max(sens['n']))} base samples, chosen so that every interval is within "
-           f"±{HALF_WIDTH:g} (largest half-width here {float(np.max(sens['half_width'])):.3f})" if len(sens) else "")
+        + (_sobol_n_text(sens) if len(sens) else "")
         + "; rank by ST with ties. <a href='sensitivity.csv'>sensitivity.csv</a></p>",
     ]
     if not len(sens):
         return parts + ["<p class='note'>no setting has a finite box</p>"]
     return parts + [_table_html(sens), *_images(figures["sensitivity"], "sensitivity")]
+
+
+def _sobol_n_text(sens: Table) -> str:
+    n, hw = int(np.max(sens["n"])), float(np.max(sens["half_width"]))
+    if hw <= HALF_WIDTH:
+        how = f"chosen so that every interval is within ±{HALF_WIDTH:g}"
+    else:
+        how = f"given by --sobol-n or capped at {N_MAX:,}, so not every interval is within ±{HALF_WIDTH:g}"
+    return f", N = {n} base samples, {how} (largest half-width here {hw:.3f})"
