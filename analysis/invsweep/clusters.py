@@ -32,6 +32,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial import cKDTree
 
+from .determinacy import is_faithful
 from .importance import feature_ranges
 from .loader import Results, best_residual
 from .table import Table
@@ -128,10 +129,16 @@ def find_clusters(res: Results, distance: float | None = None, seed: int = 0) ->
 def clusters_table(found: list[SettingClusters], features: list[str]) -> Table:
     """One row per family: target, constraint, cluster, size, best_residual, center_<feature>
     (the mean of its vectors, every feature), then n_tasks, solvers (vectors per solver),
-    link_distance and gap_ratio of the setting."""
+    link_distance and gap_ratio of the setting, share (size over the setting's clustered
+    vectors), faithful (every vector of the setting comes from a faithful solver, `sampler`:
+    only then is the share the family's proportion of the solution mass) and sampler_share (the
+    family's fraction of the setting's sampler vectors — that proportion even where other
+    solvers' vectors are mixed in; NaN without sampler vectors)."""
     rows = []
     for sc in found:
         s = sc.setting
+        faithful_vec = np.array([is_faithful(v) for v in s.solver.tolist()], dtype=bool)
+        faithful = bool(len(s.solver)) and bool(faithful_vec.all())
         for c in range(int(sc.labels.max()) + 1 if len(sc.labels) else 0):
             mine = sc.labels == c
             row = {"target": s.target, "constraint": s.constraint_name, "cluster": c, "size": int(mine.sum()),
@@ -143,7 +150,11 @@ def clusters_table(found: list[SettingClusters], features: list[str]) -> Table:
             row["solvers"] = " ".join(f"{k}:{counts[k]}" for k in sorted(counts))
             row["link_distance"] = sc.link_distance
             row["gap_ratio"] = sc.gap_ratio
+            row["share"] = float(mine.sum() / len(sc.labels))
+            row["faithful"] = faithful
+            row["sampler_share"] = (float(np.sum(mine & faithful_vec) / faithful_vec.sum()) if faithful_vec.any()
+                                    else np.nan)
             rows.append(row)
     names = (["target", "constraint", "cluster", "size", "best_residual"] + [f"center_{f}" for f in features]
-             + ["n_tasks", "solvers", "link_distance", "gap_ratio"])
+             + ["n_tasks", "solvers", "link_distance", "gap_ratio", "share", "faithful", "sampler_share"])
     return Table.from_rows(rows, names)

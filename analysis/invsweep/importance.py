@@ -9,15 +9,17 @@ For each (target, constraint) setting and each free feature j (fixed features ar
     spread_j     = std_j / range_j, std_j the population standard deviation of feature j over
                    the setting's accepted vectors (all solvers and seeds merged)
     importance_j = 1 / spread_j  (inf when the feature does not vary at all)
-    rank         1 = most important (smallest spread); ties keep the feature order
+    rank         1 + the number of features whose whole interval of spread lies below this
+                 feature's (invsweep.stats.tied_ranks): features whose intervals overlap share
+                 a rank, so the order is never one of noise
 
 For reference: a feature uniform over its whole range has spread 1/sqrt(12) = 0.289,
 importance 3.46; a feature pinned to 1 % of its range has importance of the order of 100+.
 
-Confidence interval: a two-level bootstrap (resample the setting's tasks with replacement,
-then the accepted vectors within each drawn task), seeded; the interval is the central `level`
-share of the bootstrap spreads, inverted. Resampling tasks as well as vectors accounts for the
-vectors of one training run being correlated (one generator yields them all).
+Confidence interval: the Poisson bootstrap of invsweep.stats (whole tasks resampled when the
+setting has at least 10, which accounts for the vectors of one training run being correlated;
+vectors otherwise), seeded, at most MAX_BOOT resamples; the interval is the central `level`
+share of the bootstrap spreads, inverted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .loader import Results
+from .stats import MAX_BOOT, interval, resampled_var, tied_ranks
 from .table import Table
 from .tables import Setting, by_setting
 
@@ -55,21 +58,10 @@ def _spread(x: np.ndarray, width: np.ndarray) -> np.ndarray:
     return np.std(x, axis=0) / width
 
 
-def _bootstrap(groups: list[np.ndarray], width: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """[n_boot, n_features] spreads; groups are the per-task arrays of accepted vectors."""
-    out = np.empty((n_boot, len(width)))
-    for b in range(n_boot):
-        drawn = rng.integers(0, len(groups), len(groups))
-        parts = [groups[g][rng.integers(0, len(groups[g]), len(groups[g]))] for g in drawn]
-        out[b] = _spread(np.concatenate(parts), width)
-    return out
-
-
-def _ranks(spread: np.ndarray) -> np.ndarray:
-    order = np.argsort(spread, kind="stable")  # NaN sorts last
-    rank = np.empty(len(spread), dtype=np.int64)
-    rank[order] = np.arange(1, len(spread) + 1)
-    return rank
+def _bootstrap(x: np.ndarray, task: np.ndarray, width: np.ndarray, n_boot: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """[n_boot, n_features] spreads of x [m, n_features] (task ids [m]) under Poisson resampling."""
+    return np.sqrt(resampled_var(task, x, n_boot, rng)) / width
 
 
 def setting_importance(s: Setting, width: np.ndarray, source: list[str], features: list[str],
@@ -82,17 +74,16 @@ def setting_importance(s: Setting, width: np.ndarray, source: list[str], feature
     w = width[free]
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = _spread(x, w)
-        groups = [x[s.task == t] for t in np.unique(s.task)]
-        boot = _bootstrap(groups, w, n_boot, np.random.default_rng(seed))
-        tail = 100 * (1 - level) / 2
-        s_lo, s_hi = np.percentile(boot, [tail, 100 - tail], axis=0)
+        boot = _bootstrap(x, s.task, w, min(n_boot, MAX_BOOT), np.random.default_rng(seed))
+        s_lo, s_hi = interval(boot, level)
         imp, ci_low, ci_high = 1 / spread, 1 / s_hi, 1 / s_lo
-    rank = _ranks(spread)
+    exact = np.isnan(s_lo) & (spread == 0)  # a constant feature: no bootstrap variation
+    rank = tied_ranks(np.where(exact, 0, s_lo), np.where(exact, 0, s_hi), larger_first=False)
     return [{
         "target": s.target, "constraint": s.constraint_name, "feature": features[j],
         "importance": float(imp[k]), "rank": int(rank[k]), "ci_low": float(ci_low[k]),
         "ci_high": float(ci_high[k]), "spread": float(spread[k]), "std": float(np.std(x[:, k])),
-        "range": float(w[k]), "range_source": source[j], "n_vectors": len(x), "n_tasks": len(groups),
+        "range": float(w[k]), "range_source": source[j], "n_vectors": len(x), "n_tasks": len(np.unique(s.task)),
     } for k, j in enumerate(free)]
 
 

@@ -93,6 +93,10 @@ class Results:
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
     labels: list[str] = field(default_factory=list)  # target label per selected task
+    # Range objectives: the range per task and output (/tasks/lo, /tasks/hi; NaN for other
+    # objectives or when the file has no such datasets). `target` holds the range's centre.
+    range_lo: np.ndarray | None = None  # [n, n_out]
+    range_hi: np.ndarray | None = None
     # The enums' names, from the file's objective_names, solver_names, status_names.
     objective_names: list[str] = field(default_factory=list)
     solver_names: list[str] = field(default_factory=list)
@@ -221,6 +225,10 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
         atol=rtol * float(np.linalg.norm(oracle.out_scale)) if atol is None else atol,
         objective_names=enums["objective"], solver_names=enums["solver"], status_names=status_names,
     )
+    for name in ("lo", "hi"):
+        rows = (_rows(f, path, f"tasks/{name}", (n_tasks, n_out), ids) if f"tasks/{name}" in f
+                else np.full((len(ids), n_out), np.nan))
+        setattr(res, f"range_{name}", rows)
     res.labels = [target_label(o, t, outputs, _objective_outputs(attrs["sweep_toml"]))
                   for o, t in zip(res.objectives, res.target)]
     return res

@@ -61,9 +61,12 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-def loss_curves(res: Results, out: Path) -> list[str]:
+MAX_PANELS = 48  # per-setting plots show at most this many settings (the tables hold them all)
+
+
+def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: the median loss over tasks and the 10–90 % band, one colour per solver."""
-    settings = _setting_rows(res)
+    settings = _setting_rows(res)[:max_panels]
     if res.loss.shape[1] == 0 or not settings:
         return []
     pages = _pages(settings)
@@ -87,6 +90,7 @@ def loss_curves(res: Results, out: Path) -> list[str]:
             finite = res.loss[tasks][np.isfinite(res.loss[tasks])]
             if len(finite) and np.all(finite > 0):
                 ax.set_yscale("log")
+                _readable_log(ax)
             ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
             ax.set_xlabel("step")
             ax.set_ylabel("loss")
@@ -96,10 +100,10 @@ def loss_curves(res: Results, out: Path) -> list[str]:
     return names
 
 
-def residual_histograms(res: Results, out: Path) -> list[str]:
+def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: histogram of the valid vectors' residuals per solver, the acceptance
     tolerance as a dashed line (log axis when every residual is positive)."""
-    settings = _setting_rows(res)
+    settings = _setting_rows(res)[:max_panels]
     valid, tol = res.valid(), res.tolerance()
     pages = _pages(settings)
     names = []
@@ -115,8 +119,13 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
             if len(r_all) == 0:
                 ax.text(0.5, 0.5, "no valid vectors", ha="center", va="center", transform=ax.transAxes)
             else:
-                log = bool(np.all(r_all > 0)) and not optimise
-                lo, hi = r_all.min(), r_all.max()
+                # Log axis when residuals span decades; exact zeros are counted in the first bin
+                # (a linear axis would squeeze everything else into it).
+                pos = r_all[r_all > 0]
+                log = len(pos) > 0 and not optimise and (np.all(r_all > 0) or pos.max() > 100 * pos.min()
+                                                         or pos.max() < 1e-6 * max(tol[tasks[0]], 1e-300))
+                floor = pos.min() if log else 0.0
+                lo, hi = (floor, pos.max()) if log else (r_all.min(), r_all.max())
                 if log:
                     bins = np.geomspace(lo, hi if hi > lo else lo * 10, 40)
                     ax.set_xscale("log")
@@ -124,8 +133,13 @@ def residual_histograms(res: Results, out: Path) -> list[str]:
                     bins = np.linspace(lo, hi if hi > lo else lo + 1, 40)
                 for s in np.unique(res.tasks["solver"][tasks]):
                     mine = tasks[res.tasks["solver"][tasks] == s]
-                    ax.hist(res.residuals[mine][valid[mine]], bins=bins, alpha=0.55,
-                            color=solver_color(res.solver_names[s]), label=res.solver_names[s])
+                    r = res.residuals[mine][valid[mine]]
+                    zeros = int(np.sum(r <= 0)) if log else 0
+                    text = res.solver_names[s] + (f" ({zeros} exactly 0, in the first bin)" if zeros else "")
+                    ax.hist(np.maximum(r, floor) if log else r, bins=bins, alpha=0.55,
+                            color=solver_color(res.solver_names[s]), label=text)
+                if log:
+                    _readable_log(ax, "x")
                 if np.isfinite(tol[tasks[0]]):
                     ax.axvline(tol[tasks[0]], color="k", ls="--", lw=1.2, label=f"accept ≤ {tol[tasks[0]]:.3g}")
                 ax.legend(fontsize=8)
@@ -147,7 +161,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
     names = []
     for p, page in enumerate(pages):
         rows, cols = len(page), 1
-        fig = Figure(figsize=(9.0, 3.8 * rows))
+        fig = Figure(figsize=(11.0, 3.8 * rows))
         for k, c in enumerate(page):
             ax = fig.add_subplot(rows, cols, k + 1)
             t = imp.where(imp["constraint"] == c)
@@ -171,12 +185,13 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
             ax.axhline(np.sqrt(12.0), color="grey", ls=":", lw=1, label="uniform over range (3.46)")
             ax.set_yscale("log")
             ax.set_ylim(top=top * 3)
+            _readable_log(ax)
             ax.set_xticks(range(len(features)))
             ax.set_xticklabels(features)
             ax.set_ylabel("importance = range / std")
             ax.set_title(f"feature importance  |  {c}   (#n = rank, bars = 95 % bootstrap interval)", fontsize=10)
             ax.grid(alpha=0.3, axis="y")
-            ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper right")
+            ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         names.append(_save(fig, out, _name("importance", p, len(pages))))
     return names
 
@@ -252,22 +267,45 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
                         ax.set_ylabel(fnames[a] if a > 0 else "count")
                     ax.tick_params(labelsize=7)
             handles, texts = fig.axes[1].get_legend_handles_labels()
-            fig.legend(handles[:10], texts[:10], loc="upper right", fontsize=9, markerscale=2)
+            # In the empty upper triangle, under the title.
+            fig.legend(handles[:10], texts[:10], loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=9,
+                       markerscale=2)
             fig.suptitle(title, fontsize=11)
         else:
-            fig = Figure(figsize=(7.0, 6.0))
-            ax = fig.add_subplot(1, 1, 1)
+            fig = Figure(figsize=(10.0, 6.0))
+            grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.1))
+            ax = fig.add_subplot(grid[0, 0])
+            side = fig.add_subplot(grid[0, 1])
+            side.axis("off")
             z = sc.scaled - sc.scaled.mean(axis=0)
             _, sv, vt = np.linalg.svd(z, full_matrices=False)
             pc = z @ vt[:2].T
             share = sv[:2] ** 2 / max(np.sum(sv**2), 1e-300)
             _scatter_families(ax, pc[:, 0], pc[:, 1] if pc.shape[1] > 1 else np.zeros(len(pc)), labels, True)
+            _loadings(ax, side, pc, vt[:2], fnames)
             ax.set_xlabel(f"PC1 ({100 * share[0]:.0f} % of variance; features scaled by range)")
             ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
             ax.set_title(title, fontsize=10)
             _family_legend(ax, labels)
         names.append(_save(fig, out, f"clouds_{i + 1}.png"))
     return names
+
+
+def _loadings(ax, side, pc: np.ndarray, vt: np.ndarray, names: list[str]) -> None:
+    """A biplot: each feature's loading on PC1/PC2 as an arrow from the centre (scaled to the
+    cloud), and the loadings listed beside the axes, largest first."""
+    if vt.shape[0] < 2 or not len(pc):
+        return
+    reach = float(np.max(np.abs(pc[:, :2]))) or 1.0
+    scale = 0.9 * reach / max(float(np.max(np.hypot(vt[0], vt[1]))), 1e-300)
+    order = np.argsort(-np.hypot(vt[0], vt[1]))
+    for k in order[:8]:
+        ax.annotate("", xy=(scale * vt[0, k], scale * vt[1, k]), xytext=(0, 0),
+                    arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.1})
+        ax.text(1.07 * scale * vt[0, k], 1.07 * scale * vt[1, k], names[k], fontsize=8, ha="center", va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    lines = ["loadings      PC1     PC2"] + [f"{names[k]:<10} {vt[0, k]:+.2f}   {vt[1, k]:+.2f}" for k in order]
+    side.text(0.0, 1.0, "\n".join(lines), family="monospace", fontsize=8, va="top", transform=side.transAxes)
 
 
 def _span(v: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
@@ -307,6 +345,13 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
             ax.scatter(tx[acc[t]], y[acc[t]], s=10, color="#1f77b4", alpha=0.7, lw=0, label=f"accepted ({acc[t].sum()})")
             span = np.array([res.target[t, j].min(), res.target[t, j].max()])
             ax.plot(span, span, color="k", lw=1, ls="--", label="achieved = target")
+            first = True
+            for value in np.unique(res.target[t, j]):
+                band = _range_band(res, t[res.target[t, j] == value], j)
+                if band is not None:
+                    ax.vlines(value, *np.clip(band, y[np.isfinite(y)].min(), y[np.isfinite(y)].max()), color="#2ca02c",
+                              lw=8, alpha=0.3, label="range" if first else None)
+                    first = False
             ax.set_xlabel(f"target {name}")
             ax.set_ylabel(f"achieved {name} (oracle)")
             ax.set_title(f"achieved vs target: {name}", fontsize=10)
@@ -329,13 +374,25 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     return [_save(fig, out, "target_vs_achieved.png")]
 
 
+def _range_band(res: Results, tasks: np.ndarray, j: int) -> tuple[float, float] | None:
+    """(lo, hi) of output j when these tasks have a range objective, else None."""
+    if res.range_lo is None or not np.all(res.objectives[tasks] == "range"):
+        return None
+    lo, hi = res.range_lo[tasks, j], res.range_hi[tasks, j]
+    if np.all(np.isnan(lo)) and np.all(np.isnan(hi)):
+        return None
+    return float(np.nanmin(lo)), float(np.nanmax(hi))
+
+
 def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None:
-    """Strip per distinct target: achieved - target, the tolerance as dashes at +-tol."""
+    """Strip per distinct target: achieved - target (range objectives: - the range's centre),
+    the tolerance as dashes at +-tol; a range objective's range as a band, its tolerance outside."""
     name = res.output_names[j]
     targets = np.unique(res.target[t, j])
     rng = np.random.default_rng(0)
     limit = 0.0
     n_out = 0
+    ranged = False
     for i, value in enumerate(targets):
         mine = t[res.target[t, j] == value]
         dev = res.outputs[mine, :, j] - value
@@ -344,8 +401,18 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
             ax.scatter(i + rng.uniform(-0.3, 0.3, len(d)), d, s=size, color=color, alpha=0.6, lw=0,
                        label=("accepted" if color != "#999999" else "rejected") if i == 0 else None)
         tol_i = float(np.max(tol[mine]))
+        band = _range_band(res, mine, j)
+        if band is not None:  # a range objective: the range itself, around its centre
+            a, b = band[0] - value, band[1] - value
+            span = max(abs(a) if np.isfinite(a) else 0.0, abs(b) if np.isfinite(b) else 0.0)
+            big = 10 * max(span, tol_i if np.isfinite(tol_i) else 0.0, 1e-300)
+            ax.fill_between([i - 0.4, i + 0.4], max(a, -big), min(b, big), color="#2ca02c", alpha=0.18, lw=0,
+                            label="range" if not ranged else None)
+            ranged = True
+            limit = max(limit, 1.2 * span)
         if np.isfinite(tol_i):
-            ax.hlines([-tol_i, tol_i], i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1.2,
+            ax.hlines([-tol_i, tol_i] if band is None else [band[0] - value - tol_i, band[1] - value + tol_i],
+                      i - 0.4, i + 0.4, colors="k", linestyles="--", lw=1.2,
                       label="± tolerance" if i == 0 else None)
             limit = max(limit, 1.5 * tol_i)
         d_acc = dev[acc[mine]]
@@ -362,3 +429,225 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
     note = f" ({n_out} rejected outside the axis)" if n_out else ""
     ax.set_title(f"deviation from target: {name}{note}", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
+
+
+def _readable_log(ax, axis: str = "y") -> None:
+    """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2). Over less than two
+    decades the 2 and 5 multiples are labelled too, so that every panel shows several values."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+    short = lo > 0 and hi / lo < 100
+    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.0e}"))
+    a.set_minor_formatter(NullFormatter())
+
+
+def _legend_below(fig: Figure, ax, ncol: int = 4, title: str | None = None) -> None:
+    """The figure's legend under the axes, so it never covers a title or the data."""
+    seen: dict[str, object] = {}
+    for a in fig.axes:  # every panel's entries, once each (a panel may lack some)
+        for h, t in zip(*a.get_legend_handles_labels()):
+            seen.setdefault(t, h)
+    handles, texts = list(seen.values()), list(seen)
+    if handles:
+        fig.legend(handles, texts, loc="lower center", ncol=min(ncol, len(handles)), fontsize=8,
+                   title=title, title_fontsize=8, frameon=False)
+
+
+def _legend_room(fig: Figure, n_items: int, ncol: int, titled: bool = True) -> float:
+    """The share of the figure's height that a legend of n_items under the axes needs."""
+    lines = -(-max(n_items, 1) // max(ncol, 1)) + (1 if titled else 0)
+    return min(0.4, (0.22 * lines + 0.15) / fig.get_figheight())
+
+
+def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANELS) -> list[str]:
+    """One panel per setting (target × constraint): a box per free feature and solver of the
+    accepted vectors, each feature scaled to the setting's prior box (0 = lower end, 1 = upper),
+    so one axis serves every feature. `prior_box(constraint)` -> (lo, hi)."""
+    from .tables import by_setting
+
+    settings = [s for s in by_setting(res) if len(s.vectors) and s.free.any()][:max_panels]
+    if not settings:
+        return []
+    solvers = list(dict.fromkeys(np.concatenate([s.solver for s in settings]).tolist()))
+    names = []
+    pages = _pages(settings, 9)
+    for p, page in enumerate(pages):
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.2 * cols, 3.4 * rows + 0.6))
+        for k, s in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            free = np.flatnonzero(s.free)
+            lo, hi = prior_box(s.constraint)
+            width = len(solvers)
+            for q, name in enumerate(solvers):
+                mine = s.solver == name
+                if not mine.any():
+                    continue
+                x = (s.vectors[mine][:, free] - lo[free]) / (hi[free] - lo[free])
+                pos = np.arange(len(free)) + (q - (width - 1) / 2) * 0.8 / width
+                bp = ax.boxplot(x, positions=pos, widths=0.7 / width, patch_artist=True, showfliers=False,
+                                manage_ticks=False, medianprops={"color": "k"})
+                for b in bp["boxes"]:
+                    b.set_facecolor(solver_color(name))
+                    b.set_alpha(0.7)
+                ax.plot([], [], color=solver_color(name), lw=6, alpha=0.7, label=name)
+            ax.axhspan(0.25, 0.75, color="#dddddd", alpha=0.5, lw=0, label="the prior's quartiles")
+            ax.set_xticks(range(len(free)))
+            ax.set_xticklabels([res.feature_names[j] for j in free])
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_ylabel("position in the box (0 = lo, 1 = hi)", fontsize=8)
+            ax.set_title(_title(s.target, s.constraint_name), fontsize=10)
+            ax.grid(alpha=0.3, axis="y")
+        fig.suptitle("accepted vectors per feature and solver (boxes: quartiles; whiskers: 1.5 IQR)", fontsize=11)
+        fig.tight_layout(rect=(0, _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False), 1,
+                               1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=len(solvers) + 1)
+        fig.savefig(out / _name("distributions", p, len(pages)), dpi=DPI)
+        names.append(_name("distributions", p, len(pages)))
+    return names
+
+
+def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, group: str, series: str,
+                  ylabel: str, title: str, ylim=None, extra: tuple[str, str, str] | None = None) -> list[str]:
+    """One panel per value of column `group`: a bar per feature and value of `series`, with the
+    interval [lo, hi] as error bars; `extra` (value, lo, hi) adds hatched bars next to them."""
+    if len(t) == 0:
+        return []
+    keys = list(dict.fromkeys(t[group].tolist()))
+    pages = _pages(keys, 6)
+    names = []
+    for p, page in enumerate(pages):
+        fig = Figure(figsize=(9.0, 3.4 * len(page) + 0.7))
+        for k, key in enumerate(page):
+            ax = fig.add_subplot(len(page), 1, k + 1)
+            sub = t.where(t[group] == key)
+            features = list(dict.fromkeys(sub["feature"].tolist()))
+            pos = {f: j for j, f in enumerate(features)}
+            kinds = [(value, lo, hi, None)] + ([(*extra, "//")] if extra else [])
+            labels = list(dict.fromkeys(sub[series].tolist()))
+            n = len(labels) * len(kinds)
+            w = 0.8 / n
+            for i, lab in enumerate(labels):
+                r = sub.where(sub[series] == lab)
+                for m, (v, a, b, hatch) in enumerate(kinds):
+                    x = np.array([pos[f] for f in r["feature"]]) - 0.4 + w * (i * len(kinds) + m + 0.5)
+                    val = r[v].astype(float)
+                    err = np.vstack([np.maximum(val - r[a].astype(float), 0), np.maximum(r[b].astype(float) - val, 0)])
+                    ax.bar(x, val, width=w * 0.92, color=COLORS[i % len(COLORS)], hatch=hatch,
+                           alpha=0.55 if hatch else 0.9, edgecolor="k" if hatch else None, lw=0.5 if hatch else 0,
+                           yerr=err, capsize=2, error_kw={"lw": 0.9},
+                           label=(f"{lab} ({v})" if extra else str(lab)) if k == 0 else None)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_xticks(range(len(features)))
+            ax.set_xticklabels(features)
+            if ylim:
+                ax.set_ylim(*ylim)
+            ax.set_ylabel(ylabel, fontsize=9)
+            ax.set_title(f"{key}", fontsize=10)
+            ax.grid(alpha=0.3, axis="y")
+        fig.suptitle(title, fontsize=11)
+        n_items = len(fig.axes[0].get_legend_handles_labels()[0])
+        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 4), 1, 1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=4, title=series)
+        name = _name(stem, p, len(pages))
+        fig.savefig(out / name, dpi=DPI)
+        names.append(name)
+    return names
+
+
+def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) -> list[str]:
+    """Per (constraint, solver) group with three targets or more: each free feature's mean over
+    the accepted vectors against the target (first output), scaled to the prior box, with a
+    95 % interval of the mean (1.96 standard errors)."""
+    from .tables import by_setting
+
+    groups: dict[tuple[str, str], list] = {}
+    for s in by_setting(res):
+        if s.objective != "target" or not np.isfinite(s.target_value[0]):
+            continue
+        for name in dict.fromkeys(s.solver.tolist()):
+            groups.setdefault((s.constraint_name, name), []).append((s, s.solver == name))
+    groups = {k: v for k, v in groups.items() if len(v) >= 3}
+    if not groups:
+        return []
+    keys = list(groups)[:max_panels]
+    rows, cols = _grid(len(keys))
+    fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.6))
+    for k, key in enumerate(keys):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        items = sorted(groups[key], key=lambda it: it[0].target_value[0])
+        s0 = items[0][0]
+        free = np.flatnonzero(s0.free)
+        lo, hi = prior_box(s0.constraint)
+        t = np.array([s.target_value[0] for s, _ in items])
+        for j in free:
+            m, e = [], []
+            for s, mine in items:
+                x = (s.vectors[mine, j] - lo[j]) / (hi[j] - lo[j])
+                m.append(x.mean() if len(x) else np.nan)
+                e.append(1.96 * x.std() / np.sqrt(len(x)) if len(x) > 1 else np.nan)
+            m, e = np.array(m), np.array(e)
+            color = COLORS[j % len(COLORS)]
+            ax.plot(t, m, "o-", color=color, ms=3, lw=1.4, label=res.feature_names[j])
+            ax.fill_between(t, m - e, m + e, color=color, alpha=0.25, lw=0)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel(f"target {res.output_names[0]}")
+        ax.set_ylabel("mean position in the box", fontsize=8)
+        ax.set_title(f"{key[0]}  |  {key[1]}", fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.suptitle("E[feature | target] (0 = box's lower end, 1 = upper; bands: 95 % interval of the mean)",
+                 fontsize=11)
+    n_items = len(fig.axes[0].get_legend_handles_labels()[0])
+    fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+    _legend_below(fig, fig.axes[0], ncol=8, title="feature")
+    fig.savefig(out / "response.png", dpi=DPI)
+    return ["response.png"]
+
+
+def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> list[str]:
+    """Determinacy per constraint: bars per feature and target (with intervals) for up to
+    `max_bars` targets; beyond that, when targets are single numbers, one line per feature
+    against the target with its interval as a band (bars would be unreadable)."""
+    if len(det) == 0:
+        return []
+    targets = list(dict.fromkeys(det["target"].tolist()))
+    numeric = all(";" not in t and t.lower() != "nan" for t in targets)
+    if len(targets) <= max_bars or not numeric:
+        return interval_bars(det, out, "determinacy", "determinacy", "lo", "hi", "constraint", "target",
+                             "1 − Var(solutions) / Var(prior)", title)
+    keys = list(dict.fromkeys(det["constraint"].tolist()))
+    pages = _pages(keys, 6)
+    names = []
+    features = list(dict.fromkeys(det["feature"].tolist()))
+    for p, page in enumerate(pages):
+        rows, cols = _grid(len(page))
+        fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.8))
+        for k, key in enumerate(page):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            sub = det.where(det["constraint"] == key)
+            for q, f in enumerate(features):
+                r = sub.where(sub["feature"] == f)
+                if not len(r):
+                    continue
+                t = np.array([float(v) for v in r["target"]])
+                order = np.argsort(t)
+                color = COLORS[q % len(COLORS)]
+                ax.plot(t[order], r["determinacy"][order], "o-", ms=2.5, lw=1.3, color=color, label=f)
+                ax.fill_between(t[order], r["lo"][order], r["hi"][order], color=color, alpha=0.25, lw=0)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_ylim(min(-0.1, float(np.nanmin(sub["lo"])) - 0.05), 1.05)
+            ax.set_xlabel("target")
+            ax.set_ylabel("1 − Var(solutions) / Var(prior)", fontsize=8)
+            ax.set_title(str(key), fontsize=10)
+            ax.grid(alpha=0.3)
+        fig.suptitle(title + " — bands: 95 % intervals", fontsize=11)
+        n_items = len(features)
+        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+        _legend_below(fig, fig.axes[0], ncol=8, title="feature")
+        name = _name("determinacy", p, len(pages))
+        fig.savefig(out / name, dpi=DPI)
+        names.append(name)
+    return names

@@ -7,10 +7,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import plots
 from .clusters import clusters_table, find_clusters
+from .determinacy import determinacy_table, prior_box, response_table
 from .importance import compare_targets, importance_table
 from .loader import DEFAULT_RTOL, Results, load_results
+from .sensitivity import HALF_WIDTH, N_MAX, sensitivity_table
 from .table import Table
 from .tables import summary_table, tasks_table
 
@@ -24,6 +28,8 @@ class ReportOptions:
     seed: int = 0
     link_distance: float | None = None  # None: chosen from the data (see clusters.py)
     max_cloud_plots: int = 40
+    sensitivity_n: int | None = None  # None: doubled until the intervals are within ±0.02
+    sensitivity: bool = True  # False: no Sobol' indices (no oracle evaluations)
 
 
 def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOptions | None = None) -> Path:
@@ -36,8 +42,12 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
 
     tables = {
         "summary": summary_table(res),
-        "feature_importance": importance_table(res, n_boot=opts.n_boot, seed=opts.seed),
+        "determinacy": determinacy_table(res, n_boot=opts.n_boot, seed=opts.seed),
+        "response": response_table(res, n_boot=opts.n_boot, seed=opts.seed),
     }
+    if opts.sensitivity:
+        tables["sensitivity"] = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
+    tables["feature_importance"] = importance_table(res, n_boot=opts.n_boot, seed=opts.seed)
     found = find_clusters(res, distance=opts.link_distance, seed=opts.seed)
     tables["importance_by_target"] = compare_targets(tables["feature_importance"])
     tables["clusters"] = clusters_table(found, res.feature_names)
@@ -45,16 +55,36 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
     for name, t in tables.items():
         t.to_csv(out / f"{name}.csv")
 
+    box = lambda c: prior_box(res, c)
+    det = _headline(tables["determinacy"])
     figures = {
-        "Loss curves": plots.loss_curves(res, out),
-        "Residuals": plots.residual_histograms(res, out),
-        "Feature importance": plots.importance_bars(tables["feature_importance"], out),
-        "Solution families": plots.solution_clouds(found, res, out, opts.max_cloud_plots),
-        "Target vs achieved": plots.target_vs_achieved(res, out),
+        "determinacy": plots.determinacy_plot(
+            det, out, "determinacy per feature, solver sampler"
+            if len(det) and det["faithful"].astype(bool).all() else
+            "spread of the solvers' solutions, not the distribution of solutions: 1 − Var / Var(prior)"),
+        "response": plots.response_curves(res, out, box),
+        "sensitivity": plots.interval_bars(
+            tables.get("sensitivity", Table({})), out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint",
+            "output", "Sobol' index", "Sobol' indices of the oracle over each setting's box "
+            "(solid: total ST, hatched: first-order S1; 95 % intervals)", ylim=(-0.05, 1.05),
+            extra=("S1", "S1_lo", "S1_hi")) if opts.sensitivity else [],
+        "distributions": plots.distributions(res, out, box),
+        "importance": plots.importance_bars(tables["feature_importance"], out),
+        "clouds": plots.solution_clouds(found, res, out, opts.max_cloud_plots),
+        "loss": plots.loss_curves(res, out),
+        "residuals": plots.residual_histograms(res, out),
+        "achieved": plots.target_vs_achieved(res, out),
     }
     index = out / "index.html"
     index.write_text(_html(res, opts, tables, figures, len(found)), encoding="utf-8")
     return index
+
+
+def _headline(det: Table) -> Table:
+    """The determinacy rows the report leads with: the faithful solvers' when there are any."""
+    if len(det) and det["faithful"].astype(bool).any():
+        return det.where(det["faithful"].astype(bool))
+    return det
 
 
 def _fmt(v) -> str:
@@ -104,28 +134,128 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "(|·| the Euclidean norm over outputs); for maximize/minimize every finite vector is accepted. "
         "Definitions: docs/ANALYSIS.md.</p>",
         "<h2>Settings</h2>", _table_html(tables["summary"]),
-        "<h2>Feature importance</h2>",
-        "<p class='note'>importance = 1 / spread, spread = std / range over the accepted vectors of a setting "
-        "(free features only; range from the oracle's training data); rank 1 = most important; "
-        "ci_low, ci_high: 95 % two-level bootstrap interval. "
-        "<a href='feature_importance.csv'>feature_importance.csv</a></p>",
+    ]
+    parts += _determinacy_html(tables["determinacy"], figures)
+    parts += _response_html(tables["response"], figures)
+    if "sensitivity" in tables:
+        parts += _sensitivity_html(tables["sensitivity"], figures)
+    parts += [
+        "<h2>Distributions of the solutions</h2>",
+        "<p class='note'>One panel per setting: a box per free feature and solver, the feature scaled to the "
+        "setting's box (0 its lower end, 1 its upper), so features with different units share an axis. The grey "
+        "band is where the middle half of the prior lies; a box much narrower than it is a determined feature "
+        "(for the sampler) or a solver that found only part of the solutions (for the others).</p>",
+        *_images(figures["distributions"], "distributions"),
+        "<h2>Spread of the solutions (feature importance)</h2>",
+        "<p class='note'>importance = range / std of the accepted vectors of a setting, every solver merged "
+        "(free features only; range from the oracle's training data). It describes where the solvers landed, "
+        "which for solvers other than the sampler depends on the optimiser as much as on the problem: use "
+        "determinacy and sensitivity above for what the problem says. rank: 1 + the number of features whose "
+        "interval lies clearly above; overlapping intervals share a rank. ci_low, ci_high: 95 % "
+        "bootstrap interval. <a href='feature_importance.csv'>feature_importance.csv</a></p>",
         _table_html(tables["feature_importance"]),
         "<h3>Across targets</h3><p class='note'><a href='importance_by_target.csv'>importance_by_target.csv</a></p>",
         _table_html(tables["importance_by_target"]),
+        *_images(figures["importance"], "feature importance"),
         "<h2>Solution families (roots)</h2>",
         f"<p class='note'>{n_settings} settings clustered by single linkage cut at the most pronounced gap "
-        "(features scaled by range; centres are means, in feature units). "
-        "<a href='clusters.csv'>clusters.csv</a></p>",
+        "(features scaled by range; centres are means, in feature units). <b>share</b> is a family's fraction of "
+        "its setting's accepted vectors. Where faithful is True (every vector from the sampler) that is the "
+        "family's proportion of the solution mass under the prior; otherwise it only says how often the solvers "
+        "landed there, which depends on their starts. <b>sampler_share</b> is the family's fraction of the setting's "
+        "sampler vectors alone: the proportion of the solution mass even where other solvers' vectors are mixed "
+        "in. <a href='clusters.csv'>clusters.csv</a></p>",
         _table_html(tables["clusters"]),
+        "<p class='note'>Solution clouds: pair plots of the free features coloured by family; with more than five "
+        "free features, the first two principal components of the range-scaled features, with each feature's "
+        "loading drawn as an arrow and listed beside the plot.</p>",
+        *_images(figures["clouds"], "solution families"),
+        *([f"<p class='note'>Per-setting plots show the first {plots.MAX_PANELS} of {n_settings} settings; "
+           "the tables hold them all.</p>"] if n_settings > plots.MAX_PANELS else []),
+        "<h2>Loss curves</h2>", *_images(figures["loss"], "loss curves"),
+        "<h2>Residuals</h2>", *_images(figures["residuals"], "residuals"),
+        "<h2>Target vs achieved</h2>",
+        "<p class='note'>Range objectives are drawn as the range (a band), targets as a point.</p>",
+        *_images(figures["achieved"], "target vs achieved"),
     ]
-    for title, names in figures.items():
-        parts.append(f"<h2>{e(title)}</h2>")
-        if not names:
-            parts.append("<p class='note'>nothing to plot</p>")
-        parts += [f"<img src='{e(n)}' alt='{e(title)}'>" for n in names]
     parts += [
         "<h2>Tasks</h2><p class='note'><a href='tasks.csv'>tasks.csv</a></p>", _table_html(tables["tasks"], 100),
         "<h2>Sweep settings</h2>", f"<pre>{e(res.sweep_toml)}</pre>",
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _images(names: list[str], alt: str) -> list[str]:
+    if not names:
+        return ["<p class='note'>nothing to plot</p>"]
+    return [f"<img src='{html.escape(n)}' alt='{html.escape(alt)}'>" for n in names]
+
+
+UNFAITHFUL = ("spread of this solver's solutions, not the distribution of solutions: only solver sampler draws "
+              "from the solution set's own distribution")
+
+
+def _determinacy_html(det: Table, figures: dict[str, list[str]]) -> list[str]:
+    faithful = det["faithful"].astype(bool) if len(det) else np.zeros(0, dtype=bool)
+    parts = [
+        "<h2>Determinacy</h2>",
+        "<p class='note'><b>determinacy</b> = 1 − Var(x | solutions) / Var(x | prior), per target, setting, "
+        "solver and free feature, replicates pooled; the prior is uniform over the setting's box. 0 means the "
+        "solutions leave the feature as free as the box does, 1 that they pin it to one value, 0.75 that its "
+        "standard deviation is half the prior's. lo, hi: 95 % bootstrap interval (whole tasks resampled when a "
+        "group has at least 10, vectors otherwise); "
+        "rank 1 + the number of features clearly (non-overlapping intervals) more determined, so ties share a "
+        "rank. <a href='determinacy.csv'>determinacy.csv</a></p>",
+    ]
+    if not len(det):
+        return parts + ["<p class='note'>no group has two accepted vectors</p>"]
+    if faithful.any():
+        parts += ["<p class='note'>Rows of solver sampler: draws from the distribution of solutions, so these "
+                  "numbers describe the problem.</p>", _table_html(det.where(faithful))]
+        if (~faithful).any():
+            parts += [f"<h3>Other solvers</h3><p class='note'>{UNFAITHFUL}.</p>", _table_html(det.where(~faithful))]
+    else:
+        parts += [f"<p class='note'><b>No sampler rows in this file</b>: every row below is the {UNFAITHFUL}. "
+                  "Run solver sampler for determinacy in the problem's sense.</p>", _table_html(det)]
+    return parts + _images(figures["determinacy"], "determinacy")
+
+
+def _response_html(resp: Table, figures: dict[str, list[str]]) -> list[str]:
+    parts = [
+        "<h2>Target response</h2>",
+        "<p class='note'><b>slope</b>: how a feature's mean over the solutions moves as the target rises, from "
+        "least squares across the sweep's targets (at least three), in prior standard deviations of the feature "
+        "per training standard deviation of the output: 0.5 means one output standard deviation more moves the "
+        "feature's mean by half its prior spread. An interval (lo, hi; 95 %, bootstrap) that excludes 0 says the "
+        "feature moves with the target; rank orders |slope| with ties where intervals overlap. For solvers other "
+        "than the sampler the slope describes where that solver landed. <a href='response.csv'>response.csv</a></p>",
+    ]
+    if not len(resp):
+        return parts + ["<p class='note'>no group of target tasks has three distinct targets</p>"]
+    return parts + [_table_html(resp), *_images(figures["response"], "target response")]
+
+
+def _sensitivity_html(sens: Table, figures: dict[str, list[str]]) -> list[str]:
+    parts = [
+        "<h2>Sensitivity of the oracle (Sobol' indices)</h2>",
+        "<p class='note'>With every free feature uniform over the setting's box (fixed features held): "
+        "<b>S1</b> is the share of the output's variance that a feature explains alone, <b>ST</b> the share "
+        "that involves it at all, interactions included; ST ≈ 0 means the output does not depend on the "
+        "feature anywhere in the box. They describe the oracle, not the solutions. Saltelli sampling, Jansen "
+        "estimators; lo, hi: 95 % bootstrap intervals"
+        + (_sobol_n_text(sens) if len(sens) else "")
+        + "; rank by ST with ties. <a href='sensitivity.csv'>sensitivity.csv</a></p>",
+    ]
+    if not len(sens):
+        return parts + ["<p class='note'>no setting has a finite box</p>"]
+    return parts + [_table_html(sens), *_images(figures["sensitivity"], "sensitivity")]
+
+
+def _sobol_n_text(sens: Table) -> str:
+    n, hw = int(np.max(sens["n"])), float(np.max(sens["half_width"]))
+    if hw <= HALF_WIDTH:
+        how = f"chosen so that every interval is within ±{HALF_WIDTH:g}"
+    else:
+        how = f"given by --sobol-n or capped at {N_MAX:,}, so not every interval is within ±{HALF_WIDTH:g}"
+    return f", N = {n} base samples, {how} (largest half-width here {hw:.3f})"

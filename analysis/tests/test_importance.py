@@ -127,14 +127,15 @@ def test_comparison_across_targets(tmp_path):
     path = tmp_path / "r.h5"
     four_feature_file(path, target_offsets=(0.0, 0.2, 0.4))
     imp = importance_table(load_results(path), n_boot=50)
-    # c's std grows 1, 3, 5 with the target: importance 10, 3.3, 2 -> ranks 2, 3 (below b's 3.46), 3
-    assert imp.where(imp["feature"] == "c")["rank"].tolist() == [2, 3, 3]
+    # c's std grows 1, 3, 5 with the target: importance 10, 3.3, 2 -> ranks 2; 2 (3.3 against b's
+    # 3.46: the intervals overlap, a tie); 3
+    assert imp.where(imp["feature"] == "c")["rank"].tolist() == [2, 2, 3]
     wide = compare_targets(imp)
     assert wide.names == ["constraint", "feature", "importance[y=0.5]", "rank[y=0.5]", "importance[y=0.7]",
                           "rank[y=0.7]", "importance[y=0.9]", "rank[y=0.9]", "rank_min", "rank_max"]
     assert wide["feature"].tolist() == ["a", "b", "c"]
     assert wide["rank[y=0.5]"].tolist() == [1, 3, 2]
-    assert wide["rank[y=0.7]"].tolist() == [1, 2, 3]
+    assert wide["rank[y=0.7]"].tolist() == [1, 2, 2]
     assert wide["rank_min"].tolist() == [1, 2, 2] and wide["rank_max"].tolist() == [1, 3, 3]
     for target in ("y=0.5", "y=0.7", "y=0.9"):
         sel = imp.where(imp["target"] == target)

@@ -231,3 +231,68 @@ def test_output_is_a_file(tmp_path, good_file):
     blocker.write_text("")
     p = report(good_file, "-o", blocker, check=False)
     assert p.returncode == 2 and "cannot write the report to" in p.stderr
+
+
+CONTRACT = {
+    "determinacy.csv": ["constraint", "target", "solver", "feature", "determinacy", "lo", "hi", "n"],
+    "response.csv": ["constraint", "solver", "output", "feature", "slope", "lo", "hi", "n"],
+    "sensitivity.csv": ["constraint", "output", "feature", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi"],
+}
+
+
+def test_report_explains_determinacy_response_sensitivity_and_leads_with_sampler_rows(tmp_path):
+    from test_determinacy import box_file, response_file
+
+    from invsweep.determinacy import determinacy_table
+
+    box_file(tmp_path / "box.h5")
+    out = tmp_path / "box"
+    report(tmp_path / "box.h5", "-o", out, "--seed", "3", "--sobol-n", "2048")
+    images = assert_renders(out)
+    assert {"determinacy.png", "sensitivity.png", "distributions.png"} <= set(images)
+    for name, head in CONTRACT.items():
+        assert (out / name).read_text().splitlines()[0].split(",")[:len(head)] == head, name
+    rows = read_csv(out / "determinacy.csv")
+    want = determinacy_table(load_results(tmp_path / "box.h5"), seed=3)
+    assert [(r["solver"], r["feature"], number(r["determinacy"])) for r in rows] == \
+        list(zip(want["solver"], want["feature"], want["determinacy"]))
+    text = (out / "index.html").read_text()
+    assert "Rows of solver sampler" in text and "Other solvers" in text
+    assert "spread of this solver's solutions, not the distribution of solutions" in text
+    for phrase in ("0 means the solutions leave the feature as free as the box does",
+                   "the share of the output's variance that a feature explains alone",
+                   "N = 2048 base samples", "is a family's fraction", "proportion of the solution mass"):
+        assert phrase in text, phrase
+    shares = [number(r["share"]) for r in read_csv(out / "clusters.csv")]
+    assert abs(sum(shares) - 1) < 1e-12
+
+    response_file(tmp_path / "resp.h5")
+    out = tmp_path / "resp"
+    report(tmp_path / "resp.h5", "-o", out, "--no-sensitivity")
+    assert "response.png" in assert_renders(out)
+    assert not (out / "sensitivity.csv").exists()
+    rows = read_csv(out / "response.csv")
+    assert [r["feature"] for r in rows if r["solver"] == "sampler"] == ["x1", "x2", "x3", "x4"]
+    assert "how a feature's mean over the solutions moves as the target rises" in (out / "index.html").read_text()
+
+
+def test_report_without_sampler_says_what_its_numbers_are(tmp_path):
+    results = tmp_path / "paper4.h5"
+    paper4_file(results, n_samples=32)
+    out = tmp_path / "report"
+    report(results, "-o", out, "--bootstrap", "100", "--sobol-n", "1024")
+    text = (out / "index.html").read_text()
+    assert "No sampler rows in this file" in text and "not the distribution of solutions" in text
+    rows = read_csv(out / "determinacy.csv")
+    assert rows and {r["faithful"] for r in rows} == {"False"}
+    assert {r["faithful"] for r in read_csv(out / "clusters.csv")} == {"False"}
+
+
+@pytest.mark.parametrize("args, fragment", [(["--sobol-n", "1"], "--sobol-n must be >= 2"),
+                                            (["--sobol-n", "x"], "invalid int value")])
+def test_report_bad_sobol_option_exits_2(tmp_path, args, fragment):
+    results = tmp_path / "paper4.h5"
+    paper4_file(results, n_samples=8)
+    p = report(results, "-o", tmp_path / "out", *args, check=False)
+    assert p.returncode == 2 and fragment in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "out").exists()

@@ -84,10 +84,12 @@ def test_experiment1_target_1900_x2_varies_most(run, job):
     assert pooled[1] > 1.5 * pooled[0] and pooled[1] > 1.2 * pooled[3]
     # The true function agrees (the oracle is accurate to R² > 0.9999).
     assert np.median(np.abs(paper4(v.reshape(-1, 4)) - 1900) / 1900) < 0.01
-    # The analysis package, on this file written by the C++ runner, ranks x2 least important.
+    # The analysis package, on this file written by the C++ runner, ranks x2 least important:
+    # last, behind x1 and x4, tied with x3 where their intervals overlap (ranks tie then).
     imp = {r["feature"]: r for r in importance_table(load_results(f.filename), n_boot=200).rows()}
-    print("importance:", {k: round(r["importance"], 3) for k, r in imp.items()})
-    assert imp["x2"]["rank"] == 4 and imp["x1"]["rank"] == 1
+    print("importance:", {k: (round(r["importance"], 3), r["rank"]) for k, r in imp.items()})
+    assert imp["x1"]["rank"] == 1 and imp["x2"]["rank"] >= 3
+    assert imp["x2"]["rank"] == max(r["rank"] for r in imp.values())
 
 
 def test_experiment2_fixed_x4(run, job):
