@@ -93,7 +93,7 @@ def test_sampler_matches_rejection_of_the_paper_function(invsweep_bin, tmp_path)
     relative band of 1e-3: W1 ≤ 1 % of each free feature's range and ≤ twice the noise floor."""
     oracle = tmp_path / "paper4.h5"
     shutil.copy(reference_oracle(invsweep_bin, "paper4"), oracle)
-    n, targets = 4000, [1200.0, 2400.0]
+    n, targets = 8000, [1200.0, 2400.0]
     settings = [("free", "", {}), ("x4 = 250", "fixed = { x4 = 250.0 }", {3: 250.0}),
                 ("narrow", "bounds = { x1 = [150.0, 350.0], x3 = [0.0, 100.0] }", {})]
     blocks = "".join(f'\n[[constraints]]\nname = "{name}"\n{extra}\n' for name, extra, _ in settings)
@@ -129,14 +129,17 @@ targets = [{", ".join(f"[{t}]" for t in targets)}]
         for k, v in fixed.items():
             assert np.all(x[:, k] == v)
         assert ess[task] >= n / 4 and rhat[task] <= 1.05
-        truth = rejection(paper4, lo, hi, lambda f: np.abs(f - t) <= 1e-3 * t, 5 * n, seed=task)
+        truth = rejection(paper4, lo, hi, lambda f: np.abs(f - t) <= 1e-3 * t, 3 * n, seed=task)
         free = [k for k in range(4) if k not in fixed]
         compare(x, truth, lo, hi, free, 0.01, f"target {t:g}, {name}:")
 
 
 def test_sampler_matches_rejection_of_the_robot_arm(invsweep_bin, tmp_path):
-    """Two outputs (the Neural-Adjoint robotic arm, 4 → 2): oracle trained from 10,000 rows here,
-    level set against rejection sampling of the true arm (both outputs within 0.02): W1 ≤ 2 %."""
+    """Two outputs (the Neural-Adjoint robotic arm, 4 → 2): oracle trained from 10,000 rows here;
+    the band of 2 % around the target (|y_k − t_k| ≤ 0.02·|t_k|) against rejection sampling of
+    the true arm in the same band: W1 ≤ 2 %. (The same set on both sides: a band in y2 moves the
+    rail height x1 one for one, so a level set would differ from any band wide enough for
+    rejection sampling by about the band's width.)"""
     rng = np.random.default_rng(1)
     lo, hi = np.array([-0.5, -1.0, -1.0, -1.0]), np.array([0.5, 1.0, 1.0, 1.0])
     x = rng.uniform(lo, hi, size=(10000, 4))
@@ -144,7 +147,7 @@ def test_sampler_matches_rejection_of_the_robot_arm(invsweep_bin, tmp_path):
                header="x1,x2,x3,x4,y1,y2", comments="")
     subprocess.run([invsweep_bin, "train-oracle", "--data", "arm.csv", "--inputs", "x1,x2,x3,x4", "--outputs",
                     "y1,y2", "--out", "arm.h5", "--quiet"], check=True, cwd=tmp_path)
-    n, t = 4000, np.array([1.5, 0.5])
+    n, t, band = 8000, np.array([1.5, 0.5]), 0.02
     (tmp_path / "sweep.toml").write_text(f"""oracle = "arm.h5"
 output = "r.h5"
 seed = 1
@@ -155,6 +158,9 @@ solvers = ["sampler"]
 kind = "target"
 targets = [[{t[0]}, {t[1]}]]
 
+[sampler]
+band = {band}
+
 [[constraints]]
 name = "free"
 """)
@@ -163,7 +169,7 @@ name = "free"
         assert r["tasks/status"][0] == 1, r["tasks/message"][0]
         xs, ys = r["vectors"][0], r["outputs"][0]
         assert r["tasks/ess"][0] >= n / 4 and r["tasks/rhat"][0] <= 1.05
-    assert np.all(np.abs(ys - t) <= 1e-6 * np.abs(t))
+    assert np.all(np.abs(ys - t) <= band * np.abs(t))
     assert np.all(xs >= lo) and np.all(xs <= hi)
-    truth = rejection(arm, lo, hi, lambda y: np.all(np.abs(y - t) <= 0.02, axis=1), 5 * n)
+    truth = rejection(arm, lo, hi, lambda y: np.all(np.abs(y - t) <= band * np.abs(t), axis=1), 3 * n)
     compare(xs, truth, lo, hi, range(4), 0.02, "arm:")
