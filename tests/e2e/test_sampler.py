@@ -173,3 +173,56 @@ name = "free"
     assert np.all(xs >= lo) and np.all(xs <= hi)
     truth = rejection(arm, lo, hi, lambda y: np.all(np.abs(y - t) <= band * np.abs(t), axis=1), 3 * n)
     compare(xs, truth, lo, hi, range(4), 0.02, "arm:")
+
+
+def test_sampler_gives_the_roots_of_the_multiroot_function_their_true_shares(invsweep_bin, tmp_path):
+    """The reference multiroot oracle (10,000 rows) on (0, 10], target 0: the solution set is the
+    function's four roots, and the share of vectors at each must be within ±0.03 of its true
+    share ∝ 1/|f′(root)| — roots and derivatives of the *true* function, by bisection here."""
+    oracle = tmp_path / "multiroot.h5"
+    shutil.copy(reference_oracle(invsweep_bin, "multiroot"), oracle)
+    n = 4000
+    (tmp_path / "sweep.toml").write_text(f"""oracle = "multiroot.h5"
+output = "r.h5"
+seed = 3
+samples = {n}
+solvers = ["sampler"]
+
+[objective]
+kind = "target"
+targets = [[0.0]]
+
+[[constraints]]
+name = "(0, 10]"
+bounds = {{ x = [1e-6, 10.0] }}
+""")
+    subprocess.run([invsweep_bin, "run", str(tmp_path / "sweep.toml")], check=True, cwd=tmp_path)
+    with h5py.File(tmp_path / "r.h5", "r") as r:
+        assert r["tasks/status"][0] == 1, r["tasks/message"][0]
+        x, y = r["vectors"][0][:, 0], r["outputs"][0][:, 0]
+        print(r["tasks/message"][0].decode())
+    assert np.all(np.abs(y) <= 1e-6) and np.all((x >= 1e-6) & (x <= 10))
+
+    def f(v):
+        return np.sin(v) - 0.3 * np.log(v + 1) + 0.1 * np.exp(-v / 3) + 0.2 * np.sqrt(v) - 0.5
+
+    def df(v):
+        return np.cos(v) - 0.3 / (v + 1) - np.exp(-v / 3) / 30 + 0.1 / np.sqrt(v)
+
+    grid = np.linspace(1e-6, 10, 100001)
+    roots = []
+    for i in np.where(np.sign(f(grid[:-1])) != np.sign(f(grid[1:])))[0]:
+        a, b = grid[i], grid[i + 1]
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            a, b = (m, b) if np.sign(f(m)) == np.sign(f(a)) else (a, m)
+        roots.append(a)
+    assert len(roots) == 4
+    truth = 1 / np.abs(df(np.array(roots)))
+    truth /= truth.sum()
+    nearest = np.argmin(np.abs(x[:, None] - np.array(roots)[None, :]), axis=1)
+    assert np.all(np.abs(x - np.array(roots)[nearest]) < 0.05)  # every vector at one of the roots
+    share = np.bincount(nearest, minlength=4) / n
+    for r, s, t in zip(roots, share, truth):
+        print(f"root {r:.4f}: share {s:.3f}, truth {t:.3f}")
+    np.testing.assert_allclose(share, truth, atol=0.03)

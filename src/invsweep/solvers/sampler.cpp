@@ -781,11 +781,19 @@ bool Run::independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Ind
   }
   std::vector<char> ok;
   newton_to_set(cand, ok);
+  // Distinct centres only: where the set is isolated points, many projections land on the same
+  // root, and a root's chance to be proposed must not grow with their number.
+  const double same = 1e-7 * (hi_ - lo_).norm();
   std::vector<Index> good;
-  for (Index j = 0; j < cand.cols() && static_cast<Index>(good.size()) < want; ++j)
-    if (ok[static_cast<std::size_t>(j)] != 0) good.push_back(j);
+  for (Index j = 0; j < cand.cols() && static_cast<Index>(good.size()) < want; ++j) {
+    if (ok[static_cast<std::size_t>(j)] == 0) continue;
+    bool repeat = false;
+    for (Index g : good)
+      repeat = repeat || (cand.col(j) - cand.col(g)).norm() <= same;
+    if (!repeat) good.push_back(j);
+  }
   const auto k = static_cast<Index>(good.size());
-  if (k < 8) {
+  if (k < (nf_ > m ? 8 : 1)) {
     notes_ += fmt::format("; {} of {} projected points in the set: random-walk chains", k, cand.cols());
     return false;
   }
