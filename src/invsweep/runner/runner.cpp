@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <thread>
 
 #include "invsweep/core/errors.hpp"
@@ -156,7 +157,8 @@ class Worker {
       const double nan = std::numeric_limits<double>::quiet_NaN();
       r = inverse::TaskResult{};
       r.status = inverse::Status::failed;
-      r.message = fmt::format("task {} failed: {}", id, e.what());
+      // The message says why; the task's id and status are beside it wherever it is shown.
+      r.message = dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? std::string("out of memory") : e.what();
       r.vectors = MatrixD::Constant(p_.oracle.n_in(), sw.samples, nan);
       r.outputs = MatrixD::Constant(p_.oracle.n_out(), sw.samples, nan);
       r.residuals = VectorD::Constant(sw.samples, nan);
