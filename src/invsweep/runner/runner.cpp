@@ -60,6 +60,9 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // OpenMPI's mpirun ends the job itself on SIGTERM/SIGINT (exit 1) but forwards SIGUSR2 to
+  // the ranks: "stop now" through mpirun, so that the ranks' 143 is the job's exit code.
+  sigaction(SIGUSR2, &sa, nullptr);
   struct sigaction drain {};
   drain.sa_handler = on_drain_signal;
   sigemptyset(&drain.sa_mask);
