@@ -17,11 +17,13 @@ namespace {
 class MpiSession {
  public:
   MpiSession() {
-    // OpenMPI's shared-file-pointer components `lockedfile` and `sm` derive names from the
-    // file's path in fixed-size buffers and abort on long paths (exit 134 past ~240 bytes);
-    // HDF5 never uses shared file pointers, so the plain `individual` component serves.
-    // A user's own choice (the variable already set) is kept.
-    ::setenv("OMPI_MCA_sharedfp", "individual", 0);
+    // OpenMPI's own MPI-IO (OMPIO) opens a shared-file-pointer component with every file:
+    // `lockedfile` and `sm` build names from the file's path in fixed-size buffers and abort
+    // on long paths (exit 134 past ~240 bytes), and every one of them leaves files behind
+    // (in /tmp, or next to the results file) when a job is killed. HDF5 never uses shared
+    // file pointers; ROMIO, the other MPI-IO of OpenMPI, creates nothing of the kind. A
+    // user's own choice (the variable already set) is kept.
+    ::setenv("OMPI_MCA_io", "^ompio", 0);
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   }

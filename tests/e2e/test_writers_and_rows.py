@@ -259,3 +259,34 @@ def test_long_results_paths_work_or_are_refused(workdir, run, length):
     p = run("run", "sweep.toml", "--quiet", "--resume", "--out", out, check=False, cwd=workdir)
     assert p.returncode == 0, p.stderr
     assert run("status", out, cwd=workdir).returncode == 0
+
+
+# --- what a killed run leaves --------------------------------------------------------------
+
+def test_killed_run_leaves_only_openmpi_session_files(invsweep_bin, workdir, run):
+    """SIGKILL leaves the results file (resumable), a stale lock file that blocks nobody, and
+    OpenMPI's own session directory under $TMPDIR (ompi.*; documented in RELIABILITY.md) —
+    nothing else in the output folder or the temporary folder."""
+    targets = "[" + ", ".join(f"[{1000 + 50 * k}.0]" for k in range(16)) + "]"
+    text = sweep_text(samples=64, targets=targets, steps=4000)
+    (workdir / "sweep.toml").write_text(text.replace("steps = 4000\n", "steps = 4000\npatience = 0\ntolerance = 0.0\n"))
+    tmp = workdir / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+    before = set(os.listdir(workdir))
+    p = subprocess.Popen([invsweep_bin, "run", "sweep.toml", "--quiet"], cwd=workdir, env=env,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (workdir / "out.h5").exists():
+            with h5py.File(workdir / "out.h5", "r", locking=False) as f:
+                if np.any(f["tasks/status"][:] == 1):
+                    break
+        time.sleep(0.1)
+    p.kill()
+    p.wait()
+    assert set(os.listdir(workdir)) - before == {"out.h5", "out.h5.lock"}
+    assert all(n.startswith("ompi.") for n in os.listdir(tmp)), os.listdir(tmp)
+    run("run", "sweep.toml", "--quiet", "--resume", cwd=workdir)
+    assert set(os.listdir(workdir)) - before == {"out.h5"}
+    assert run("status", "out.h5", cwd=workdir).returncode == 0
