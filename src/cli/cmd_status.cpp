@@ -58,8 +58,8 @@ int run_status(const StatusOptions& opt) {
   int code = 0;
   if (st.invalid > 0) {
     std::vector<std::string> ids;
-    for (std::int64_t t : st.invalid_tasks)
-      ids.push_back(std::to_string(t));
+    for (std::size_t k = 0; k < st.invalid_tasks.size(); ++k)
+      ids.push_back(fmt::format("{} (= {})", st.invalid_tasks[k], st.invalid_values[k]));
     const auto more = st.invalid - static_cast<std::int64_t>(ids.size());
     fmt::print(stderr,
                "invsweep: {}: {} task{} with an invalid /tasks/status value (valid: 0 pending, 1 done, 2 diverged, "

@@ -58,10 +58,12 @@ def test_report_refuses_bad_options_without_a_traceback(results, option):
     assert not (results / "rep").exists()
 
 
-def test_report_into_a_non_utf8_folder(results):
+def test_report_of_and_into_non_utf8_paths(results):
+    # Both names hold bytes that are not UTF-8 (a file system accepts any bytes but / and NUL).
+    os.rename(results / "out.h5", os.fsencode(str(results)) + b"/out-\xff.h5")
     out = os.fsencode(str(results)) + b"/rep-\xff\xfe"
-    p = subprocess.run([sys.executable.encode(), b"-m", b"invsweep", b"report", b"out.h5", b"-o", out], cwd=results,
-                       capture_output=True, env=python_env(), timeout=600)
+    p = subprocess.run([sys.executable.encode(), b"-m", b"invsweep", b"report", b"out-\xff.h5", b"-o", out],
+                       cwd=results, capture_output=True, env=python_env(), timeout=600)
     assert b"Traceback" not in p.stderr, p.stderr.decode(errors="replace")
     assert p.returncode == 0, p.stderr.decode(errors="replace")
     assert os.path.exists(out + b"/index.html")

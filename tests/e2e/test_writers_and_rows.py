@@ -131,7 +131,7 @@ def test_status_names_invalid_status_values(workdir, run):
         f["tasks/status"][1] = 7
     st = run("status", "out.h5", check=False, cwd=workdir)
     assert st.returncode == 1
-    assert "1 task with an invalid /tasks/status value" in st.stderr and "task 1" in st.stderr, st.stderr
+    assert "1 task with an invalid /tasks/status value" in st.stderr and "task 1 (= 7)" in st.stderr, st.stderr
     assert "failed 0" in st.stdout  # not counted as failed
 
 

@@ -189,7 +189,10 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
       ++out.counts[status[t]];
     } else {
       ++out.invalid;
-      if (out.invalid_tasks.size() < 10) out.invalid_tasks.push_back(static_cast<std::int64_t>(t));
+      if (out.invalid_tasks.size() < 10) {
+        out.invalid_tasks.push_back(static_cast<std::int64_t>(t));
+        out.invalid_values.push_back(status[t]);
+      }
     }
   }
   out.bad_rows = invalid_done_rows(f, status);

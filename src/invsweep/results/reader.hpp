@@ -32,11 +32,12 @@ std::string task_list(const std::vector<BadRow>& rows, std::size_t total);
 struct StatusSummary {
   std::string path, sweep_hash, version, created;
   std::int64_t n_tasks = 0, n_samples = 0;
-  std::vector<std::string> status_names;    ///< from the file (pending, done, diverged, failed)
-  std::vector<std::int64_t> counts;         ///< tasks per status value, as status_names
-  std::int64_t invalid = 0;                 ///< tasks whose status is none of those values
-  std::vector<std::int64_t> invalid_tasks;  ///< the first of them (ids)
-  std::vector<BadRow> bad_rows;             ///< done rows that fail validation (invalid_done_rows)
+  std::vector<std::string> status_names;     ///< from the file (pending, done, diverged, failed)
+  std::vector<std::int64_t> counts;          ///< tasks per status value, as status_names
+  std::int64_t invalid = 0;                  ///< tasks whose status is none of those values
+  std::vector<std::int64_t> invalid_tasks;   ///< the first of them (ids)
+  std::vector<std::uint8_t> invalid_values;  ///< and their values
+  std::vector<BadRow> bad_rows;              ///< done rows that fail validation (invalid_done_rows)
 
   /// Tasks grouped by (target, constraint setting), in task order.
   struct Group {
