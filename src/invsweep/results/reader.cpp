@@ -113,7 +113,7 @@ std::vector<BadRow> invalid_done_rows(const h5::File& f, const std::vector<std::
         if (!std::isfinite(v)) return "a non-finite output";
       for (double v : r)
         if (!std::isfinite(v)) return "a non-finite residual";
-      const std::size_t off = static_cast<std::size_t>(c) * ni;
+      const hsize_t off = static_cast<hsize_t>(c) * ni;
       const bool penalty = method[static_cast<std::size_t>(c)] == "penalty";  // may step outside, by design
       for (hsize_t s = 0; s < ns; ++s) {
         for (hsize_t i = 0; i < ni; ++i) {
