@@ -54,11 +54,11 @@ void check_memory(const sweep::Sweep& s, const oracle::Oracle& o, const std::str
   const double need = e.bytes * std::max(ranks_per_node, 1);
   const std::uint64_t avail = available_memory();
   if (avail == UINT64_MAX || need <= static_cast<double>(avail)) return;
-  throw ConfigError(
-      fmt::format("{}: '{}' makes a task need about {} of memory per rank ({} on {} rank{} of this "
-                  "node), but {} is available; lower '{}' (or 'samples')",
-                  sweep_path, e.key, human_bytes(e.bytes), human_bytes(need), ranks_per_node,
-                  ranks_per_node == 1 ? "" : "s", human_bytes(static_cast<double>(avail)), e.key));
+  throw ConfigError(fmt::format(
+      "{}: '{}' makes a task need about {} of memory per rank ({} on {} rank{} of this "
+      "node), but {} is available; lower '{}'{}",
+      sweep_path, e.key, human_bytes(e.bytes), human_bytes(need), ranks_per_node, ranks_per_node == 1 ? "" : "s",
+      human_bytes(static_cast<double>(avail)), e.key, e.key == "samples" ? "" : " or 'samples'"));
 }
 
 }  // namespace invsweep::runner
