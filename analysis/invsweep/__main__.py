@@ -11,6 +11,7 @@ file and the part; nothing is written then."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from .loader import DEFAULT_RTOL, ResultsError
@@ -189,15 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args)
     if args.command == "sensitivity":
         return _sensitivity(args)
-    if args.sobol_n is not None and args.sobol_n < 2:
-        print(f"error: --sobol-n must be >= 2, got {args.sobol_n}", file=sys.stderr)
-        return 2
-    for name in ("rtol", "bootstrap"):
-        if getattr(args, name) <= 0:
-            print(f"error: --{name} must be > 0, got {getattr(args, name)}", file=sys.stderr)
-            return 2
-    if args.atol is not None and args.atol < 0:
-        print(f"error: --atol must be >= 0, got {args.atol}", file=sys.stderr)
+    problem = _check_report_options(args)
+    if problem:
+        _say(f"error: {problem}", sys.stderr)
         return 2
     opts = ReportOptions(rtol=args.rtol, atol=args.atol, statuses=None if args.all_tasks else ("done",),
                          n_boot=args.bootstrap, seed=args.seed, link_distance=args.link_distance,
@@ -206,13 +201,44 @@ def main(argv: list[str] | None = None) -> int:
     try:
         index = write_report(args.results, args.out, opts)
     except ResultsError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _say(f"error: {e}", sys.stderr)
         return 2
     except OSError as e:  # the output directory
-        print(f"error: cannot write the report to {args.out}: {e.strerror or e}", file=sys.stderr)
+        _say(f"error: cannot write the report to {args.out}: {e.strerror or e}", sys.stderr)
         return 2
-    print(index)
+    for warning in getattr(index, "warnings", ()):
+        _say(f"warning: {warning}", sys.stderr)
+    _say(str(index), sys.stdout)
     return 0
+
+
+def _check_report_options(args) -> str | None:
+    """The first bad report option, in words; None when all are valid."""
+    def finite(v) -> bool:
+        return v is not None and math.isfinite(v)
+    if not (finite(args.rtol) and args.rtol > 0):
+        return f"--rtol must be a finite number > 0, got {args.rtol}"
+    if args.atol is not None and not (finite(args.atol) and args.atol >= 0):
+        return f"--atol must be a finite number >= 0, got {args.atol}"
+    if args.bootstrap <= 0:
+        return f"--bootstrap must be > 0, got {args.bootstrap}"
+    if not 0 <= args.seed < 2**32:
+        return f"--seed must be in [0, 2**32), got {args.seed}"
+    if args.link_distance is not None and not (finite(args.link_distance) and args.link_distance > 0):
+        return f"--link-distance must be a finite number > 0 (a share of the feature range), got {args.link_distance}"
+    if args.max_cloud_plots < 0:
+        return f"--max-cloud-plots must be >= 0, got {args.max_cloud_plots}"
+    if args.sobol_n is not None and args.sobol_n < 2:
+        return f"--sobol-n must be >= 2, got {args.sobol_n}"
+    if not args.out:
+        return "--out: empty path"
+    return None
+
+
+def _say(text: str, stream) -> None:
+    """Prints text whatever the paths in it hold (bytes that are not UTF-8 are escaped)."""
+    stream.write(text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
+    stream.flush()
 
 
 if __name__ == "__main__":

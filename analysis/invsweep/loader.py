@@ -97,6 +97,7 @@ class Results:
     # objectives or when the file has no such datasets). `target` holds the range's centre.
     range_lo: np.ndarray | None = None  # [n, n_out]
     range_hi: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)  # rows left out, and why
     # The enums' names, from the file's objective_names, solver_names, status_names.
     objective_names: list[str] = field(default_factory=list)
     solver_names: list[str] = field(default_factory=list)
@@ -229,9 +230,63 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
         rows = (_rows(f, path, f"tasks/{name}", (n_tasks, n_out), ids) if f"tasks/{name}" in f
                 else np.full((len(ids), n_out), np.nan))
         setattr(res, f"range_{name}", rows)
+    _drop_invalid_done_rows(res)
     res.labels = [target_label(o, t, outputs, _objective_outputs(attrs["sweep_toml"]))
                   for o, t in zip(res.objectives, res.target)]
     return res
+
+
+def invalid_done_rows(res: Results) -> tuple[dict[int, str], dict[int, str]]:
+    """Rows marked done that the writer cannot have written, as {row of the selection: why}:
+    (rows to leave out: a vector outside its setting's bounds — not for method "penalty",
+    which may step outside by design; rows whose non-finite samples are left out: a
+    non-finite vector, output or residual). `invsweep status` checks fixed features too."""
+    drop, partial = {}, {}
+    done = res.status_names.index("done") if "done" in res.status_names else -1
+    for k in range(len(res.task_ids)):
+        if res.tasks["status"][k] != done:
+            continue
+        c = res.constraints[int(res.tasks["constraint"][k])]
+        x = res.vectors[k]
+        finite = np.all(np.isfinite(x), axis=1)
+        if not np.all(finite):
+            partial[k] = "a non-finite vector"
+        elif not np.all(np.isfinite(res.outputs[k])):
+            partial[k] = "a non-finite output"
+        elif not np.all(np.isfinite(res.residuals[k])):
+            partial[k] = "a non-finite residual"
+        x = x[finite]
+        scale = np.maximum(1.0, np.maximum(np.where(np.isfinite(c.lower), np.abs(c.lower), 0),
+                                           np.where(np.isfinite(c.upper), np.abs(c.upper), 0)))
+        tol = 1e-9 * scale
+        if c.method != "penalty" and np.any(~c.fixed_mask & np.any((x < c.lower - tol) | (x > c.upper + tol),
+                                                                    axis=0)):
+            drop[k] = "a vector outside its bounds"
+    return drop, partial
+
+
+def _tasks_in_words(res: Results, rows: dict[int, str]) -> str:
+    ids = [int(res.task_ids[k]) for k in sorted(rows)]
+    shown = ", ".join(str(i) for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return f"{len(ids)} task(s) marked done (task {shown}: {rows[min(rows)]})"
+
+
+def _drop_invalid_done_rows(res: Results) -> None:
+    drop, partial = invalid_done_rows(res)
+    if partial:
+        res.warnings.append(f"{res.path}: {_tasks_in_words(res, partial)} hold non-finite values; those samples are "
+                            f"left out; `invsweep status` names them and `invsweep run --resume` runs them again")
+    if not drop:
+        return
+    res.warnings.append(f"{res.path}: {_tasks_in_words(res, drop)} fail validation and are left out; "
+                        f"`invsweep run --resume` runs them again")
+    keep = np.array([k not in drop for k in range(len(res.task_ids))], dtype=bool)
+    res.task_ids = res.task_ids[keep]
+    res.tasks = {c: v[keep] for c, v in res.tasks.items()}
+    res.target, res.vectors, res.outputs = res.target[keep], res.vectors[keep], res.outputs[keep]
+    res.residuals, res.loss = res.residuals[keep], res.loss[keep]
+    if res.range_lo is not None:
+        res.range_lo, res.range_hi = res.range_lo[keep], res.range_hi[keep]
 
 
 def enum_names(f: h5py.File, path: str) -> dict[str, list[str]]:

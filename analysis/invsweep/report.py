@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +41,35 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
     CSV tables, the PNG plots and index.html into out_dir; returns the index.html path."""
     opts = opts or ReportOptions()
     res = load_results(results_path, statuses=opts.statuses, rtol=opts.rtol, atol=opts.atol)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
+    if final.exists() and not final.is_dir():
+        raise OSError(errno.ENOTDIR, "exists and is not a directory")
+    # Built in a temporary folder beside the final one and moved there when complete: a failed
+    # or interrupted report leaves no half-written folder.
+    final.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        _write_into(res, out, opts)
+        if final.exists():
+            for f in sorted(out.iterdir()):
+                os.replace(f, final / f.name)
+            out.rmdir()
+        else:
+            os.rename(out, final)
+    finally:
+        if out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+    index = _Index(final / "index.html")
+    index.warnings = res.warnings
+    return index
+
+
+class _Index(type(Path())):
+    """The index.html path, with the warnings the report gave (rows it left out, and why)."""
+    warnings: list = []
+
+
+def _write_into(res: Results, out: Path, opts: ReportOptions) -> None:
 
     tables = {
         "summary": summary_table(res),
@@ -76,8 +107,7 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
         "achieved": plots.target_vs_achieved(res, out),
     }
     index = out / "index.html"
-    index.write_text(_html(res, opts, tables, figures, len(found)), encoding="utf-8")
-    return index
+    index.write_text(_html(res, opts, tables, figures, len(found)), encoding="utf-8", errors="backslashreplace")
 
 
 def _headline(det: Table) -> Table:

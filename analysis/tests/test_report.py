@@ -222,7 +222,7 @@ def test_missing_dataset(tmp_path, good_file):
 
 
 def test_bad_options(tmp_path, good_file):
-    expect_bad_input(tmp_path, [good_file, "--rtol", "0"], "--rtol must be > 0")
+    expect_bad_input(tmp_path, [good_file, "--rtol", "0"], "--rtol must be a finite number > 0")
     expect_bad_input(tmp_path, [good_file, "--bootstrap", "x"], "invalid int value")
 
 

@@ -13,6 +13,8 @@
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/results/results.hpp"
 #include "invsweep/runner/cost_model.hpp"
+#include "invsweep/runner/memory.hpp"
+#include "invsweep/runner/setup.hpp"
 #include "invsweep/solvers/registry.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
@@ -27,6 +29,7 @@ struct CheckOptions {
   int ranks = 1;
   bool no_calibration = false;
   bool output_path = false;  // print only the results file's path (for scripts)
+  bool out_given = false;    // --out '' is an error, not "the sweep's output"
 };
 
 std::string human_seconds(double s) {
@@ -42,7 +45,15 @@ int run_check(const CheckOptions& opt) {
   const std::string oracle_path = sweep::peek_oracle_path(opt.sweep, text);
   const oracle::Oracle o = oracle::load_oracle(oracle_path);
   const sweep::Sweep s = sweep::parse_sweep(opt.sweep, text, o);
+  if (opt.out_given && opt.out.empty()) throw ConfigError("--out: empty path");
   const std::string out = opt.out.empty() ? s.output_path : opt.out;
+  // Everything `run` checks before it starts, so that check approves exactly what run accepts
+  // (an existing file must be a results file of this sweep: `run --resume` continues it).
+  const std::uint64_t size = results::estimated_size(s, o);
+  runner::check_memory(s, o, opt.sweep);
+  std::error_code ec;
+  const bool exists = !out.empty() && std::filesystem::exists(out, ec);
+  if (!out.empty()) runner::check_results_output(out, true, opt.sweep, oracle_path, s, o, size);
   if (opt.output_path) {
     if (out.empty())
       throw ConfigError(fmt::format("{}: no results file: set 'output' in the sweep file or give --out", opt.sweep));
@@ -56,7 +67,8 @@ int run_check(const CheckOptions& opt) {
   fmt::print("  tasks       {} = {} target{} × {} constraint setting{} × {} solver{} × {} replicate{}\n", s.n_tasks(),
              s.n_targets(), s.n_targets() == 1 ? "" : "s", s.n_constraints(), s.n_constraints() == 1 ? "" : "s",
              s.n_solvers(), s.n_solvers() == 1 ? "" : "s", s.replicates, s.replicates == 1 ? "" : "s");
-  fmt::print("  samples     {} vectors per task ({} in all)\n", s.samples, s.samples * s.n_tasks());
+  fmt::print("  samples     {} vectors per task ({:.0f} in all)\n", s.samples,
+             static_cast<double>(s.samples) * static_cast<double>(s.n_tasks()));
   for (const inverse::Constraint& c : s.constraints) {
     std::vector<std::string> parts;
     for (Index i = 0; i < o.n_in(); ++i) {
@@ -68,10 +80,7 @@ int run_check(const CheckOptions& opt) {
     }
     fmt::print("  constraint  '{}' ({}): {}\n", c.name, inverse::to_string(c.method), fmt::join(parts, ", "));
   }
-  const auto bytes = static_cast<double>(results::estimated_size(s, o));
-  std::error_code ec;
-  const bool exists = !out.empty() && std::filesystem::exists(out, ec);
-  if (!out.empty()) check_output_path(out, exists, "results file");  // its directory must be writable
+  const auto bytes = static_cast<double>(size);
   const bool new_dir = !out.empty() && !std::filesystem::is_directory(parent_dir(out), ec);
   fmt::print("  output      {} ({}){}\n", out.empty() ? "(none: give --out to run)" : out, human_bytes(bytes),
              exists    ? " — exists: `run --resume` continues it"
@@ -120,14 +129,18 @@ void setup_check(CLI::App& app) {
                                      "Validate a sweep against its oracle; print task count, output size, "
                                      "estimated run time (runs nothing)");
   sub->add_option("sweep", opt->sweep, "Sweep file (.toml)")->required();
-  sub->add_option("--out,-o", opt->out, "Results file the run would write (default: the sweep's 'output')");
+  CLI::Option* out =
+      sub->add_option("--out,-o", opt->out, "Results file the run would write (default: the sweep's 'output')");
   CLI::Option* ranks =
       sub->add_option("--ranks,-n", opt->ranks, "Ranks to estimate the run time for")->capture_default_str();
   sub->add_flag("--no-calibration", opt->no_calibration, "Skip the timing runs");
   sub->add_flag("--output-path", opt->output_path,
                 "Validate, then print only the results file's path (as `run` resolves it) and exit")
       ->excludes(ranks);
-  sub->callback([opt] { exit_code() = run_check(*opt); });
+  sub->callback([opt, out] {
+    opt->out_given = out->count() > 0;
+    exit_code() = run_check(*opt);
+  });
 }
 
 }  // namespace invsweep::cli

@@ -15,10 +15,14 @@ namespace invsweep::cli {
 struct PredictOptions {
   std::string oracle, data, out;
   bool force = false;
+  bool out_given = false;  // --out '' is an error, not "no output"
 };
 
 int run_predict(const PredictOptions& o) {
-  if (!o.out.empty()) check_output_path(o.out, o.force, "--out");
+  if (o.out_given) {
+    check_output_path(o.out, o.force, "--out");
+    check_not_an_input(o.out, "--out", {{o.data, "--data file"}, {o.oracle, "--oracle file"}});
+  }
   const oracle::Oracle orc = oracle::load_oracle(o.oracle);
   const data::Table table = data::read_csv(o.data);
   const MatrixD x = table.select(orc.input_names);
@@ -34,7 +38,7 @@ int run_predict(const PredictOptions& o) {
     for (std::size_t i = 0; i < rmse.size(); ++i)
       fmt::print("  {:<12} RMSE {:.6g}  R² {:.7f}\n", orc.output_names[i], rmse[i], r2[i]);
   }
-  if (!o.out.empty()) {
+  if (o.out_given) {
     std::vector<std::string> cols = orc.input_names;
     for (const std::string& n : orc.output_names)
       cols.push_back(n + (has_truth ? "_pred" : ""));
@@ -53,9 +57,12 @@ void setup_predict(CLI::App& app) {
       app.add_subcommand("predict", "Evaluate an oracle on a CSV file (and its fit, if the outputs are there)");
   sub->add_option("--oracle", opt->oracle, "Oracle file (.h5)")->required();
   sub->add_option("--data", opt->data, "CSV file holding the oracle's input columns")->required();
-  sub->add_option("-o,--out", opt->out, "CSV file to write inputs and predictions to");
+  CLI::Option* out = sub->add_option("-o,--out", opt->out, "CSV file to write inputs and predictions to");
   sub->add_flag("--force", opt->force, "Overwrite an existing output file");
-  sub->callback([opt] { exit_code() = run_predict(*opt); });
+  sub->callback([opt, out] {
+    opt->out_given = out->count() > 0;
+    exit_code() = run_predict(*opt);
+  });
 }
 
 }  // namespace invsweep::cli

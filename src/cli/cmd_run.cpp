@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "commands.hpp"
@@ -16,6 +17,13 @@ namespace {
 class MpiSession {
  public:
   MpiSession() {
+    // OpenMPI's own MPI-IO (OMPIO) opens a shared-file-pointer component with every file:
+    // `lockedfile` and `sm` build names from the file's path in fixed-size buffers and abort
+    // on long paths (exit 134 past ~240 bytes), and every one of them leaves files behind
+    // (in /tmp, or next to the results file) when a job is killed. HDF5 never uses shared
+    // file pointers; ROMIO, the other MPI-IO of OpenMPI, creates nothing of the kind. A
+    // user's own choice (the variable already set) is kept.
+    ::setenv("OMPI_MCA_io", "^ompio", 0);
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   }
@@ -52,9 +60,11 @@ std::uint64_t parse_size(const std::string& text) {
 struct RunCliOptions {
   runner::RunOptions run;
   std::string max_size = "64G";
+  bool out_given = false;  // --out '' is an error, not "the sweep's output"
 };
 
 int run_run(const RunCliOptions& o) {
+  if (o.out_given && o.run.out.empty()) throw ConfigError("--out: empty path");
   runner::RunOptions opt = o.run;
   opt.max_bytes = parse_size(o.max_size);
   if (!(opt.progress_seconds > 0))
@@ -70,7 +80,7 @@ void setup_run(CLI::App& app) {
   auto opt = std::make_shared<RunCliOptions>();
   CLI::App* sub = app.add_subcommand("run", "Run a sweep (under mpirun/srun on many ranks, or alone on one)");
   sub->add_option("sweep", opt->run.sweep, "Sweep file (.toml)")->required();
-  sub->add_option("--out,-o", opt->run.out, "Results file (default: the sweep's 'output')");
+  CLI::Option* out = sub->add_option("--out,-o", opt->run.out, "Results file (default: the sweep's 'output')");
   sub->add_flag("--resume", opt->run.resume,
                 "Continue the results file if it exists (it must come from the same sweep); start it otherwise");
   CLI::Option* force = sub->add_flag("--force", opt->run.force, "Allow a results file larger than --max-size");
@@ -81,7 +91,10 @@ void setup_run(CLI::App& app) {
                                        "Seconds between progress lines when stderr is not a terminal")
                            ->capture_default_str();
   sub->add_flag("--quiet,-q", opt->run.quiet, "No progress output")->excludes(every);
-  sub->callback([opt] { exit_code() = run_run(*opt); });
+  sub->callback([opt, out] {
+    opt->out_given = out->count() > 0;
+    exit_code() = run_run(*opt);
+  });
 }
 
 }  // namespace invsweep::cli

@@ -6,6 +6,8 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "invsweep/core/errors.hpp"
@@ -52,7 +54,29 @@ int run_status(const StatusOptions& opt) {
   if (!st.messages.empty()) fmt::print("\n");
   for (const results::StatusSummary::Message& m : st.messages)
     fmt::print("  task {} {}: {}\n", m.task, m.status, m.text);
-  return 0;
+  // A file a run can write holds neither: say so, name the tasks, and fail.
+  int code = 0;
+  if (st.invalid > 0) {
+    std::vector<std::string> ids;
+    for (std::size_t k = 0; k < st.invalid_tasks.size(); ++k)
+      ids.push_back(fmt::format("{} (= {})", st.invalid_tasks[k], st.invalid_values[k]));
+    const auto more = st.invalid - static_cast<std::int64_t>(ids.size());
+    fmt::print(stderr,
+               "invsweep: {}: {} task{} with an invalid /tasks/status value (valid: 0 pending, 1 done, 2 diverged, "
+               "3 failed): task{} {}{}\n",
+               opt.file, st.invalid, st.invalid == 1 ? "" : "s", st.invalid == 1 ? "" : "s", fmt::join(ids, ", "),
+               more > 0 ? fmt::format(" and {} more", more) : std::string());
+    code = 1;
+  }
+  if (!st.bad_rows.empty()) {
+    fmt::print(stderr, "invsweep: {}: {} row{} marked done fail validation ({}); `run --resume` runs them again\n",
+               opt.file, st.bad_rows.size(), st.bad_rows.size() == 1 ? "" : "s",
+               results::task_list(st.bad_rows, st.bad_rows.size()));
+    for (std::size_t k = 0; k < st.bad_rows.size() && k < 10; ++k)
+      fmt::print(stderr, "  task {}: {}\n", st.bad_rows[k].task, st.bad_rows[k].why);
+    code = 1;
+  }
+  return code;
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ int run_train_oracle(const TrainOracleOptions& o) {
   if (!(topt.val_fraction >= 0.01 && topt.val_fraction <= 0.5))
     throw ConfigError(fmt::format("--val-fraction {}: expected a value in [0.01, 0.5]", topt.val_fraction));
   check_output_path(o.out, o.force, "--out");
+  check_not_an_input(o.out, "--out", {{o.data, "--data file"}});
 
   const data::Table table = data::read_csv(o.data);
   const MatrixD x = table.select(inputs);

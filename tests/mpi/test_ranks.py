@@ -204,25 +204,45 @@ def assert_done_rows_right(path, ref, what):
     return int(done.sum()), len(status)
 
 
+def stop_mid_run(invsweep_bin, sweep, out, sig):
+    """Starts the run (under mpirun unless NP=1), sends `sig` once a task is done; returns the
+    exit code, stderr and the seconds from the signal to the end."""
+    np_ = 0 if NP == 1 else NP
+    p = subprocess.Popen(command(invsweep_bin, np_, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_until_done(out, 1)
+    assert p.poll() is None, f"the run finished before {sig.name}; make the sweep longer"
+    t0 = time.monotonic()
+    p.send_signal(sig)  # to mpirun, which ends the job (SIGTERM) or passes the signal on (SIGUSR2)
+    _, err = p.communicate(timeout=30)
+    return p.returncode, err, time.monotonic() - t0
+
+
+def test_usr2_through_mpirun_exits_143(invsweep_bin, long_reference, tmp_path):
+    """mpirun ends a job itself on SIGTERM (exit 1) but forwards SIGUSR2 to the ranks, which
+    stop now as on SIGTERM: the job's exit code is the ranks' 143; --resume completes the data."""
+    sweep, ref = long_reference
+    out = tmp_path / "stopped.h5"
+    code, err, _ = stop_mid_run(invsweep_bin, sweep, out, signal.SIGUSR2)
+    done, total = assert_done_rows_right(out, ref, "after SIGUSR2")
+    assert code == 143, f"exit {code}\n{err}"
+    assert "stopped by a signal" in err, err
+    assert 0 < done < total
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert_same(read(out), ref, "stopped by SIGUSR2 and resumed")
+
+
 def test_sigterm_stops_cleanly(invsweep_bin, long_reference, tmp_path):
     """SIGTERM ends the run within seconds; tasks in flight are left pending, never half
     written; --resume completes the data. NP=1 runs alone (no mpirun), to see exit code 143."""
     sweep, ref = long_reference
     out = tmp_path / "terminated.h5"
-    np_ = 0 if NP == 1 else NP
-    p = subprocess.Popen(command(invsweep_bin, np_, "run", sweep, "--out", out, "--quiet"), env=mpi_env(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_until_done(out, 1)
-    assert p.poll() is None, "the run finished before SIGTERM; make the sweep longer"
-    t0 = time.monotonic()
-    p.send_signal(signal.SIGTERM)  # to mpirun, which passes it on to the ranks
-    _, err = p.communicate(timeout=30)
-    seconds = time.monotonic() - t0
+    code, err, seconds = stop_mid_run(invsweep_bin, sweep, out, signal.SIGTERM)
     done, total = assert_done_rows_right(out, ref, "after SIGTERM")
-    print(f"SIGTERM: exit {p.returncode} after {seconds:.2f} s, {done}/{total} tasks done")
+    print(f"SIGTERM: exit {code} after {seconds:.2f} s, {done}/{total} tasks done")
     assert seconds < 5, f"took {seconds:.1f} s to stop"
     assert "stopped by a signal" in err and "--resume" in err, err
-    assert p.returncode == 143 if np_ == 0 else p.returncode != 0
+    assert code == 143 if NP == 1 else code != 0
     assert 0 < done < total
     run_sweep(invsweep_bin, NP, sweep, out, "--resume")
     assert_same(read(out), ref, "stopped by SIGTERM and resumed")

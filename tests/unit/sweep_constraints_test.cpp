@@ -66,6 +66,23 @@ TEST(SweepConstraints, EveryKeyLandsInItsField) {
   EXPECT_EQ(s.task(0).constraint.fixed_value[0], 1.5);
 }
 
+TEST(SweepConstraints, DegenerateBoundsAreRefusedNamingTheKey) {
+  // Ends that leave no finite value, and a single value (which `fixed` says).
+  for (const char* b : {"[inf, inf]", "[-inf, -inf]", "[inf, inf]"}) {
+    const std::string t = with_constraints(fmt::format("[[constraints]]\nbounds = {{ x1 = {} }}\n", b));
+    expect_refused(t, {value_at(t, "x1 = ") + ": 'constraints[0].bounds.x1'", "contains no finite value"});
+  }
+  for (const char* m : {"sigmoid", "paper", "penalty"}) {
+    const std::string t =
+        with_constraints(fmt::format("[[constraints]]\nmethod = \"{}\"\nbounds = {{ x1 = [100.0, 100.0] }}\n", m));
+    expect_refused(t, {value_at(t, "x1 = ") + ": 'constraints[0].bounds.x1' = [100, 100] is a single value",
+                       "use fixed = { x1 = 100 }"});
+  }
+  // Half-open bounds stay valid.
+  const sweep::Sweep s = parse(with_constraints("[[constraints]]\nbounds = { x1 = [-inf, 1.0], x2 = [0.0, inf] }\n"));
+  EXPECT_EQ(s.constraints[0].upper[0], 1.0);
+}
+
 TEST(SweepConstraints, ImpossibleSettingsAreRefused) {
   std::string t = with_constraints("[[constraints]]\nbounds = { x1 = [10.0, 0.0] }\n");
   expect_refused(t, {value_at(t, "x1 = ") + ": 'constraints[0].bounds.x1' has lower bound 10 > upper bound 0"});

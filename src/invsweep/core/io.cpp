@@ -1,10 +1,12 @@
 #include "invsweep/core/io.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,9 +48,45 @@ std::uint64_t free_bytes(const std::string& path) {
   return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
 }
 
-void check_output_path(const std::string& path, bool overwrite, std::string_view what) {
+void check_path_name(const std::string& path, std::string_view what) {
   if (path.empty()) throw ConfigError(fmt::format("{}: empty path", what));
+  if (path.find('\0') != std::string::npos)
+    throw ConfigError(fmt::format("{} '{}': the path contains a NUL byte", what, path.substr(0, path.find('\0'))));
+  if (path.size() >= PATH_MAX)
+    throw ConfigError(fmt::format("{} {}…: name too long ({} bytes, at most {})", what, path.substr(0, 40), path.size(),
+                                  PATH_MAX - 1));
+  for (const fs::path& part : fs::path(path))
+    if (part.native().size() > NAME_MAX)
+      throw ConfigError(fmt::format("{} {}: name too long: the component '{}…' has {} bytes, at most {}", what, path,
+                                    part.native().substr(0, 40), part.native().size(), NAME_MAX));
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {
+  }, sb{};
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void check_not_an_input(const std::string& out, std::string_view out_what,
+                        const std::vector<std::pair<std::string, std::string>>& inputs) {
+  for (const auto& [path, what] : inputs)
+    if (!path.empty() && same_file(out, path))
+      throw IoError(
+          fmt::format("{} {}: is the same file as the {} {}; writing it would destroy that input — choose "
+                      "another output",
+                      out_what, out, what, path));
+}
+
+void check_output_path(const std::string& path, bool overwrite, std::string_view what) {
+  check_path_name(path, what);
   const fs::path p(path);
+  std::error_code lec;
+  if (fs::is_symlink(p, lec) && !fs::exists(p, lec))
+    throw IoError(
+        fmt::format("{} {}: is a symbolic link to '{}', which does not exist; give the target's path or "
+                    "remove the link",
+                    what, path, fs::read_symlink(p, lec).string()));
   const fs::path dir = parent_dir(path);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace invsweep {
 
@@ -12,8 +14,23 @@ std::string errno_text();
 /// Checks, before any work starts, that `path` can be created: its directory exists and is
 /// writable — or does not exist yet and can be created, i.e. the nearest existing ancestor is
 /// a writable directory — and the file does not exist unless `overwrite`. Creates nothing.
+/// A dangling symbolic link is refused (writing would replace the link, not fill its target).
 /// Throws IoError naming the path and `what` ("--out", "results file").
 void check_output_path(const std::string& path, bool overwrite, std::string_view what);
+
+/// Refuses a path that cannot name a file: empty, with a NUL byte, a component longer than
+/// NAME_MAX bytes or the whole longer than PATH_MAX ("name too long", not "does not exist").
+/// Throws ConfigError naming `what`.
+void check_path_name(const std::string& path, std::string_view what);
+
+/// Do `a` and `b` name the same existing file (same device and inode, whatever the spelling:
+/// links, "./", symlinks)? False when either does not exist.
+bool same_file(const std::string& a, const std::string& b);
+
+/// Throws IoError when the output `out` is the same file as one of `inputs` (their `what`
+/// named): writing it would destroy the input it is made from.
+void check_not_an_input(const std::string& out, std::string_view out_what,
+                        const std::vector<std::pair<std::string, std::string>>& inputs);
 
 /// The folder `path` would be written to ("." for a bare file name).
 std::string parent_dir(const std::string& path);

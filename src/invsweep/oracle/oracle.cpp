@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "invsweep/core/errors.hpp"
@@ -66,10 +67,15 @@ void Oracle::validate(const std::string& source) const {
   check_vector(source, output_scaler.scale, n_out(), "output_scaler/scale", true);
   check_vector(source, input_lo, n_in(), "input_bounds/lo", false, true);
   check_vector(source, input_hi, n_in(), "input_bounds/hi", false, true);
-  for (Index i = 0; i < n_in(); ++i)
-    if (input_lo[i] > input_hi[i])
-      throw IoError(
-          fmt::format("{}: input_bounds lo > hi for input '{}'", source, input_names[static_cast<std::size_t>(i)]));
+  for (Index i = 0; i < n_in(); ++i) {
+    const std::string& name = input_names[static_cast<std::size_t>(i)];
+    if (input_lo[i] > input_hi[i]) throw IoError(fmt::format("{}: input_bounds lo > hi for input '{}'", source, name));
+    // (-inf, inf) records "unbounded"; an end at +inf below or -inf above holds no value at all.
+    if (input_lo[i] == std::numeric_limits<double>::infinity() ||
+        input_hi[i] == -std::numeric_limits<double>::infinity())
+      throw IoError(fmt::format("{}: input_bounds of input '{}' are [{}, {}], which contain no finite value", source,
+                                name, input_lo[i], input_hi[i]));
+  }
 }
 
 }  // namespace invsweep::oracle

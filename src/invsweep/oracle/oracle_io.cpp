@@ -109,13 +109,20 @@ Oracle read_oracle_group(const h5::Node& og) {
   o.input_lo = read_vector(bounds, "lo");
   o.input_hi = read_vector(bounds, "hi");
   if (og.has("metrics")) {
-    const h5::Node m = og.open_group("metrics");
-    if (m.has_attr("val_rmse")) o.metrics.val_rmse = attr_doubles(m, "val_rmse");
-    if (m.has_attr("val_r2")) o.metrics.val_r2 = attr_doubles(m, "val_r2");
-    if (m.has_attr("train_rmse")) o.metrics.train_rmse = attr_doubles(m, "train_rmse");
-    if (m.has_attr("n_train")) o.metrics.n_train = m.attr_int("n_train");
-    if (m.has_attr("n_val")) o.metrics.n_val = m.attr_int("n_val");
-    if (m.has_attr("epochs")) o.metrics.epochs = m.attr_int("epochs");
+    // Optional and informative only: a malformed attribute is reported and skipped, it does
+    // not make an otherwise valid oracle unusable.
+    try {
+      const h5::Node m = og.open_group("metrics");
+      if (m.has_attr("val_rmse")) o.metrics.val_rmse = attr_doubles(m, "val_rmse");
+      if (m.has_attr("val_r2")) o.metrics.val_r2 = attr_doubles(m, "val_r2");
+      if (m.has_attr("train_rmse")) o.metrics.train_rmse = attr_doubles(m, "train_rmse");
+      if (m.has_attr("n_train")) o.metrics.n_train = m.attr_int("n_train");
+      if (m.has_attr("n_val")) o.metrics.n_val = m.attr_int("n_val");
+      if (m.has_attr("epochs")) o.metrics.epochs = m.attr_int("epochs");
+    } catch (const std::exception& e) {
+      o.metrics = {};
+      fmt::print(stderr, "invsweep: warning: {}: /oracle/metrics is malformed and is ignored ({})\n", src, e.what());
+    }
   }
   o.validate(src);
   return o;

@@ -81,6 +81,67 @@ struct CertAcc {
 
 }  // namespace
 
+std::vector<BadRow> invalid_done_rows(const h5::File& f, const std::vector<std::uint8_t>& status,
+                                      std::size_t max_rows) {
+  std::vector<BadRow> bad;
+  const h5::Node tasks = f.open_group("tasks");
+  const h5::Node cons = f.open_group("constraints");
+  const h5::Dataset vectors = h5::Dataset::open(f, "vectors");
+  const h5::Dataset outputs = h5::Dataset::open(f, "outputs");
+  const h5::Dataset residuals = h5::Dataset::open(f, "residuals");
+  const std::vector<std::int32_t> constraint = h5::Dataset::open(tasks, "constraint").read_all<std::int32_t>();
+  const std::vector<double> lower = h5::Dataset::open(cons, "lower").read_all<double>();
+  const std::vector<double> upper = h5::Dataset::open(cons, "upper").read_all<double>();
+  const std::vector<std::uint8_t> mask = h5::Dataset::open(cons, "fixed_mask").read_all<std::uint8_t>();
+  const std::vector<double> value = h5::Dataset::open(cons, "fixed_value").read_all<double>();
+  const std::vector<std::string> method = h5::Dataset::open(cons, "method").read_strings();
+  const hsize_t ns = vectors.dims().at(1), ni = vectors.dims().at(2), no = outputs.dims().at(2);
+  const std::size_t nc = method.size();
+  std::vector<double> x(ns * ni), y(ns * no), r(ns);
+  const auto done = static_cast<std::uint8_t>(inverse::Status::done);
+  for (std::size_t t = 0; t < status.size() && bad.size() < max_rows; ++t) {
+    if (status[t] != done) continue;
+    const auto why = [&]() -> std::string {
+      const std::int32_t c = t < constraint.size() ? constraint[t] : -1;
+      if (c < 0 || static_cast<std::size_t>(c) >= nc) return fmt::format("constraint index {} out of range", c);
+      vectors.read_rows(t, 1, H5T_NATIVE_DOUBLE, x.data());
+      outputs.read_rows(t, 1, H5T_NATIVE_DOUBLE, y.data());
+      residuals.read_rows(t, 1, H5T_NATIVE_DOUBLE, r.data());
+      for (double v : x)
+        if (!std::isfinite(v)) return "a non-finite vector";
+      for (double v : y)
+        if (!std::isfinite(v)) return "a non-finite output";
+      for (double v : r)
+        if (!std::isfinite(v)) return "a non-finite residual";
+      const hsize_t off = static_cast<hsize_t>(c) * ni;
+      const bool penalty = method[static_cast<std::size_t>(c)] == "penalty";  // may step outside, by design
+      for (hsize_t s = 0; s < ns; ++s) {
+        for (hsize_t i = 0; i < ni; ++i) {
+          const double v = x[s * ni + i], lo = lower[off + i], hi = upper[off + i];
+          const double tol =
+              1e-9 * std::max({1.0, std::isfinite(lo) ? std::abs(lo) : 0.0, std::isfinite(hi) ? std::abs(hi) : 0.0});
+          if (mask[off + i] != 0 && std::abs(v - value[off + i]) > tol)
+            return fmt::format("sample {} holds {:g} for feature {}, which is fixed at {:g}", s, v, i, value[off + i]);
+          if (!penalty && mask[off + i] == 0 && (v < lo - tol || v > hi + tol))
+            return fmt::format("sample {} holds {:g} for feature {}, outside its bounds [{:g}, {:g}]", s, v, i, lo, hi);
+        }
+      }
+      return "";
+    }();
+    if (!why.empty()) bad.push_back({static_cast<std::int64_t>(t), why});
+  }
+  return bad;
+}
+
+std::string task_list(const std::vector<BadRow>& rows, std::size_t total) {
+  std::vector<std::string> ids;
+  for (std::size_t k = 0; k < rows.size() && k < 10; ++k)
+    ids.push_back(std::to_string(rows[k].task));
+  const std::size_t more = total - ids.size();
+  return fmt::format("task{} {}{}", total == 1 ? "" : "s", fmt::join(ids, ", "),
+                     more > 0 ? fmt::format(" and {} more", more) : std::string());
+}
+
 StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   const h5::File f = h5::File::open(path, h5::Mode::read_only);
   if (!f.has_attr("format") || f.attr_string("format") != kResultsFormat)
@@ -123,12 +184,18 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   out.n_tasks = static_cast<std::int64_t>(n);
   out.n_samples = static_cast<std::int64_t>(ns);
   out.counts.assign(out.status_names.size(), 0);
-  for (std::uint8_t s : status) {
-    if (s < out.counts.size())
-      ++out.counts[s];
-    else
+  for (std::size_t t = 0; t < n; ++t) {
+    if (status[t] < out.counts.size()) {
+      ++out.counts[status[t]];
+    } else {
       ++out.invalid;
+      if (out.invalid_tasks.size() < 10) {
+        out.invalid_tasks.push_back(static_cast<std::int64_t>(t));
+        out.invalid_values.push_back(status[t]);
+      }
+    }
   }
+  out.bad_rows = invalid_done_rows(f, status);
 
   // Best residual per (target, constraint) over done tasks, read one task row at a time.
   const auto done = static_cast<std::uint8_t>(inverse::Status::done);

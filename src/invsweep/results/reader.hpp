@@ -2,18 +2,42 @@
 // Reading a results file on one rank (serial HDF5): what `invsweep status` shows. Safe on a
 // file that a run is writing (it reads rows that are complete: status is written last).
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+namespace invsweep::h5 {
+class File;
+}
+
 namespace invsweep::results {
+
+/// A row marked done that cannot be a result: a non-finite vector, output or residual, a
+/// vector outside its setting's bounds, or a fixed feature away from its value (a damaged or
+/// tampered file, or a second writer).
+struct BadRow {
+  std::int64_t task = 0;
+  std::string why;
+};
+
+/// Serial: every done row of `f` (status as read from it) checked as above; at most
+/// `max_rows` reported (all are counted in the returned size only up to that).
+std::vector<BadRow> invalid_done_rows(const h5::File& f, const std::vector<std::uint8_t>& status,
+                                      std::size_t max_rows = SIZE_MAX);
+
+/// "tasks 3, 7, 12 and 5 more" (ids of at most the first few `rows`).
+std::string task_list(const std::vector<BadRow>& rows, std::size_t total);
 
 struct StatusSummary {
   std::string path, sweep_hash, version, created;
   std::int64_t n_tasks = 0, n_samples = 0;
-  std::vector<std::string> status_names;  ///< from the file (pending, done, diverged, failed)
-  std::vector<std::int64_t> counts;       ///< tasks per status value, as status_names
-  std::int64_t invalid = 0;               ///< tasks whose status is none of those values
+  std::vector<std::string> status_names;     ///< from the file (pending, done, diverged, failed)
+  std::vector<std::int64_t> counts;          ///< tasks per status value, as status_names
+  std::int64_t invalid = 0;                  ///< tasks whose status is none of those values
+  std::vector<std::int64_t> invalid_tasks;   ///< the first of them (ids)
+  std::vector<std::uint8_t> invalid_values;  ///< and their values
+  std::vector<BadRow> bad_rows;              ///< done rows that fail validation (invalid_done_rows)
 
   /// Tasks grouped by (target, constraint setting), in task order.
   struct Group {

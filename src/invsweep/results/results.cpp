@@ -167,12 +167,32 @@ void write_task_table(const h5::Node& root, const sweep::Sweep& s, Index n_out, 
 }  // namespace
 
 std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
-  const auto nt = static_cast<std::uint64_t>(s.n_tasks());
-  const auto per_task =
-      static_cast<std::uint64_t>(s.samples * (o.n_in() + o.n_out() + 1) + s.log_points + 3 * o.n_out()) * 8 +
-      kMessageWidth + 48 + static_cast<std::uint64_t>(2 * o.n_out()) * 8 + 1 + 1 + 4;  // certificates
-  const std::uint64_t sampling = 3 * 8;                                                // /tasks/acceptance, ess, rhat
-  return nt * (per_task + sampling);
+  // Checked arithmetic: a sweep large enough to wrap 64 bits must be refused, not shown as 0 B.
+  bool overflow = false;
+  const auto mul = [&](std::uint64_t a, std::uint64_t b) {
+    std::uint64_t r = 0;
+    overflow = overflow || __builtin_mul_overflow(a, b, &r);
+    return r;
+  };
+  const auto add = [&](std::uint64_t a, std::uint64_t b) {
+    std::uint64_t r = 0;
+    overflow = overflow || __builtin_add_overflow(a, b, &r);
+    return r;
+  };
+  const auto u = [](Index v) { return static_cast<std::uint64_t>(v); };
+  std::uint64_t nt = mul(mul(u(s.n_targets()), u(s.n_constraints())), mul(u(s.n_solvers()), u(s.replicates)));
+  const std::uint64_t values =
+      add(add(mul(u(s.samples), u(o.n_in() + o.n_out() + 1)), u(s.log_points)), u(3 * o.n_out()));
+  const std::uint64_t per_task =
+      add(mul(values, 8), kMessageWidth + 48 + u(2 * o.n_out()) * 8 + 1 + 1 + 4  // certificates
+                              + 3 * 8);                                          // /tasks/acceptance, ess, rhat
+  const std::uint64_t bytes = mul(nt, per_task);
+  if (overflow)
+    throw ConfigError(
+        fmt::format("{}: the results file's size does not fit in 64 bits ({} targets × {} constraint "
+                    "settings × {} solvers × {} replicates × {} samples); make the sweep smaller",
+                    s.path, s.n_targets(), s.n_constraints(), s.n_solvers(), s.replicates, s.samples));
+  return bytes;
 }
 
 ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sweep::Sweep& s, const oracle::Oracle& o,

@@ -29,6 +29,7 @@ inline std::string part_path(const std::string& path) {
 }
 
 /// Bytes the result datasets of a sweep take (vectors, outputs, residuals, loss, tasks).
+/// Throws ConfigError naming the sweep when that does not fit in 64 bits.
 std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o);
 
 class ResultsFile {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <thread>
 
 #include "invsweep/core/errors.hpp"
@@ -59,6 +60,9 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // OpenMPI's mpirun ends the job itself on SIGTERM/SIGINT (exit 1) but forwards SIGUSR2 to
+  // the ranks: "stop now" through mpirun, so that the ranks' 143 is the job's exit code.
+  sigaction(SIGUSR2, &sa, nullptr);
   struct sigaction drain {};
   drain.sa_handler = on_drain_signal;
   sigemptyset(&drain.sa_mask);
@@ -156,7 +160,8 @@ class Worker {
       const double nan = std::numeric_limits<double>::quiet_NaN();
       r = inverse::TaskResult{};
       r.status = inverse::Status::failed;
-      r.message = fmt::format("task {} failed: {}", id, e.what());
+      // The message says why; the task's id and status are beside it wherever it is shown.
+      r.message = dynamic_cast<const std::bad_alloc*>(&e) != nullptr ? std::string("out of memory") : e.what();
       r.vectors = MatrixD::Constant(p_.oracle.n_in(), sw.samples, nan);
       r.outputs = MatrixD::Constant(p_.oracle.n_out(), sw.samples, nan);
       r.residuals = VectorD::Constant(sw.samples, nan);

@@ -35,7 +35,8 @@ struct RunOptions {
 /// Throws UserError on rank 0 (other ranks return 2) for bad input.
 int run_sweep(const RunOptions& options);
 
-/// Installs the handlers: SIGTERM / SIGINT stop the run now, SIGUSR1 after the tasks in flight.
+/// Installs the handlers: SIGTERM / SIGINT / SIGUSR2 stop the run now (SIGUSR2: what mpirun
+/// forwards), SIGUSR1 after the tasks in flight.
 void install_stop_handlers();
 
 }  // namespace invsweep::runner

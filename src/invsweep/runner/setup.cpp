@@ -11,9 +11,13 @@
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
+#include "invsweep/core/lock.hpp"
 #include "invsweep/core/strings.hpp"
+#include "invsweep/h5/h5.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
+#include "invsweep/results/reader.hpp"
 #include "invsweep/results/results.hpp"
+#include "invsweep/runner/memory.hpp"
 
 namespace invsweep::runner {
 
@@ -45,8 +49,38 @@ void bcast_bytes(std::string& s, int root) {
     MPI_Bcast(s.data() + off, static_cast<int>(std::min(chunk, s.size() - off)), MPI_CHAR, root, MPI_COMM_WORLD);
 }
 
+OutputVerdict check_results_output(const std::string& out, bool resume, const std::string& sweep_path,
+                                   const std::string& oracle_path, const sweep::Sweep& sw, const oracle::Oracle& o,
+                                   std::uint64_t bytes) {
+  check_output_path(out, true, "results file");  // a usable name, its directory writable, not a directory
+  check_not_an_input(out, "results file", {{sweep_path, "sweep file"}, {oracle_path, "oracle file"}});
+  OutputVerdict v;
+  std::error_code ec;
+  if (resume && fs::exists(out, ec)) {
+    if (::access(out.c_str(), W_OK) != 0) throw IoError(fmt::format("results file {}: not writable", out));
+    v.status = results::ResultsFile::check_resumable(out, sw, o, sw.hash(o));
+    v.resume_existing = true;
+    // Done rows that cannot be results run again: they are not trusted.
+    v.bad_rows = results::invalid_done_rows(h5::File::open(out, h5::Mode::read_only), v.status);
+    for (const results::BadRow& b : v.bad_rows)
+      v.status[static_cast<std::size_t>(b.task)] = static_cast<std::uint8_t>(inverse::Status::pending);
+    return v;
+  }
+  if (fs::exists(out, ec))
+    throw IoError(
+        fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
+                    "another --out to start over",
+                    out));
+  // The file takes its full size when it is created: refuse now rather than fail then.
+  const std::uint64_t free = free_bytes(out);
+  if (free < bytes)
+    throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free", out,
+                              human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
+  return v;
+}
+
 /// Rank 0: everything that can be wrong with the user's input, checked before any output.
-Setup prepare(const RunOptions& opt) {
+Setup prepare(const RunOptions& opt, int ranks_per_node) {
   Setup s;
   s.sweep_path = opt.sweep;
   s.sweep_text = sweep::read_text_file(opt.sweep, "sweep file");
@@ -64,37 +98,45 @@ Setup prepare(const RunOptions& opt) {
                     "limit of {}; run with --force if that is intended",
                     opt.sweep, human_bytes(static_cast<double>(bytes)), sw.n_tasks(), sw.samples,
                     human_bytes(static_cast<double>(opt.max_bytes))));
-  std::error_code ec;
-  if (opt.resume && fs::exists(s.out, ec)) {
-    check_output_path(s.out, true, "results file");
-    if (::access(s.out.c_str(), W_OK) != 0) throw IoError(fmt::format("results file {}: not writable", s.out));
-    s.status = results::ResultsFile::check_resumable(s.out, sw, o, sw.hash(o));
-    s.resume_existing = true;
-  } else {
-    check_output_path(s.out, true, "results file");  // directory present and writable, not a directory itself
-    if (fs::exists(s.out, ec))
-      throw IoError(
-          fmt::format("results file {}: exists; run with --resume to continue it, or remove it / choose "
-                      "another --out to start over",
-                      s.out));
-    // The file takes its full size when it is created: refuse now rather than fail then.
-    const std::uint64_t free = free_bytes(s.out);
-    if (free < bytes)
-      throw IoError(fmt::format("results file {}: needs about {}, but the file system holding it has {} free", s.out,
-                                human_bytes(static_cast<double>(bytes)), human_bytes(static_cast<double>(free))));
+  check_memory(sw, o, opt.sweep, ranks_per_node);
+  try {
+    check_results_output(s.out, opt.resume, s.sweep_path, s.oracle_path, sw, o, bytes);
+  } catch (const UserError&) {
+    // When another run is writing the file, it is the reason (the file exists, or is
+    // half-made): name it. Otherwise the check's own message stands.
+    std::error_code ec;
+    if (fs::is_directory(parent_dir(s.out), ec) && fs::exists(lock_path(s.out), ec))
+      (void)WriterLock::acquire(s.out);  // throws naming the holder; else released at once
+    throw;
   }
   create_parent_dirs(s.out, "results file");  // every check has passed: only now make its folder
+  // One writer per file: under the lock, look again (another run may have created or
+  // finished the file meanwhile); the lock is held until the run has closed the file.
+  s.lock = std::make_shared<WriterLock>(WriterLock::acquire(s.out));
+  const OutputVerdict v = check_results_output(s.out, opt.resume, s.sweep_path, s.oracle_path, sw, o, bytes);
+  s.resume_existing = v.resume_existing;
+  s.status = v.status;
+  if (!v.bad_rows.empty())
+    fmt::print(stderr, "invsweep: warning: {}: {} row{} marked done fail validation ({}: {}); they run again\n", s.out,
+               v.bad_rows.size(), v.bad_rows.size() == 1 ? "" : "s", results::task_list(v.bad_rows, v.bad_rows.size()),
+               v.bad_rows.front().why);
   return s;
 }
 
 std::optional<Prepared> prepare_all(const RunOptions& opt) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  // The ranks sharing rank 0's node share its memory.
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int on_node = 1;
+  MPI_Comm_size(node, &on_node);
+  MPI_Comm_free(&node);
   Prepared p;
   std::string error;
   if (rank == 0) {
     try {
-      p.setup = prepare(opt);
+      p.setup = prepare(opt, on_node);
     } catch (const UserError& e) {
       error = e.what();
     }

@@ -4,11 +4,14 @@
 // oracle's bytes (one file read, not one per rank), parses and validates them again, and
 // knows which tasks are pending. And the collective helpers of the runner.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "invsweep/core/lock.hpp"
 #include "invsweep/oracle/oracle.hpp"
+#include "invsweep/results/reader.hpp"
 #include "invsweep/runner/runner.hpp"
 #include "invsweep/sweep/sweep.hpp"
 
@@ -19,11 +22,28 @@ struct Setup {
   std::string sweep_path, sweep_text, oracle_path, oracle_bytes, out;
   bool resume_existing = false;
   std::vector<std::uint8_t> status;  ///< /tasks/status of a resumed file (rank 0)
+  std::shared_ptr<WriterLock> lock;  ///< rank 0: the results file's writer lock, held for the run
 };
 
+/// What the results path holds for a run.
+struct OutputVerdict {
+  bool resume_existing = false;           ///< an existing file of this sweep, to continue
+  std::vector<std::uint8_t> status;       ///< its /tasks/status, done rows that fail validation as pending
+  std::vector<results::BadRow> bad_rows;  ///< those rows, and why
+};
+
+/// Serial: every check `run` makes of its results path `out` — a usable name, not a directory,
+/// not a dangling link, not the sweep or oracle file itself (same inode), its folder writable;
+/// with `resume` an existing file must be a results file of this sweep; without, it must not
+/// exist; a new file must fit on its file system (`bytes`). `check` calls it too, so that it
+/// approves exactly what `run` accepts. Throws UserError.
+OutputVerdict check_results_output(const std::string& out, bool resume, const std::string& sweep_path,
+                                   const std::string& oracle_path, const sweep::Sweep& sw, const oracle::Oracle& o,
+                                   std::uint64_t bytes);
+
 /// Rank 0: everything that can be wrong with the user's input, checked before any output.
-/// Throws UserError.
-Setup prepare(const RunOptions& opt);
+/// `ranks_per_node` ranks share the memory of rank 0's node. Throws UserError.
+Setup prepare(const RunOptions& opt, int ranks_per_node = 1);
 
 /// What every rank knows after the start.
 struct Prepared {

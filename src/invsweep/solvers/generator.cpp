@@ -148,6 +148,22 @@ class Generator final : public SolverWith<GeneratorSettings> {
     return r;
   }
 
+  MemoryNeed memory(const std::any& s, const MemoryInput& in) const override {
+    const GeneratorSettings& g = get(s);
+    // G's parameters with their gradient and Adam's two moments, and its activations for the
+    // batch of `samples` latents (forward and backward, float32).
+    double params = 0, width = static_cast<double>(g.latent + in.n_in);
+    double prev = static_cast<double>(g.latent);
+    for (Index h : g.hidden) {
+      params += (prev + 1) * static_cast<double>(h);
+      prev = static_cast<double>(h);
+      width += static_cast<double>(h);
+    }
+    params += (prev + 1) * static_cast<double>(in.n_in);
+    const double weights = 4 * params * 4, activations = 4 * width * static_cast<double>(in.samples) * 4;
+    return {weights + activations, weights > activations ? "generator.hidden" : "samples"};
+  }
+
   std::int64_t work(const std::any& s) const override { return get(s).steps; }
   std::any with_work(const std::any& s, std::int64_t units) const override {
     GeneratorSettings g = get(s);

@@ -41,6 +41,16 @@ struct CostEstimate {
   std::string detail;      ///< one line for `check`
 };
 
+/// The shape of a task, for memory estimates.
+struct MemoryInput {
+  Index n_in = 0, n_out = 0, samples = 0;
+  Index oracle_width = 0;  ///< the oracle's summed layer widths
+};
+struct MemoryNeed {
+  double bytes = 0;  ///< double: the product of two large settings must not wrap
+  std::string key;   ///< the setting that drives it
+};
+
 /// What the cost hook may use: the oracle, one representative task, and the sweep's shape.
 struct CostInput {
   const oracle::Oracle& oracle;
@@ -85,6 +95,14 @@ class Solver {
   virtual std::pair<std::int64_t, std::int64_t> calibration_work(const std::any& settings) const {
     (void)settings;
     return {20, 60};
+  }
+  /// Bytes one task of this solver holds at its peak on one rank, beyond the task's results
+  /// (memory_estimate() adds those), and the settings key that drives it ("generator.hidden").
+  /// Default: none beyond the results, so the sweep's `samples` drives it.
+  virtual MemoryNeed memory(const std::any& settings, const MemoryInput& in) const {
+    (void)settings;
+    (void)in;
+    return {};
   }
   /// Calibrated estimate: by default two short timed runs extrapolated linearly in work()
   /// (runner/cost_model.hpp); solvers whose cost has another shape override it.

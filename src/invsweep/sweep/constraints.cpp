@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "invsweep/core/errors.hpp"
@@ -33,6 +34,17 @@ void parse_bounds(const config::Table& c, Constraint& out, const config::Context
     if (lh[0] > lh[1])
       throw ConfigError(fmt::format("{}: '{}.{}' has lower bound {} > upper bound {} in constraint '{}'", c.where(node),
                                     c.name("bounds"), k.str(), lh[0], lh[1], out.name));
+    // An end at +inf below or -inf above leaves no finite value to search.
+    if (lh[0] == std::numeric_limits<double>::infinity() || lh[1] == -std::numeric_limits<double>::infinity())
+      throw ConfigError(
+          fmt::format("{}: '{}.{}' = [{}, {}] contains no finite value in constraint '{}'; expected "
+                      "finite ends (one end may be -inf or inf)",
+                      c.where(node), c.name("bounds"), k.str(), lh[0], lh[1], out.name));
+    if (lh[0] == lh[1])
+      throw ConfigError(
+          fmt::format("{}: '{}.{}' = [{}, {}] is a single value in constraint '{}'; use "
+                      "fixed = {{ {} = {} }} to hold a feature at a value",
+                      c.where(node), c.name("bounds"), k.str(), lh[0], lh[1], out.name, k.str(), lh[0]));
     out.lower[i] = lh[0];
     out.upper[i] = lh[1];
   }

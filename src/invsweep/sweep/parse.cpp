@@ -178,6 +178,14 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
   }
   inverse::PolishSettings::table().parse_subtable(top, "polish", s.polish, ctx);
   inverse::CertifySettings::table().parse_subtable(top, "certify", s.certify, ctx);
+  // Task ids are 64-bit: a product of axes that does not fit is refused, never wrapped.
+  std::int64_t n = 1;
+  for (const Index k : {s.n_targets(), s.n_constraints(), s.n_solvers(), static_cast<Index>(s.replicates)})
+    if (__builtin_mul_overflow(n, static_cast<std::int64_t>(k), &n))
+      throw ConfigError(
+          fmt::format("{}: the sweep's task count does not fit in 64 bits ({} targets × {} constraint "
+                      "settings × {} solvers × {} replicates); make it smaller",
+                      path, s.n_targets(), s.n_constraints(), s.n_solvers(), s.replicates));
   return s;
 }
 
