@@ -56,7 +56,7 @@ def python_env():
 @pytest.mark.parametrize("resume", [False, True], ids=["new", "resume"])
 def test_second_writer_is_refused_naming_the_holder(invsweep_bin, workdir, run, resume):
     # Long enough to be still running while the second run tries: no early stopping.
-    targets = "[" + ", ".join(f"[{1000 + 50 * k}.0]" for k in range(16)) + "]"
+    targets = "[" + ", ".join(f"[{1000 + 25 * k}.0]" for k in range(48)) + "]"
     text = sweep_text(samples=64, targets=targets, steps=4000)
     (workdir / "sweep.toml").write_text(text.replace("steps = 4000\n", "steps = 4000\npatience = 0\ntolerance = 0.0\n"))
     flags = ["--resume"] if resume else []
@@ -267,7 +267,7 @@ def test_killed_run_leaves_only_openmpi_session_files(invsweep_bin, workdir, run
     """SIGKILL leaves the results file (resumable), a stale lock file that blocks nobody, and
     OpenMPI's own session directory under $TMPDIR (ompi.*; documented in RELIABILITY.md) —
     nothing else in the output folder or the temporary folder."""
-    targets = "[" + ", ".join(f"[{1000 + 50 * k}.0]" for k in range(16)) + "]"
+    targets = "[" + ", ".join(f"[{1000 + 25 * k}.0]" for k in range(48)) + "]"
     text = sweep_text(samples=64, targets=targets, steps=4000)
     (workdir / "sweep.toml").write_text(text.replace("steps = 4000\n", "steps = 4000\npatience = 0\ntolerance = 0.0\n"))
     tmp = workdir / "tmp"

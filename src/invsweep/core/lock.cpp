@@ -47,6 +47,9 @@ std::string holder_text() {
 
 WriterLock WriterLock::acquire(const std::string& path) {
   const std::string lp = lock_path(path);
+  // A holder that is stopping (a killed or requeued job whose ranks are still exiting) gets a
+  // few seconds to let go before the file counts as taken.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (int attempt = 0; attempt < 100; ++attempt) {
     const int fd = ::open(lp.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -55,6 +58,11 @@ WriterLock WriterLock::acquire(const std::string& path) {
       const int err = errno;
       const std::string who = read_all(fd);
       ::close(fd);
+      if ((err == EACCES || err == EAGAIN) && std::chrono::steady_clock::now() < give_up) {
+        ::usleep(100000);
+        --attempt;  // waiting for the holder is not a retry on a changing file
+        continue;
+      }
       if (err == EACCES || err == EAGAIN)
         throw IoError(
             fmt::format("results file {}: another invsweep run is writing it ({}; lock file {}); a results "
