@@ -61,7 +61,7 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-MAX_PANELS = 48  # per-setting plots show at most this many settings (the tables hold them all)
+MAX_PANELS = 12  # per-setting plots show at most this many settings, the first in sweep order (the tables hold them all)
 
 
 def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
@@ -217,10 +217,11 @@ def _limits(ax, lo: float, hi: float, axis: str) -> None:
         (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
 
 
-def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40) -> list[str]:
+def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40,
+                    first: int = 1) -> list[str]:
     """Per setting: the accepted vectors' free features coloured by family — a strip for one
     free feature, a pair plot for 2–5, the first two principal components above. Axes span the
-    oracle's training range."""
+    oracle's training range. Files clouds_<first + i>.png for found[i]."""
     names = []
     lo, hi = res.oracle.lo, res.oracle.hi
     for i, sc in enumerate(found[:max_plots]):
@@ -287,7 +288,7 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
             ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
             ax.set_title(title, fontsize=10)
             _family_legend(ax, labels)
-        names.append(_save(fig, out, f"clouds_{i + 1}.png"))
+        names.append(_save(fig, out, f"clouds_{first + i}.png"))
     return names
 
 
