@@ -86,9 +86,6 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
         "response": response_table(res, n_boot=n_boot, seed=opts.seed),
     }
     stages.done("summary, determinacy, response")
-    if sensitivity:
-        tables["sensitivity"] = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
-        stages.done("sensitivity")
     tables["feature_importance"] = importance_table(res, n_boot=n_boot, seed=opts.seed)
     stages.done("importance")
     found = find_clusters(res, distance=opts.link_distance, seed=opts.seed)
@@ -108,34 +105,44 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
             if len(det) and det["faithful"].astype(bool).all() else
             "spread of the solvers' solutions, not the distribution of solutions: 1 − Var / Var(prior)"),
         "response": lambda: plots.response_curves(res, out, box),
-        "sensitivity": lambda: plots.interval_bars(
-            tables.get("sensitivity", Table({})), out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint",
-            "output", "Sobol' index", "Sobol' indices of the oracle over each setting's box "
-            "(solid: total ST, hatched: first-order S1; 95 % intervals)", ylim=(-0.05, 1.05),
-            extra=("S1", "S1_lo", "S1_hi")) if sensitivity else [],
         "distributions": lambda: plots.distributions(res, out, box, max_panels),
         "importance": lambda: plots.importance_bars(tables["feature_importance"], out),
         "loss": lambda: plots.loss_curves(res, out, max_panels),
         "residuals": lambda: plots.residual_histograms(res, out, max_panels),
         "achieved": lambda: plots.target_vs_achieved(res, out),
     }
-    # The clouds, one job per plot, started first: they are the largest share of the drawing.
+    # The clouds, one job per plot, started first: they are the largest share of the drawing;
+    # before them the Sobol' indices (table and plot), the longest single job.
     clouds = cloud_choice(found, max_clouds)
-    jobs = {**{f"clouds {k}": (lambda k=k, i=i: plots.solution_clouds([found[i]], res, out, 1, first=k + 1))
+    jobs = {**({"sensitivity": lambda: _sensitivity_job(res, out, opts)} if sensitivity else {}),
+            **{f"clouds {k}": (lambda k=k, i=i: plots.solution_clouds([found[i]], res, out, 1, first=k + 1))
                for k, i in enumerate(clouds)}, **jobs}
     ran = parallel.run(jobs, opts.jobs)
+    if sensitivity:
+        tables["sensitivity"], names = ran["sensitivity"][0]
+        ran["sensitivity"] = (names, ran["sensitivity"][1])
     drawn = {k: v for k, (v, _) in ran.items()}
-    figures = {k: v for k, v in drawn.items() if not k.startswith("clouds ")}
+    figures = {"sensitivity": [], **{k: v for k, v in drawn.items() if not k.startswith("clouds ")}}
     figures["clouds"] = [n for k in range(len(clouds)) for n in drawn[f"clouds {k}"]]
     cost = {k: t for k, (_, t) in ran.items() if not k.startswith("clouds ")}
     cost["clouds"] = sum(t for k, (_, t) in ran.items() if k.startswith("clouds "))
-    stages.done("plots", f"{sum(len(v) for v in drawn.values())} files, {parallel.workers(opts.jobs)} process(es); "
+    stages.done("plots and Sobol' indices", f"{sum(len(v) for v in drawn.values())} files, {parallel.workers(opts.jobs)} process(es); "
                 + ", ".join(f"{k} {t:.1f} s" for k, t in sorted(cost.items(), key=lambda kv: -kv[1])))
     index = out / "index.html"
     limits = {"panels": max_panels, "clouds": len(clouds), "n_boot": n_boot}
     index.write_text(_html(res, opts, tables, figures, len(found), limits), encoding="utf-8")
     stages.done("index.html")
     return index
+
+
+def _sensitivity_job(res: Results, out: Path, opts: ReportOptions) -> tuple[Table, list[str]]:
+    """The Sobol' indices: sensitivity.csv, the plot; returns (table, plot names)."""
+    table = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
+    table.to_csv(out / "sensitivity.csv")
+    return table, plots.interval_bars(
+        table, out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint", "output", "Sobol' index",
+        "Sobol' indices of the oracle over each setting's box (solid: total ST, hatched: first-order S1; "
+        "95 % intervals)", ylim=(-0.05, 1.05), extra=("S1", "S1_lo", "S1_hi"))
 
 
 def cloud_choice(found: list, k: int) -> list[int]:
