@@ -15,7 +15,8 @@ import math
 import sys
 
 from .loader import DEFAULT_RTOL, ResultsError
-from .report import ReportOptions, write_report
+from .plots import MAX_PANELS
+from .report import MAX_CLOUDS, QUICK_BOOT, QUICK_PLOTS, ReportOptions, write_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +35,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="seed of bootstrap and subsampling (default %(default)d)")
     r.add_argument("--link-distance", type=float, default=None,
                    help="link vectors closer than this (share of the feature range) instead of choosing the cut")
-    r.add_argument("--max-cloud-plots", type=int, default=40, help="at most this many solution-cloud plots")
+    r.add_argument("--max-cloud-plots", type=int, default=MAX_CLOUDS,
+                   help="solution-cloud plots for at most this many settings, those with the most families first "
+                        "(default %(default)d; clusters.csv holds them all)")
+    r.add_argument("--max-panels", type=int, default=MAX_PANELS,
+                   help="per-setting plots (distributions, loss, residuals) show at most this many settings, "
+                        "the first in sweep order (default %(default)d; the tables hold them all)")
+    r.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="processes drawing the plots (default: every core)")
+    r.add_argument("--quick", action="store_true",
+                   help=f"a first look: no Sobol' indices, {QUICK_BOOT} bootstrap resamples, at most {QUICK_PLOTS} "
+                        "settings per plot; the report says what it skipped")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress lines on standard error")
     r.add_argument("--sobol-n", type=int, default=None, metavar="N",
                    help="Sobol' base sample size (default: doubled until every interval is within ±0.02)")
     r.add_argument("--no-sensitivity", action="store_true", help="leave out the Sobol' indices of the oracle")
@@ -196,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     opts = ReportOptions(rtol=args.rtol, atol=args.atol, statuses=None if args.all_tasks else ("done",),
                          n_boot=args.bootstrap, seed=args.seed, link_distance=args.link_distance,
-                         max_cloud_plots=args.max_cloud_plots, sensitivity_n=args.sobol_n,
-                         sensitivity=not args.no_sensitivity)
+                         max_cloud_plots=args.max_cloud_plots, max_panels=args.max_panels,
+                         sensitivity_n=args.sobol_n, sensitivity=not args.no_sensitivity, jobs=args.jobs,
+                         quick=args.quick, progress=not args.quiet)
     try:
         index = write_report(args.results, args.out, opts)
     except ResultsError as e:
@@ -230,6 +243,10 @@ def _check_report_options(args) -> str | None:
         return f"--max-cloud-plots must be >= 0, got {args.max_cloud_plots}"
     if args.sobol_n is not None and args.sobol_n < 2:
         return f"--sobol-n must be >= 2, got {args.sobol_n}"
+    for name, least in (("jobs", 1), ("max_panels", 0)):
+        value = getattr(args, name)
+        if value is not None and value < least:
+            return f"--{name.replace('_', '-')} must be >= {least}, got {value}"
     if not args.out:
         return "--out: empty path"
     return None

@@ -106,17 +106,17 @@ class Results:
     @property
     def objectives(self) -> np.ndarray:
         """[n] objective kind name of each selected task."""
-        return np.array([self.objective_names[i] for i in self.tasks["objective"]], dtype=object)
+        return _names(self.objective_names, self.tasks["objective"])
 
     @property
     def solvers(self) -> np.ndarray:
         """[n] solver name of each selected task."""
-        return np.array([self.solver_names[i] for i in self.tasks["solver"]], dtype=object)
+        return _names(self.solver_names, self.tasks["solver"])
 
     @property
     def statuses(self) -> np.ndarray:
         """[n] status name of each selected task."""
-        return np.array([self.status_names[i] for i in self.tasks["status"]], dtype=object)
+        return _names(self.status_names, self.tasks["status"])
 
     def optimising(self) -> np.ndarray:
         """[n] bool: the task maximizes or minimizes (its residual is the objective value)."""
@@ -231,9 +231,29 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
                 else np.full((len(ids), n_out), np.nan))
         setattr(res, f"range_{name}", rows)
     _drop_invalid_done_rows(res)
-    res.labels = [target_label(o, t, outputs, _objective_outputs(attrs["sweep_toml"]))
-                  for o, t in zip(res.objectives, res.target)]
+    res.labels = _labels(res.tasks["objective"], res.target, res.objective_names, outputs,
+                         _objective_outputs(attrs["sweep_toml"]))
     return res
+
+
+def _names(names: list[str], index: np.ndarray) -> np.ndarray:
+    """[n] object array of names[index[i]] (one lookup per distinct value, not per task)."""
+    return np.array(names + [""], dtype=object)[np.asarray(index, dtype=np.int64)] if len(index) else \
+        np.empty(0, dtype=object)
+
+
+def _labels(objective: np.ndarray, target: np.ndarray, objective_names: list[str], outputs: list[str],
+            what: str) -> list[str]:
+    """target_label of every task, computed once per distinct (objective, target) pair."""
+    if len(objective) == 0:
+        return []
+    key = np.concatenate([np.asarray(objective, dtype=np.float64)[:, None], target], axis=1)
+    # NaN targets (outputs not targeted) compare unequal in np.unique: map them to a sentinel
+    uniq, inverse = np.unique(np.where(np.isnan(key), np.inf, key), axis=0, return_inverse=True)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(key))[::-1]
+    text = [target_label(objective_names[int(objective[i])], target[i], outputs, what) for i in first]
+    return [text[k] for k in inverse.ravel().tolist()]
 
 
 def invalid_done_rows(res: Results) -> tuple[dict[int, str], dict[int, str]]:

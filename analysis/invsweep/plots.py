@@ -43,8 +43,10 @@ def _name(stem: str, page: int, pages: int) -> str:
     return f"{stem}.png" if pages == 1 else f"{stem}_{page + 1}.png"
 
 
-def _save(fig: Figure, out: Path, name: str) -> str:
-    fig.tight_layout()
+def _save(fig: Figure, out: Path, name: str, tight: bool = True) -> str:
+    """tight=False: the caller has set the margins (tight_layout draws the figure once more)."""
+    if tight:
+        fig.tight_layout()
     fig.savefig(out / name, dpi=DPI)
     return name
 
@@ -61,7 +63,7 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-MAX_PANELS = 48  # per-setting plots show at most this many settings (the tables hold them all)
+MAX_PANELS = 12  # per-setting plots show at most this many settings, the first in sweep order (the tables hold them all)
 
 
 def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
@@ -196,10 +198,17 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
     return names
 
 
+BEST_MAX_POINTS = 2000  # above this many points, legends take a fixed corner: "best" costs seconds
+
+
+def _legend_loc(n_points: int) -> str:
+    return "best" if n_points <= BEST_MAX_POINTS else "upper right"
+
+
 def _family_legend(ax, labels: np.ndarray) -> None:
     handles, texts = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles[:10], texts[:10], fontsize=8, markerscale=2,
+        ax.legend(handles[:10], texts[:10], fontsize=8, markerscale=2, loc=_legend_loc(len(labels)),
                   title=f"{labels.max() + 1} families" if len(labels) and labels.max() else None,
                   title_fontsize=8)
 
@@ -217,10 +226,11 @@ def _limits(ax, lo: float, hi: float, axis: str) -> None:
         (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
 
 
-def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40) -> list[str]:
+def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40,
+                    first: int = 1) -> list[str]:
     """Per setting: the accepted vectors' free features coloured by family — a strip for one
     free feature, a pair plot for 2–5, the first two principal components above. Axes span the
-    oracle's training range."""
+    oracle's training range. Files clouds_<first + i>.png for found[i]."""
     names = []
     lo, hi = res.oracle.lo, res.oracle.hi
     for i, sc in enumerate(found[:max_plots]):
@@ -271,6 +281,9 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
             fig.legend(handles[:10], texts[:10], loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=9,
                        markerscale=2)
             fig.suptitle(title, fontsize=11)
+            # Fixed margins instead of tight_layout: a pair plot's grid is regular, and measuring
+            # its tick labels was half the cost of drawing it.
+            fig.subplots_adjust(left=0.09, right=0.97, bottom=0.08, top=0.93, wspace=0.3, hspace=0.3)
         else:
             fig = Figure(figsize=(10.0, 6.0))
             grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.1))
@@ -287,7 +300,7 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
             ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
             ax.set_title(title, fontsize=10)
             _family_legend(ax, labels)
-        names.append(_save(fig, out, f"clouds_{i + 1}.png"))
+        names.append(_save(fig, out, f"clouds_{first + i}.png", tight=not 2 <= n <= 5))
     return names
 
 
@@ -355,7 +368,7 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
             ax.set_xlabel(f"target {name}")
             ax.set_ylabel(f"achieved {name} (oracle)")
             ax.set_title(f"achieved vs target: {name}", fontsize=10)
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, loc="upper left")  # the points lie along the diagonal
         elif kind == "deviation":
             _deviation(ax, res, t, j, valid, acc, tol)
         else:

@@ -7,13 +7,15 @@ import html
 import math
 import os
 import shutil
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from . import parallel, plots
 from .clusters import clusters_table, find_clusters
 from .determinacy import determinacy_table, prior_box, response_table
 from .importance import compare_targets, importance_table
@@ -21,6 +23,11 @@ from .loader import DEFAULT_RTOL, Results, load_results
 from .sensitivity import HALF_WIDTH, N_MAX, sensitivity_table
 from .table import Table
 from .tables import summary_table, tasks_table
+
+
+MAX_CLOUDS = 8  # solution-cloud plots: most families first (cloud_choice; clusters.csv holds all)
+QUICK_BOOT = 200  # --quick: bootstrap resamples
+QUICK_PLOTS = 6  # --quick: per-setting panels and solution clouds
 
 
 @dataclass
@@ -31,16 +38,49 @@ class ReportOptions:
     n_boot: int = 1000
     seed: int = 0
     link_distance: float | None = None  # None: chosen from the data (see clusters.py)
-    max_cloud_plots: int = 40
+    max_cloud_plots: int = MAX_CLOUDS
+    max_panels: int = plots.MAX_PANELS  # per-setting panels of each per-setting plot (first in sweep order)
     sensitivity_n: int | None = None  # None: doubled until the intervals are within ±0.02
     sensitivity: bool = True  # False: no Sobol' indices (no oracle evaluations)
+    jobs: int | None = None  # processes drawing the plots; None: every core
+    quick: bool = False  # a first look: see QUICK_* and quick_note()
+    progress: bool = False  # one line per stage on stderr
+
+
+def quick_note(opts: ReportOptions) -> str:
+    """What --quick leaves out, as the report states it."""
+    return (f"Quick report (--quick): no Sobol' indices, {QUICK_BOOT} bootstrap resamples instead of "
+            f"{opts.n_boot} (intervals are coarser), at most {QUICK_PLOTS} settings in each per-setting plot "
+            f"and {QUICK_PLOTS} solution-cloud plots. Run without --quick for the full report.")
+
+
+class _Stages:
+    """Wall time per stage; a line on stderr per stage when `on`."""
+
+    def __init__(self, on: bool):
+        self.on, self.t0, self.last, self.times = on, time.perf_counter(), time.perf_counter(), {}
+
+    def done(self, name: str, what: str = "") -> None:
+        now = time.perf_counter()
+        self.times[name] = now - self.last
+        self.last = now
+        if self.on:
+            print(f"report: {name}: {self.times[name]:.1f} s (total {now - self.t0:.1f} s)"
+                  f"{'; ' + what if what else ''}", file=sys.stderr, flush=True)
 
 
 def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOptions | None = None) -> Path:
     """Reads the file (ResultsError on bad input, before anything is written), then writes the
-    CSV tables, the PNG plots and index.html into out_dir; returns the index.html path."""
+    CSV tables, the PNG plots and index.html into out_dir; returns the index.html path. The
+    plots are drawn by `opts.jobs` processes (forked, so they share the loaded arrays)."""
     opts = opts or ReportOptions()
+    n_boot = QUICK_BOOT if opts.quick else opts.n_boot
+    sensitivity = opts.sensitivity and not opts.quick
+    max_panels = min(opts.max_panels, QUICK_PLOTS) if opts.quick else opts.max_panels
+    max_clouds = min(opts.max_cloud_plots, QUICK_PLOTS) if opts.quick else opts.max_cloud_plots
+    stages = _Stages(opts.progress)
     res = load_results(results_path, statuses=opts.statuses, rtol=opts.rtol, atol=opts.atol)
+    stages.done("read", f"{len(res.task_ids)} tasks × {res.attrs['n_samples']} samples")
     final = Path(out_dir)
     if final.exists() and not final.is_dir():
         raise OSError(errno.ENOTDIR, "exists and is not a directory")
@@ -49,7 +89,7 @@ def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOpti
     final.parent.mkdir(parents=True, exist_ok=True)
     out = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
-        _write_into(res, out, opts)
+        _write_into(res, out, opts, stages, n_boot, sensitivity, max_panels, max_clouds)
         if final.exists():
             for f in sorted(out.iterdir()):
                 os.replace(f, final / f.name)
@@ -69,45 +109,77 @@ class _Index(type(Path())):
     warnings: list = []
 
 
-def _write_into(res: Results, out: Path, opts: ReportOptions) -> None:
-
+def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: int, sensitivity: bool,
+                max_panels: int, max_clouds: int) -> None:
     tables = {
         "summary": summary_table(res),
-        "determinacy": determinacy_table(res, n_boot=opts.n_boot, seed=opts.seed),
-        "response": response_table(res, n_boot=opts.n_boot, seed=opts.seed),
+        "determinacy": determinacy_table(res, n_boot=n_boot, seed=opts.seed),
+        "response": response_table(res, n_boot=n_boot, seed=opts.seed),
     }
-    if opts.sensitivity:
-        tables["sensitivity"] = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
-    tables["feature_importance"] = importance_table(res, n_boot=opts.n_boot, seed=opts.seed)
+    stages.done("summary, determinacy, response")
+    tables["feature_importance"] = importance_table(res, n_boot=n_boot, seed=opts.seed)
+    stages.done("importance")
     found = find_clusters(res, distance=opts.link_distance, seed=opts.seed)
     tables["importance_by_target"] = compare_targets(tables["feature_importance"])
     tables["clusters"] = clusters_table(found, res.feature_names)
+    stages.done("clusters", f"{len(found)} settings")
     tables["tasks"] = tasks_table(res)
     for name, t in tables.items():
         t.to_csv(out / f"{name}.csv")
+    stages.done("tables written")
 
     box = lambda c: prior_box(res, c)
     det = _headline(tables["determinacy"])
-    figures = {
-        "determinacy": plots.determinacy_plot(
+    jobs = {
+        "determinacy": lambda: plots.determinacy_plot(
             det, out, "determinacy per feature, solver sampler"
             if len(det) and det["faithful"].astype(bool).all() else
             "spread of the solvers' solutions, not the distribution of solutions: 1 − Var / Var(prior)"),
-        "response": plots.response_curves(res, out, box),
-        "sensitivity": plots.interval_bars(
-            tables.get("sensitivity", Table({})), out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint",
-            "output", "Sobol' index", "Sobol' indices of the oracle over each setting's box "
-            "(solid: total ST, hatched: first-order S1; 95 % intervals)", ylim=(-0.05, 1.05),
-            extra=("S1", "S1_lo", "S1_hi")) if opts.sensitivity else [],
-        "distributions": plots.distributions(res, out, box),
-        "importance": plots.importance_bars(tables["feature_importance"], out),
-        "clouds": plots.solution_clouds(found, res, out, opts.max_cloud_plots),
-        "loss": plots.loss_curves(res, out),
-        "residuals": plots.residual_histograms(res, out),
-        "achieved": plots.target_vs_achieved(res, out),
+        "response": lambda: plots.response_curves(res, out, box),
+        "distributions": lambda: plots.distributions(res, out, box, max_panels),
+        "importance": lambda: plots.importance_bars(tables["feature_importance"], out),
+        "loss": lambda: plots.loss_curves(res, out, max_panels),
+        "residuals": lambda: plots.residual_histograms(res, out, max_panels),
+        "achieved": lambda: plots.target_vs_achieved(res, out),
     }
+    # The clouds, one job per plot, started first: they are the largest share of the drawing;
+    # before them the Sobol' indices (table and plot), the longest single job.
+    clouds = cloud_choice(found, max_clouds)
+    jobs = {**({"sensitivity": lambda: _sensitivity_job(res, out, opts)} if sensitivity else {}),
+            **{f"clouds {k}": (lambda k=k, i=i: plots.solution_clouds([found[i]], res, out, 1, first=k + 1))
+               for k, i in enumerate(clouds)}, **jobs}
+    ran = parallel.run(jobs, opts.jobs)
+    if sensitivity:
+        tables["sensitivity"], names = ran["sensitivity"][0]
+        ran["sensitivity"] = (names, ran["sensitivity"][1])
+    drawn = {k: v for k, (v, _) in ran.items()}
+    figures = {"sensitivity": [], **{k: v for k, v in drawn.items() if not k.startswith("clouds ")}}
+    figures["clouds"] = [n for k in range(len(clouds)) for n in drawn[f"clouds {k}"]]
+    cost = {k: t for k, (_, t) in ran.items() if not k.startswith("clouds ")}
+    cost["clouds"] = sum(t for k, (_, t) in ran.items() if k.startswith("clouds "))
+    stages.done("plots and Sobol' indices", f"{sum(len(v) for v in drawn.values())} files, {parallel.workers(opts.jobs)} process(es); "
+                + ", ".join(f"{k} {t:.1f} s" for k, t in sorted(cost.items(), key=lambda kv: -kv[1])))
     index = out / "index.html"
-    index.write_text(_html(res, opts, tables, figures, len(found)), encoding="utf-8", errors="backslashreplace")
+    limits = {"panels": max_panels, "clouds": len(clouds), "n_boot": n_boot}
+    index.write_text(_html(res, opts, tables, figures, len(found), limits), encoding="utf-8", errors="backslashreplace")
+    stages.done("index.html")
+
+
+def _sensitivity_job(res: Results, out: Path, opts: ReportOptions) -> tuple[Table, list[str]]:
+    """The Sobol' indices: sensitivity.csv, the plot; returns (table, plot names)."""
+    table = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
+    table.to_csv(out / "sensitivity.csv")
+    return table, plots.interval_bars(
+        table, out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint", "output", "Sobol' index",
+        "Sobol' indices of the oracle over each setting's box (solid: total ST, hatched: first-order S1; "
+        "95 % intervals)", ylim=(-0.05, 1.05), extra=("S1", "S1_lo", "S1_hi"))
+
+
+def cloud_choice(found: list, k: int) -> list[int]:
+    """Which settings get a solution-cloud plot (indices into `found`): those with free features
+    and vectors, the most families first (where the roots are), ties in sweep order; at most k."""
+    drawable = [i for i, sc in enumerate(found) if sc.setting.free.any() and len(sc.labels)]
+    return sorted(drawable, key=lambda i: (-int(found[i].labels.max()), i))[:k]
 
 
 def _headline(det: Table) -> Table:
@@ -141,7 +213,7 @@ img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}.note{color:#555;font-si
 
 
 def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: dict[str, list[str]],
-          n_settings: int) -> str:
+          n_settings: int, limits: dict) -> str:
     e = html.escape
     a = res.attrs
     status = ", ".join(f"{res.status_counts[s]} {s}" for s in res.status_names)
@@ -159,6 +231,7 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
             ("tasks analysed", f"status {' / '.join(opts.statuses or res.status_names)}: {len(res.task_ids)}"),
         ]),
         "</table>",
+        *([f"<p class='note'><b>{e(quick_note(opts))}</b></p>"] if opts.quick else []),
         "<p class='note'>A vector is <b>accepted</b> when it and its residual are finite and, for target and "
         f"range objectives, residual ≤ max(rtol·|target|, atol) with rtol = {res.rtol:g}, atol = {atol:.4g} "
         "(|·| the Euclidean norm over outputs); for maximize/minimize every finite vector is accepted. "
@@ -200,8 +273,7 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "free features, the first two principal components of the range-scaled features, with each feature's "
         "loading drawn as an arrow and listed beside the plot.</p>",
         *_images(figures["clouds"], "solution families"),
-        *([f"<p class='note'>Per-setting plots show the first {plots.MAX_PANELS} of {n_settings} settings; "
-           "the tables hold them all.</p>"] if n_settings > plots.MAX_PANELS else []),
+        *_left_out(n_settings, limits),
         "<h2>Loss curves</h2>", *_images(figures["loss"], "loss curves"),
         "<h2>Residuals</h2>", *_images(figures["residuals"], "residuals"),
         "<h2>Target vs achieved</h2>",
@@ -214,6 +286,20 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _left_out(n_settings: int, limits: dict) -> list[str]:
+    """What the plots leave out: they show the first settings in sweep order, the tables all."""
+    parts = []
+    if n_settings > limits["clouds"]:
+        parts.append(f"Solution clouds are drawn for {limits['clouds']} of {n_settings} settings: those with the "
+                     "most families, ties in sweep order (--max-cloud-plots); clusters.csv holds every family "
+                     "of every setting.")
+    if n_settings > limits["panels"]:
+        parts.append(f"The per-setting plots (distributions, loss curves, residuals) show the first "
+                     f"{limits['panels']} of {n_settings} settings (sweep order; --max-panels); the tables "
+                     "(summary.csv, tasks.csv, determinacy.csv) hold them all.")
+    return [f"<p class='note'>{html.escape(p)}</p>" for p in parts]
 
 
 def _images(names: list[str], alt: str) -> list[str]:

@@ -17,16 +17,27 @@ from .loader import Results, best_residual
 from .table import Table
 
 
+def _best_per_task(residuals: np.ndarray, valid: np.ndarray, maximize: np.ndarray) -> np.ndarray:
+    """best_residual of each task's valid residuals, vectorised: [n] (NaN where none)."""
+    r = np.where(valid & np.isfinite(residuals), residuals, np.nan)
+    out = np.full(len(r), np.nan)
+    some = np.any(np.isfinite(r), axis=1)
+    hi, lo = some & maximize, some & ~maximize
+    out[hi] = np.nanmax(r[hi], axis=1) if hi.any() else out[hi]
+    out[lo] = np.nanmin(r[lo], axis=1) if lo.any() else out[lo]
+    return out
+
+
 def tasks_table(res: Results) -> Table:
     """One row per selected task, with its settings, status and vector counts."""
     valid, acc = res.valid(), res.accepted()
-    best = [best_residual(r[v], o) for r, v, o in zip(res.residuals, valid, res.objectives)]
+    best = _best_per_task(res.residuals, valid, res.objectives == "maximize")
     t = res.tasks
     cols = {
         "task": res.task_ids,
         "target": np.array(res.labels, dtype=object),
         "objective": res.objectives,
-        "constraint": np.array([res.constraints[i].name for i in t["constraint"]], dtype=object),
+        "constraint": np.array([c.name for c in res.constraints], dtype=object)[t["constraint"].astype(np.int64)],
         "solver": res.solvers,
         "replicate": t["replicate"].astype(np.int64),
         "seed": t["seed"].astype(np.uint64),
@@ -93,19 +104,20 @@ def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
     keep = res.accepted() if accepted_only else res.valid()
     tol = res.tolerance()
     order: dict[tuple[str, int], list[int]] = {}
-    for i, (label, c) in enumerate(zip(res.labels, res.tasks["constraint"])):
+    for i, (label, c) in enumerate(zip(res.labels, res.tasks["constraint"].tolist())):
         order.setdefault((label, int(c)), []).append(i)
+    objectives, solvers = res.objectives, res.solvers
     out = []
     for (label, c), rows in order.items():
         rows = np.array(rows)
         ti, si = np.nonzero(keep[rows])
         ti = rows[ti]
         out.append(Setting(
-            target=label, objective=res.objectives[rows[0]],
+            target=label, objective=objectives[rows[0]],
             target_value=res.target[rows[0]], constraint=c, constraint_name=res.constraints[c].name,
             free=res.constraints[c].free, n_tasks=len(rows), tolerance=float(tol[rows[0]]),
             vectors=res.vectors[ti, si], outputs=res.outputs[ti, si], residuals=res.residuals[ti, si],
-            task=res.task_ids[ti], solver=res.solvers[ti],
+            task=res.task_ids[ti], solver=solvers[ti],
         ))
     return out
 
