@@ -33,7 +33,7 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from .loader import ResultsError, _check_format, _text, _texts, enum_names
+from .loader import ResultsError, _check_format, _text, _texts, enum_names, open_h5
 
 # The tasks' columns that become coordinates (the rest of /tasks become variables).
 _NAMED = ("objective", "solver", "status")
@@ -113,12 +113,7 @@ def _dims(name: str, shape: tuple, sizes: dict, per_task: bool) -> tuple:
 def open_results(path: str | Path) -> xr.Dataset:
     """Opens an invsweep results file as an xarray Dataset (see the module's doc)."""
     path = str(path)
-    if not Path(path).is_file():
-        raise ResultsError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(f"{path}: not an HDF5 file ({e})") from None
+    f = open_h5(path)
     try:
         ds = _open(f, path)
     except KeyError as e:

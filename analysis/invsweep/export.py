@@ -16,24 +16,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from .loader import ResultsError, _check_format, _texts
+from .loader import ResultsError, _check_format, _texts, open_h5
 
 
 def task_vectors(path: str | Path, task: int | list[int]) -> pd.DataFrame:
     """The vectors of one task (or several, stacked) with their outputs and residuals."""
     path = str(path)
     tasks = [task] if np.isscalar(task) else list(task)
-    if not Path(path).is_file():
-        raise ResultsError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(f"{path}: cannot open as HDF5 ({e})") from None
-    with f:
+    with open_h5(path) as f:
         _check_format(f, path)
         n = f["tasks/status"].shape[0]
         features, outputs = _texts(f.attrs["feature_names"]), _texts(f.attrs["output_names"])

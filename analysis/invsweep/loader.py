@@ -146,13 +146,7 @@ def load_results(path: str | Path, statuses=("done",), rtol: float = DEFAULT_RTO
     """Reads the tasks whose status is in `statuses` (names from the file's status_names;
     None: every task)."""
     path = str(path)
-    if not Path(path).is_file():
-        raise ResultsError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(f"{path}: not an HDF5 file ({e})") from None
-    with f:
+    with open_h5(path) as f:
         try:
             return _read(f, path, statuses, rtol, atol)
         except OSError as e:  # a damaged dataset surfaces only when it is read
@@ -307,6 +301,16 @@ def _drop_invalid_done_rows(res: Results) -> None:
     res.residuals, res.loss = res.residuals[keep], res.loss[keep]
     if res.range_lo is not None:
         res.range_lo, res.range_hi = res.range_lo[keep], res.range_hi[keep]
+
+
+def open_h5(path: str) -> h5py.File:
+    """The file at path opened for reading, or ResultsError saying why not."""
+    if not Path(path).is_file():
+        raise ResultsError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise ResultsError(f"{path}: not an HDF5 file ({e})") from None
 
 
 def enum_names(f: h5py.File, path: str) -> dict[str, list[str]]:
