@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -51,7 +50,6 @@ def test_ishigami_oracle_sensitivity_matches_the_closed_form(run, tmp_path):
     runs = [{k: [tuple(float(r[c]) for c in (k, f"{k}_lo", f"{k}_hi")) for r in rows] for k in truth}]
     # More seeds through the library (the command's seed is 0), so that the intervals' coverage is
     # judged on 36 intervals rather than on six correlated ones.
-    sys.path.insert(0, str(ANALYSIS))
     from invsweep.oracle import load_oracle
     from invsweep.sensitivity import sobol
 
@@ -73,7 +71,6 @@ def test_ishigami_oracle_sensitivity_matches_the_closed_form(run, tmp_path):
 
 
 def test_paper4_oracle_sensitivity_matches_the_true_functions_variance_shares(invsweep_bin, tmp_path):
-    sys.path.insert(0, str(ANALYSIS))
     from invsweep.sensitivity import sobol
 
     f, _, _ = read_oracle(reference_oracle(invsweep_bin, "paper4"))
@@ -92,7 +89,6 @@ def test_paper4_oracle_sensitivity_matches_the_true_functions_variance_shares(in
 
 
 def test_sampler_determinacy_matches_rejection_sampling(invsweep_bin, run, tmp_path):
-    sys.path.insert(0, str(ANALYSIS))
     from invsweep.determinacy import determinacy_table
     from invsweep.loader import load_results
 
