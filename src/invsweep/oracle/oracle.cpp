@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -67,6 +68,28 @@ void Oracle::validate(const std::string& source) const {
   check_vector(source, output_scaler.scale, n_out(), "output_scaler/scale", true);
   check_vector(source, input_lo, n_in(), "input_bounds/lo", false, true);
   check_vector(source, input_hi, n_in(), "input_bounds/hi", false, true);
+  if (has_input_stats() || input_cov.size() > 0) {
+    check_vector(source, input_mean, n_in(), "input_stats/mean", false);
+    if (input_cov.rows() != n_in() || input_cov.cols() != n_in())
+      throw IoError(fmt::format("{}: input_stats/cov is [{}, {}], expected [{}, {}]", source, input_cov.rows(),
+                                input_cov.cols(), n_in(), n_in()));
+    if (!input_cov.allFinite()) throw IoError(fmt::format("{}: input_stats/cov has a non-finite value", source));
+    const double sym = (input_cov - input_cov.transpose()).cwiseAbs().maxCoeff();
+    if (sym > 1e-9 * std::max(1.0, input_cov.cwiseAbs().maxCoeff()))
+      throw IoError(fmt::format("{}: input_stats/cov is not symmetric", source));
+    for (Index i = 0; i < n_in(); ++i)
+      if (!(input_cov(i, i) >= 0))
+        throw IoError(fmt::format("{}: input_stats/cov has a negative variance for input '{}'", source,
+                                  input_names[static_cast<std::size_t>(i)]));
+  }
+  if (has_output_bounds() || output_hi.size() > 0) {
+    check_vector(source, output_lo, n_out(), "output_bounds/lo", false);
+    check_vector(source, output_hi, n_out(), "output_bounds/hi", false);
+    for (Index k = 0; k < n_out(); ++k)
+      if (output_lo[k] > output_hi[k])
+        throw IoError(fmt::format("{}: output_bounds lo > hi for output '{}'", source,
+                                  output_names[static_cast<std::size_t>(k)]));
+  }
   for (Index i = 0; i < n_in(); ++i) {
     const std::string& name = input_names[static_cast<std::size_t>(i)];
     if (input_lo[i] > input_hi[i]) throw IoError(fmt::format("{}: input_bounds lo > hi for input '{}'", source, name));

@@ -28,7 +28,16 @@ struct Oracle {
   nn::Mlp<double> net;
   nn::Scaler input_scaler, output_scaler;
   VectorD input_lo, input_hi;  ///< range of the training data, per input
+  /// Optional (empty when the file has none): the training inputs' mean [n_in] and covariance
+  /// [n_in, n_in] (/oracle/input_stats; plausibility, Mahalanobis distances), and the range of
+  /// the training outputs [n_out] (/oracle/output_bounds; extrapolation warnings).
+  VectorD input_mean;
+  MatrixD input_cov;
+  VectorD output_lo, output_hi;
   Metrics metrics;
+
+  bool has_input_stats() const { return input_mean.size() > 0; }
+  bool has_output_bounds() const { return output_lo.size() > 0; }
 
   Index n_in() const { return static_cast<Index>(input_names.size()); }
   Index n_out() const { return static_cast<Index>(output_names.size()); }

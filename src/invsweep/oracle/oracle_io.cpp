@@ -108,6 +108,20 @@ Oracle read_oracle_group(const h5::Node& og) {
   const h5::Node bounds = og.open_group("input_bounds");
   o.input_lo = read_vector(bounds, "lo");
   o.input_hi = read_vector(bounds, "hi");
+  if (og.has("input_stats")) {
+    const h5::Node st = og.open_group("input_stats");
+    o.input_mean = read_vector(st, "mean");
+    std::vector<hsize_t> dims;
+    const std::vector<double> cov = st.read_doubles("cov", dims);
+    if (dims.size() != 2) throw IoError(fmt::format("{}: expected a 2-D dataset", st.child_path("cov")));
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    o.input_cov = Eigen::Map<const RowMajor>(cov.data(), static_cast<Index>(dims[0]), static_cast<Index>(dims[1]));
+  }
+  if (og.has("output_bounds")) {
+    const h5::Node ob = og.open_group("output_bounds");
+    o.output_lo = read_vector(ob, "lo");
+    o.output_hi = read_vector(ob, "hi");
+  }
   if (og.has("metrics")) {
     // Optional and informative only: a malformed attribute is reported and skipped, it does
     // not make an otherwise valid oracle unusable.
@@ -165,6 +179,19 @@ void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::stri
   const h5::Node b = og.create_group("input_bounds");
   write_vector(b, "lo", o.input_lo);
   write_vector(b, "hi", o.input_hi);
+  if (o.has_input_stats()) {
+    const h5::Node st = og.create_group("input_stats");
+    write_vector(st, "mean", o.input_mean);
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const RowMajor c = o.input_cov;
+    const hsize_t cd[2] = {static_cast<hsize_t>(c.rows()), static_cast<hsize_t>(c.cols())};
+    st.write_doubles("cov", cd, {c.data(), static_cast<std::size_t>(c.size())});
+  }
+  if (o.has_output_bounds()) {
+    const h5::Node ob = og.create_group("output_bounds");
+    write_vector(ob, "lo", o.output_lo);
+    write_vector(ob, "hi", o.output_hi);
+  }
   if (!o.metrics.empty()) {
     const h5::Node m = og.create_group("metrics");
     set_attr_doubles(m, "val_rmse", o.metrics.val_rmse);

@@ -113,6 +113,17 @@ nn::Mlp<double> fit(const MatrixD& xs, const MatrixD& ys, const MatrixD& xv, con
 
 }  // namespace
 
+void set_data_statistics(Oracle& o, const MatrixD& x, const MatrixD& y) {
+  const Index n = x.cols();
+  o.input_mean = x.rowwise().mean();
+  const MatrixD centred = x.colwise() - o.input_mean;
+  // The sample covariance (divisor n − 1, as numpy.cov); one row has none.
+  o.input_cov = n > 1 ? MatrixD(centred * centred.transpose() / static_cast<double>(n - 1))
+                      : MatrixD::Zero(x.rows(), x.rows());
+  o.output_lo = y.rowwise().minCoeff();
+  o.output_hi = y.rowwise().maxCoeff();
+}
+
 void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse, std::vector<double>& r2) {
   rmse.clear();
   r2.clear();
@@ -168,6 +179,7 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
                                   output_names[static_cast<std::size_t>(i)], y(i, 0)));
   o.input_lo = x.rowwise().minCoeff();
   o.input_hi = x.rowwise().maxCoeff();
+  set_data_statistics(o, x, y);
 
   const Clock::time_point t0 = Clock::now();
   TrainResult result;

@@ -46,6 +46,10 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
                          const std::vector<std::string>& output_names, const TrainOptions& opt,
                          const std::string& source, const ProgressFn& progress = {});
 
+/// Records the data's input mean and covariance (divisor N − 1) and output range in `o`
+/// (x [n_in, N], y [n_out, N]): /oracle/input_stats and /oracle/output_bounds.
+void set_data_statistics(Oracle& o, const MatrixD& x, const MatrixD& y);
+
 /// RMSE and R² of `pred` against `truth` ([n_out, N]), per output.
 void regression_metrics(const MatrixD& pred, const MatrixD& truth, std::vector<double>& rmse, std::vector<double>& r2);
 
