@@ -36,11 +36,17 @@ ROOT_ATTRS = ("invsweep_version", "sweep_toml", "sweep_hash", "n_tasks", "n_samp
 TASK_COLUMNS = ("objective", "solver", "constraint", "seed", "replicate", "status", "rank",
                 "wall_seconds", "steps", "final_loss")
 
-# Acceptance: a vector is accepted when it and its residual are finite and, for target and range
-# objectives, residual <= max(rtol * |target|, atol) (|.| the Euclidean norm over outputs).
-# atol defaults to rtol * |oracle output scale| (the training outputs' standard deviation), so
-# that a target of 0 still has a tolerance in the units of the outputs.
+# Acceptance: a vector is accepted when it and its residual are finite, it is feasible
+# (/violations <= FEASIBLE_TOL: subject_to ranges, bounds and plausibility hold), and
+#  - target objectives: residual <= max(rtol * |target|, atol) (|.| the Euclidean norm over
+#    the targeted outputs); atol defaults to rtol * |oracle output scale| (the training outputs'
+#    standard deviation), so that a target of 0 still has a tolerance in the units of the outputs;
+#  - range objectives: the outputs are in range, exactly (residual, the distance outside the
+#    range, <= RANGE_TOL * max(1, |finite range ends|): float64 rounding only);
+#  - maximize / minimize: every finite feasible vector.
 DEFAULT_RTOL = 1e-2
+FEASIBLE_TOL = 1e-6  # the C++ side's Problem::kFeasibleTolerance (relative violation)
+RANGE_TOL = 1e-9
 
 
 def best_residual(values: np.ndarray, objective: str) -> float:
@@ -97,6 +103,11 @@ class Results:
     # objectives or when the file has no such datasets). `target` holds the range's centre.
     range_lo: np.ndarray | None = None  # [n, n_out]
     range_hi: np.ndarray | None = None
+    # Per vector: /violations (relative distance outside the feasible set, 0 = feasible; zeros
+    # for files written before it existed) and /mahalanobis (distance to the training inputs;
+    # None when the oracle has no input statistics).
+    violations: np.ndarray | None = None  # [n, n_samples]
+    mahalanobis: np.ndarray | None = None  # [n, n_samples]
     warnings: list[str] = field(default_factory=list)  # rows left out, and why
     # The enums' names, from the file's objective_names, solver_names, status_names.
     objective_names: list[str] = field(default_factory=list)
@@ -130,7 +141,29 @@ class Results:
         """Acceptance tolerance per selected task (inf for maximize/minimize)."""
         norm = np.sqrt(np.nansum(self.target**2, axis=1))  # NaN entries (outputs not targeted) count 0
         tol = np.maximum(self.rtol * norm, self.atol)
-        return np.where(self.optimising(), np.inf, tol)
+        tol = np.where(self.optimising(), np.inf, tol)
+        if self.range_lo is not None and len(tol):
+            ends = np.concatenate([self.range_lo, self.range_hi], axis=1)
+            scale = np.max(np.where(np.isfinite(ends), np.abs(ends), 0.0), axis=1, initial=0.0)
+            tol = np.where(self.objectives == "range", RANGE_TOL * np.maximum(1.0, scale), tol)
+        return tol
+
+    def subset(self, keep: np.ndarray) -> None:
+        """Keeps only the selected tasks where `keep` ([n] bool) is True, in every per-task array."""
+        self.task_ids = self.task_ids[keep]
+        self.tasks = {c: v[keep] for c, v in self.tasks.items()}
+        for name in ("target", "vectors", "outputs", "residuals", "loss", "range_lo", "range_hi", "violations",
+                     "mahalanobis"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name)[keep])
+        if self.labels:
+            self.labels = [label for label, k in zip(self.labels, keep) if k]
+
+    def feasible(self) -> np.ndarray:
+        """[n, n_samples] bool: the vector meets its hard constraints (/violations <= FEASIBLE_TOL)."""
+        if self.violations is None:
+            return np.ones(self.residuals.shape, dtype=bool)
+        return self.violations <= FEASIBLE_TOL
 
     def valid(self) -> np.ndarray:
         """[n, n_samples] bool: the sample holds a vector (all finite) and a finite residual."""
@@ -138,7 +171,7 @@ class Results:
 
     def accepted(self) -> np.ndarray:
         """[n, n_samples] bool: valid and within the task's tolerance."""
-        return self.valid() & (self.residuals <= self.tolerance()[:, None])
+        return self.valid() & self.feasible() & (self.residuals <= self.tolerance()[:, None])
 
 
 def load_results(path: str | Path, statuses=("done",), rtol: float = DEFAULT_RTOL,
@@ -224,6 +257,13 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
         rows = (_rows(f, path, f"tasks/{name}", (n_tasks, n_out), ids) if f"tasks/{name}" in f
                 else np.full((len(ids), n_out), np.nan))
         setattr(res, f"range_{name}", rows)
+    res.violations = (_rows(f, path, "violations", (n_tasks, n_samples), ids) if "violations" in f
+                      else np.zeros((len(ids), n_samples)))
+    res.mahalanobis = _rows(f, path, "mahalanobis", (n_tasks, n_samples), ids) if "mahalanobis" in f else None
+    # The data's envelope: the largest Mahalanobis distance of a training row (NaN = unknown).
+    stats = f["oracle"].get("input_stats")
+    res.attrs["envelope"] = float(np.asarray(stats.attrs["max_distance"]).ravel()[0]) \
+        if stats is not None and "max_distance" in stats.attrs else np.nan
     _drop_invalid_done_rows(res)
     res.labels = _labels(res.tasks["objective"], res.target, res.objective_names, outputs,
                          _objective_outputs(attrs["sweep_toml"]))
@@ -294,13 +334,7 @@ def _drop_invalid_done_rows(res: Results) -> None:
         return
     res.warnings.append(f"{res.path}: {_tasks_in_words(res, drop)} fail validation and are left out; "
                         f"`invsweep run --resume` runs them again")
-    keep = np.array([k not in drop for k in range(len(res.task_ids))], dtype=bool)
-    res.task_ids = res.task_ids[keep]
-    res.tasks = {c: v[keep] for c, v in res.tasks.items()}
-    res.target, res.vectors, res.outputs = res.target[keep], res.vectors[keep], res.outputs[keep]
-    res.residuals, res.loss = res.residuals[keep], res.loss[keep]
-    if res.range_lo is not None:
-        res.range_lo, res.range_hi = res.range_lo[keep], res.range_hi[keep]
+    res.subset(np.array([k not in drop for k in range(len(res.task_ids))], dtype=bool))
 
 
 def open_h5(path: str) -> h5py.File:

@@ -336,8 +336,9 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     has_target = ~res.optimising()
     panels = []
     for j in range(len(res.output_names)):
-        if has_target.any():
-            if len(np.unique(res.target[has_target, j])) >= 2:
+        # Outputs left free (nan target, [-inf, inf] range) in every task have nothing to show.
+        if has_target.any() and np.isfinite(res.target[has_target, j]).any():
+            if len(np.unique(res.target[has_target, j][np.isfinite(res.target[has_target, j])])) >= 2:
                 panels.append(("scatter", j))
             panels.append(("deviation", j))
         if (~has_target).any():
@@ -350,6 +351,7 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     for k, (kind, j) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, k + 1)
         name = res.output_names[j]
+        t = np.flatnonzero(has_target & np.isfinite(res.target[:, j]))  # tasks targeting output j
         if kind == "scatter":
             tx = np.repeat(res.target[t, j][:, None], res.outputs.shape[1], axis=1)
             y = res.outputs[t, :, j]

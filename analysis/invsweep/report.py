@@ -232,10 +232,13 @@ def _html(res: Results, opts: ReportOptions, tables: dict[str, Table], figures: 
         ]),
         "</table>",
         *([f"<p class='note'><b>{e(quick_note(opts))}</b></p>"] if opts.quick else []),
-        "<p class='note'>A vector is <b>accepted</b> when it and its residual are finite and, for target and "
-        f"range objectives, residual ≤ max(rtol·|target|, atol) with rtol = {res.rtol:g}, atol = {atol:.4g} "
-        "(|·| the Euclidean norm over outputs); for maximize/minimize every finite vector is accepted. "
-        "Definitions: docs/ANALYSIS.md.</p>",
+        "<p class='note'>A vector is <b>accepted</b> when it and its residual are finite, it is <b>feasible</b> "
+        "(/violations ≤ 1e-6: its subject_to ranges, bounds and plausibility hold) and: for target objectives, "
+        f"residual ≤ max(rtol·|target|, atol) with rtol = {res.rtol:g}, atol = {atol:.4g} "
+        "(|·| the Euclidean norm over the targeted outputs); for range objectives, every output in its range "
+        "(up to float64 rounding); for maximize/minimize every finite feasible vector. <b>outside_data</b>: the "
+        "share of valid vectors farther (Mahalanobis) from the training inputs than any training row, where the "
+        "oracle extrapolates (blank: the oracle has no input statistics). Definitions: docs/ANALYSIS.md.</p>",
         "<h2>Settings</h2>", _table_html(tables["summary"]),
     ]
     parts += _determinacy_html(tables["determinacy"], figures)

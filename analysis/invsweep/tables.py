@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loader import Results, best_residual
+from .loader import FEASIBLE_TOL, Results, best_residual
 from .table import Table
 
 
@@ -76,6 +76,9 @@ def vectors_table(res: Results, accepted_only: bool = False) -> Table:
     for j, name in enumerate(res.output_names):
         cols[f"out_{name}"] = res.outputs[ti, si, j]
     cols["residual"] = res.residuals[ti, si]
+    cols["violation"] = res.violations[ti, si] if res.violations is not None else np.zeros(len(ti))
+    if res.mahalanobis is not None:
+        cols["mahalanobis"] = res.mahalanobis[ti, si]
     cols["accepted"] = res.accepted()[ti, si]
     return Table(cols)
 
@@ -97,6 +100,8 @@ class Setting:
     residuals: np.ndarray  # [m]
     task: np.ndarray  # [m] task id (row of the file)
     solver: np.ndarray  # [m] solver name
+    violations: np.ndarray | None = None  # [m] /violations (0 = feasible)
+    mahalanobis: np.ndarray | None = None  # [m] /mahalanobis, None without input statistics
 
 
 def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
@@ -118,6 +123,8 @@ def by_setting(res: Results, accepted_only: bool = True) -> list[Setting]:
             free=res.constraints[c].free, n_tasks=len(rows), tolerance=float(tol[rows[0]]),
             vectors=res.vectors[ti, si], outputs=res.outputs[ti, si], residuals=res.residuals[ti, si],
             task=res.task_ids[ti], solver=solvers[ti],
+            violations=res.violations[ti, si] if res.violations is not None else None,
+            mahalanobis=res.mahalanobis[ti, si] if res.mahalanobis is not None else None,
         ))
     return out
 
@@ -126,15 +133,23 @@ def summary_table(res: Results) -> Table:
     """One row per setting: tasks, valid and accepted vectors, tolerance and residuals."""
     valid = by_setting(res, accepted_only=False)
     acc = by_setting(res, accepted_only=True)
+    envelope = res.attrs.get("envelope", np.nan)
     rows = []
     for v, a in zip(valid, acc):
+        n = len(v.residuals)
+        feasible = v.violations <= FEASIBLE_TOL if v.violations is not None else np.ones(n, dtype=bool)
+        # The share of valid vectors farther (Mahalanobis) from the training inputs than any
+        # training row: where the oracle extrapolates.
+        outside = (float(np.mean(v.mahalanobis > envelope)) if v.mahalanobis is not None and n
+                   and np.isfinite(envelope) else np.nan)
         rows.append({
             "target": v.target, "constraint": v.constraint_name, "objective": v.objective,
-            "n_tasks": v.n_tasks, "n_valid": len(v.residuals), "n_accepted": len(a.residuals),
-            "tolerance": v.tolerance,
-            "best_residual": best_residual(v.residuals, v.objective),
+            "n_tasks": v.n_tasks, "n_valid": n, "n_feasible": int(np.sum(feasible)),
+            "n_accepted": len(a.residuals), "tolerance": v.tolerance,
+            "best_residual": best_residual(v.residuals[feasible], v.objective),
             "median_residual": float(np.median(a.residuals)) if len(a.residuals) else np.nan,
+            "outside_data": outside,
         })
-    names = ["target", "constraint", "objective", "n_tasks", "n_valid", "n_accepted", "tolerance",
-             "best_residual", "median_residual"]
+    names = ["target", "constraint", "objective", "n_tasks", "n_valid", "n_feasible", "n_accepted", "tolerance",
+             "best_residual", "median_residual", "outside_data"]
     return Table.from_rows(rows, names)

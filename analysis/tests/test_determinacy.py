@@ -117,11 +117,7 @@ def test_response_needs_three_targets(tmp_path):
     response_file(tmp_path / "r.h5")
     res = load_results(tmp_path / "r.h5", statuses=("done",))
     keep = np.isin(res.target[:, 0], [1.0, 2.0])
-    for k in ("vectors", "outputs", "residuals", "target", "loss"):
-        setattr(res, k, getattr(res, k)[keep])
-    res.task_ids = res.task_ids[keep]
-    res.tasks = {k: v[keep] for k, v in res.tasks.items()}
-    res.labels = [l for l, k in zip(res.labels, keep) if k]
+    res.subset(keep)
     assert len(response_table(res)) == 0
 
 

@@ -62,6 +62,8 @@ int run_check(const CheckOptions& opt) {
   }
 
   fmt::print("{}: valid\n", opt.sweep);
+  for (const std::string& w : sweep::extrapolation_warnings(s, o))
+    fmt::print(stderr, "invsweep: warning: {}: {}\n", opt.sweep, w);
   fmt::print("  oracle      {} ({} → {})\n", oracle_path, fmt::join(o.input_names, ","),
              fmt::join(o.output_names, ","));
   fmt::print("  tasks       {} = {} target{} × {} constraint setting{} × {} solver{} × {} replicate{}\n", s.n_tasks(),

@@ -18,7 +18,8 @@ namespace invsweep::testing {
 inline constexpr const char* kSweepPath = "jobs/sweep.toml";
 inline constexpr const char* kTargetObjective = "kind = \"target\"\ntargets = [[1.0, 2.0]]\n";
 
-/// Features x1, x2, x3 (training range [−5, 5], input mean (1, 2, 3)); outputs y, z.
+/// Features x1, x2, x3 (training range [−5, 5], input mean (1, 2, 3), identity covariance);
+/// outputs y, z (training range [−10, 10]).
 inline const oracle::Oracle& sweep_oracle() {
   static const oracle::Oracle o = [] {
     oracle::Oracle r = linear_oracle(VectorD::Ones(3), 0.0);
@@ -28,6 +29,10 @@ inline const oracle::Oracle& sweep_oracle() {
     r.net.bias(0) << 1, 0;
     r.output_scaler = nn::Scaler::identity(2);
     r.input_scaler.mean = (VectorD(3) << 1.0, 2.0, 3.0).finished();
+    r.input_mean = r.input_scaler.mean;  // training statistics (plausibility)
+    r.input_cov = MatrixD::Identity(3, 3);
+    r.output_lo = (VectorD(2) << -10.0, -10.0).finished();
+    r.output_hi = (VectorD(2) << 10.0, 10.0).finished();
     return r;
   }();
   return o;
@@ -70,9 +75,9 @@ inline std::string line_at(const std::string& text, const std::string& needle) {
 }
 
 /// The ConfigError message of parsing `text` ("" and a test failure when it parses).
-inline std::string error_of(const std::string& text) {
+inline std::string error_of(const std::string& text, const oracle::Oracle& o = sweep_oracle()) {
   try {
-    (void)parse(text);
+    (void)parse(text, o);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -81,8 +86,9 @@ inline std::string error_of(const std::string& text) {
 }
 
 /// Parsing `text` throws a ConfigError whose message contains every fragment.
-inline void expect_refused(const std::string& text, std::initializer_list<std::string> fragments) {
-  const std::string msg = error_of(text);
+inline void expect_refused(const std::string& text, std::initializer_list<std::string> fragments,
+                           const oracle::Oracle& o = sweep_oracle()) {
+  const std::string msg = error_of(text, o);
   for (const std::string& f : fragments)
     EXPECT_NE(msg.find(f), std::string::npos) << "the message lacks '" << f << "':\n"
                                               << msg << "\nsweep file:\n"

@@ -136,6 +136,65 @@ TEST(SweepObjective, TargetAxisFromToCount) {
   EXPECT_EQ(one.targets[0], (VectorD(2) << 3.0, 4.0).finished());
 }
 
+TEST(SweepObjective, NanTargetsLeaveOutputsFree) {
+  const sweep::Sweep s = parse(sweep_text("", "", "kind = \"target\"\ntargets = [[1.0, nan], [2.0, nan]]\n"));
+  ASSERT_EQ(s.n_targets(), 2);
+  EXPECT_EQ(s.targets[1][0], 2.0);
+  EXPECT_TRUE(std::isnan(s.targets[1][1]));
+  const sweep::Sweep r =
+      parse(sweep_text("", "", "kind = \"target\"\ntargets = { from = [0.0, nan], to = [1.0, nan], count = 3 }\n"));
+  ASSERT_EQ(r.n_targets(), 3);
+  EXPECT_EQ(r.targets[1][0], 0.5);
+  EXPECT_TRUE(std::isnan(r.targets[2][1]));
+}
+
+TEST(SweepObjective, SubjectToReadsOneSidedRangesPerOutput) {
+  const sweep::Sweep s =
+      parse(sweep_text("", "", "kind = \"maximize\"\noutput = \"y\"\nsubject_to = { z = [-inf, 2.5] }\n"));
+  ASSERT_EQ(s.sub_lo.size(), 2);
+  EXPECT_EQ(s.sub_lo[0], -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.sub_hi[0], std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.sub_lo[1], -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.sub_hi[1], 2.5);
+  EXPECT_EQ(s.task(0).objective.sub_hi[1], 2.5);
+  // Sweeps without it keep their fingerprint; with it, the fingerprint changes.
+  const sweep::Sweep plain = parse(sweep_text("", "", "kind = \"maximize\"\noutput = \"y\"\n"));
+  EXPECT_NE(plain.hash(sweep_oracle()), s.hash(sweep_oracle()));
+}
+
+TEST(SweepObjective, BadSubjectToIsRefused) {
+  const auto obj = [](const std::string& line) {
+    return sweep_text("", "", "kind = \"target\"\ntargets = [[1.0, 2.0]]\n" + line);
+  };
+  std::string t = obj("subject_to = { w = [0.0, 1.0] }\n");
+  expect_refused(t, {"'objective.subject_to'", "'w'", "y, z"});
+  t = obj("subject_to = { z = [2.0, 1.0] }\n");
+  expect_refused(t, {value_at(t, "z = ") + ": 'objective.subject_to' must be a range [lo, hi] with lo ≤ hi for "
+                                           "output 'z'"});
+  t = obj("subject_to = { z = [inf, inf] }\n");
+  expect_refused(t, {"'objective.subject_to' must be a range [lo, hi]"});
+  t = obj("subject_to = { z = [nan, 1.0] }\n");
+  expect_refused(t, {"'objective.subject_to' must be finite numbers"});
+  t = obj("subject_to = { z = 1.0 }\n");
+  expect_refused(t, {"'objective.subject_to' must be an array of 2 numbers"});
+  t = obj("subject_to = {}\n");
+  expect_refused(t, {"'objective.subject_to' must be a table { output = [lo, hi], … } naming some output"});
+}
+
+TEST(SweepConstraints, PlausibleNeedsInputStatistics) {
+  const std::string text = sweep_text("", "[[constraints]]\nname = \"p\"\nplausible = 3.0\n");
+  EXPECT_EQ(parse(text).constraints[0].plausible, 3.0);
+  oracle::Oracle bare = sweep_oracle();
+  bare.input_mean.resize(0);
+  bare.input_cov.resize(0, 0);
+  expect_refused(text,
+                 {value_at(text, "plausible = ") + ": 'constraints[0].plausible' needs the training inputs' "
+                                                   "mean and covariance"},
+                 bare);
+  const std::string neg = sweep_text("", "[[constraints]]\nname = \"p\"\nplausible = -1.0\n");
+  expect_refused(neg, {"'constraints[0].plausible' must be"});
+}
+
 TEST(SweepObjective, BadTargetsAreRefused) {
   const auto obj = [](const std::string& targets) { return sweep_text("", "", "kind = \"target\"\n" + targets); };
   std::string t = obj("targets = [[1.0, 2.0, 3.0]]\n");
@@ -145,10 +204,13 @@ TEST(SweepObjective, BadTargetsAreRefused) {
                  {value_at(t, "targets = ") + ": 'objective.targets' must be an array of target vectors of 2", "y, z"});
   t = obj("targets = []\n");
   expect_refused(t, {value_at(t, "targets = ") + ": 'objective.targets' must be a non-empty array"});
-  t = obj("targets = [[1.0, nan]]\n");
-  expect_refused(t, {value_at(t, "targets = [") + ": 'objective.targets' must be finite numbers"});
+  t = obj("targets = [[nan, nan]]\n");
+  expect_refused(t, {value_at(t, "targets = ") + ": 'objective.targets' must be target vectors with at least one "
+                                                 "number that is not nan"});
   t = obj("targets = [[inf, 1.0]]\n");
-  expect_refused(t, {"'objective.targets' must be finite numbers"});
+  expect_refused(t, {value_at(t, "targets = [") + ": 'objective.targets' must be numbers, finite or nan"});
+  t = obj("targets = { from = [0, nan], to = [1, 1], count = 2 }\n");
+  expect_refused(t, {"'objective.targets.to' must be nan exactly where 'from' is nan (output 'z'"});
   t = obj("targets = [[\"a\", 1.0]]\n");
   expect_refused(t, {"'objective.targets' must be a number"});
   expect_refused(obj(""), {"missing key 'objective.targets'"});
@@ -200,9 +262,17 @@ TEST(SweepObjective, RangeOneAndAxis) {
 TEST(SweepObjective, BadRangesAreRefused) {
   const auto obj = [](const std::string& body) { return sweep_text("", "", "kind = \"range\"\n" + body); };
   std::string t = obj("lo = [5.0, 0.0]\nhi = [1.0, 1.0]\n");
-  expect_refused(t, {value_at(t, "hi = ") + ": 'objective.hi' must be ≥ 'lo' for every output (output 'y'"});
-  t = obj("lo = [-inf, 0.0]\nhi = [inf, 1.0]\n");
-  expect_refused(t, {value_at(t, "hi = ") + ": 'objective.hi' must be ≥ 'lo'", "both infinite"});
+  expect_refused(t, {value_at(t, "hi = ") + ": 'objective.hi' must be ≥ 'lo' for every output, with a finite value "
+                                            "between (output 'y'"});
+  t = obj("lo = [-inf, -inf]\nhi = [inf, inf]\n");
+  expect_refused(t, {value_at(t, "hi = ") + ": 'objective.hi' must be a range with a finite end for some output"});
+  t = obj("lo = [inf, 0.0]\nhi = [inf, 1.0]\n");
+  expect_refused(t, {value_at(t, "hi = ") + ": 'objective.hi' must be ≥ 'lo' for every output, with a finite value "
+                                            "between (output 'y'"});
+  // [-inf, inf] leaves an output free: its centre (the task's target) is nan.
+  const sweep::Sweep free_y = parse(obj("lo = [-inf, 0.0]\nhi = [inf, 1.0]\n"));
+  EXPECT_TRUE(std::isnan(free_y.targets[0][0]));
+  EXPECT_EQ(free_y.targets[0][1], 0.5);
   t = obj("lo = [nan, 0.0]\nhi = [1.0, 1.0]\n");
   expect_refused(t, {value_at(t, "lo = ") + ": 'objective.lo' must be finite numbers"});
   t = obj("lo = [[0, 0], [1, 1]]\nhi = [[1, 1]]\n");

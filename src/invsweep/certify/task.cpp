@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "invsweep/certify/branch_and_bound.hpp"
 #include "invsweep/certify/roots.hpp"
@@ -171,8 +172,14 @@ void certify_task(const oracle::Oracle& oracle, const inverse::TaskSpec& spec, i
   if (!spec.certify.enabled) return;
   if (spec.heartbeat) spec.heartbeat();
   Box box;
-  if (!task_box(spec.constraint, oracle.n_in(), box)) {
+  // The bounds are proven over the box; output ranges (subject_to) and the plausibility
+  // ellipsoid are not part of the branch and bound yet: not applicable, and the message says why.
+  const bool hard = spec.objective.has_output_constraints() || spec.constraint.plausible > 0;
+  if (hard || !task_box(spec.constraint, oracle.n_in(), box)) {
     r.certificate = static_cast<std::uint8_t>(Certificate::not_applicable);
+    if (hard)
+      r.message += std::string(r.message.empty() ? "" : "; ") +
+                   "certify: not applicable to subject_to or plausible (bounds over the box only)";
     return;
   }
   switch (spec.objective.kind) {

@@ -77,7 +77,7 @@ double Table::as_number(const toml::node& n, std::string_view key) const {
   return n.value<double>().value_or(0.0);
 }
 
-VectorD Table::numbers(const toml::node& n, std::string_view key, Index len, bool allow_inf) const {
+VectorD Table::numbers(const toml::node& n, std::string_view key, Index len, bool allow_inf, bool allow_nan) const {
   VectorD v(len);
   if (n.is_number() && len == 1) {
     v[0] = as_number(n, key);
@@ -89,7 +89,8 @@ VectorD Table::numbers(const toml::node& n, std::string_view key, Index len, boo
       v[i] = as_number(*a->get(static_cast<std::size_t>(i)), key);
   }
   for (Index i = 0; i < len; ++i)
-    if (std::isnan(v[i]) || (!allow_inf && !std::isfinite(v[i]))) fail(n, key, "finite numbers");
+    if ((std::isnan(v[i]) && !allow_nan) || (std::isinf(v[i]) && !allow_inf))
+      fail(n, key, allow_nan ? "numbers, finite or nan" : "finite numbers");
   return v;
 }
 

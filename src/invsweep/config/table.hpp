@@ -41,7 +41,8 @@ class Table {
   double as_number(const toml::node& n, std::string_view key) const;
   /// An array of `len` numbers (a bare number accepted when `len` is 1); NaN never, ±inf only
   /// when `allow_inf`.
-  VectorD numbers(const toml::node& n, std::string_view key, Index len, bool allow_inf = false) const;
+  VectorD numbers(const toml::node& n, std::string_view key, Index len, bool allow_inf = false,
+                  bool allow_nan = false) const;
   /// A non-empty array of layer widths in [1, 65536].
   std::vector<Index> widths(std::string_view key, std::vector<Index> def) const;
   /// A sub-table (nullptr when absent; ConfigError when not a table).

@@ -142,6 +142,8 @@ class Dataset {
                                 std::size_t width);
   static Dataset open(const Node& parent, std::string_view name);
 
+  /// False for a default-constructed (or closed) dataset.
+  bool valid() const { return h_.valid(); }
   const std::vector<hsize_t>& dims() const { return dims_; }
   const std::string& path() const { return path_; }
   /// Elements in one row (the product of every dimension but the first).

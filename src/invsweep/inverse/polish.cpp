@@ -12,54 +12,110 @@ namespace invsweep::inverse {
 
 namespace {
 
+/// Residual rows of the least squares, per vector: the objective's weighted residuals (target
+/// and range kinds, when `objective`), then one row per `subject_to` output (its signed
+/// excess outside the range, scaled units), then plausibility (the Mahalanobis excess).
+/// Every row is zero at a feasible solution of the objective, so their sum of squares has
+/// the feasible solutions as its zeros: no trade between feasibility and objective.
 struct Evaluator {
   const Problem& p;
+  bool objective;
   nn::MlpWorkspace<double> ws;
   MatrixD full;    // [n_in, N] scaled inputs with fixed features filled in
   VectorD sqrt_w;  // per output
+  Index rows;
+  MatrixD obj_r;  // [n_out, N] objective rows
 
-  Evaluator(const Problem& prob, Index n)
-      : p(prob), ws(prob.oracle().net, n), full(prob.n_in(), n), sqrt_w(prob.sqrt_weights()) {
+  Evaluator(const Problem& prob, Index n, bool with_objective)
+      : p(prob),
+        objective(with_objective),
+        ws(prob.oracle().net, n),
+        full(prob.n_in(), n),
+        sqrt_w(prob.sqrt_weights()),
+        rows((with_objective ? prob.n_out() : 0) + static_cast<Index>(prob.constrained_outputs().size()) +
+             (prob.has_plausibility() ? 1 : 0)),
+        obj_r(prob.n_out(), n) {
     for (Index j = 0; j < n; ++j)
       full.col(j) = p.fixed_scaled();  // free rows overwritten
   }
 
-  /// Residual vectors r [n_out, N] (scaled output units, weighted) at s.
+  /// Residual rows r [rows, N] at s.
   void residual(const MatrixD& s, MatrixD& r) {
     for (Index k = 0; k < p.n_free(); ++k)
       full.row(p.free_index(k)) = s.row(k);
     ws.input() = full;
     forward(p.oracle().net, ws);
-    p.residual_vectors(ws.output(), r);
+    const auto u = ws.output();
+    Index row = 0;
+    if (objective) {
+      p.residual_vectors(u, obj_r);
+      r.topRows(p.n_out()) = obj_r;
+      row = p.n_out();
+    }
+    for (const Index k : p.constrained_outputs()) {
+      for (Index j = 0; j < s.cols(); ++j) {
+        const double v = u(k, j), lo = p.sub_lo_u(k), hi = p.sub_hi_u(k);
+        r(row, j) = v > hi ? v - hi : (v < lo ? v - lo : 0.0);
+      }
+      ++row;
+    }
+    if (p.has_plausibility())
+      for (Index j = 0; j < s.cols(); ++j)
+        r(row, j) = std::max(p.mahalanobis_grad(s.col(j), nullptr) - p.constraint().plausible, 0.0);
   }
 
-  /// Jacobians dr/ds_free at the point of the last `residual` call: J[k] is [n_free, N] for output k.
-  void jacobian(std::vector<MatrixD>& jac) {
-    for (Index k = 0; k < p.n_out(); ++k) {
+  /// Jacobians of the rows at the point of the last `residual` call (whose r is passed):
+  /// jac[row] is [n_free, N].
+  void jacobian(const MatrixD& s, const MatrixD& r, std::vector<MatrixD>& jac) {
+    const auto output_row = [&](Index k, MatrixD& out) {
       // Backward overwrites intermediate gradients only; activations from the forward pass stay.
       ws.grad_output().setZero();
-      ws.grad_output().row(k).setConstant(sqrt_w[k]);
+      ws.grad_output().row(k).setOnes();
       backward(p.oracle().net, ws, nullptr, true);
       for (Index f = 0; f < p.n_free(); ++f)
-        jac[static_cast<std::size_t>(k)].row(f) = ws.grad_input().row(p.free_index(f));
+        out.row(f) = ws.grad_input().row(p.free_index(f));
+    };
+    MatrixD du(p.n_free(), s.cols());
+    Index row = 0;
+    if (objective) {
+      for (Index k = 0; k < p.n_out(); ++k) {
+        output_row(k, du);
+        jac[static_cast<std::size_t>(k)] = sqrt_w[k] * du;
+      }
+      row = p.n_out();
+    }
+    for (const Index k : p.constrained_outputs()) {
+      output_row(k, du);
+      MatrixD& jr = jac[static_cast<std::size_t>(row)];
+      for (Index j = 0; j < s.cols(); ++j)
+        jr.col(j) = r(row, j) != 0 ? VectorD(du.col(j)) : VectorD::Zero(p.n_free());
+      ++row;
+    }
+    if (p.has_plausibility()) {
+      VectorD g;
+      MatrixD& jr = jac[static_cast<std::size_t>(row)];
+      for (Index j = 0; j < s.cols(); ++j) {
+        p.mahalanobis_grad(s.col(j), &g);
+        jr.col(j) = r(row, j) > 0 ? g : VectorD::Zero(p.n_free());
+      }
     }
   }
 };
 
-}  // namespace
-
-int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
+/// Levenberg–Marquardt over the rows of an Evaluator, per vector, with projection on the box.
+int least_squares(const Problem& p, const PolishSettings& settings, MatrixD& s, bool objective) {
   const ObjectiveKind kind = p.objective().kind;
-  if (kind != ObjectiveKind::target && kind != ObjectiveKind::range) return 0;
-  const Index n = s.cols(), nf = p.n_free(), m = p.n_out();
-  Evaluator ev(p, n);
+  const Index n = s.cols(), nf = p.n_free();
+  Evaluator ev(p, n, objective);
+  const Index m = ev.rows;
+  if (m == 0) return 0;
   MatrixD r(m, n), r_try(m, n), s_try = s;
   std::vector<MatrixD> jac(static_cast<std::size_t>(m), MatrixD(nf, n));
   VectorD mu = VectorD::Constant(n, 1e-3);
   // Stop per vector when its residual is below tolerance in original output units.
   const VectorD& scale_out = p.oracle().output_scaler.scale;
   const double tmax = kind == ObjectiveKind::target ? p.objective().target.cwiseAbs().maxCoeff() : 0.0;
-  const double tol_u = settings.tolerance * std::max(1.0, tmax) / scale_out.maxCoeff();
+  const double tol_u = settings.tolerance * std::max(1.0, std::isfinite(tmax) ? tmax : 0.0) / scale_out.maxCoeff();
   std::vector<char> active(static_cast<std::size_t>(n), 1);
   ev.residual(s, r);
   MatrixD a(nf, nf);
@@ -73,7 +129,7 @@ int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
     }
     if (!any) break;
     ev.residual(s, r);  // re-evaluate so the workspace holds s's activations
-    ev.jacobian(jac);
+    ev.jacobian(s, r, jac);
     s_try = s;
     for (Index j = 0; j < n; ++j) {
       if (active[static_cast<std::size_t>(j)] == 0) continue;
@@ -104,12 +160,41 @@ int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
   return it;
 }
 
+}  // namespace
+
+int polish(const Problem& p, const PolishSettings& settings, MatrixD& s) {
+  const ObjectiveKind kind = p.objective().kind;
+  if (kind != ObjectiveKind::target && kind != ObjectiveKind::range) return 0;
+  return least_squares(p, settings, s, true);
+}
+
+int restore_feasibility(const Problem& p, const PolishSettings& settings, MatrixD& s) {
+  if (!p.has_hard_constraints()) return 0;
+  const ObjectiveKind kind = p.objective().kind;
+  return least_squares(p, settings, s, kind == ObjectiveKind::target || kind == ObjectiveKind::range);
+}
+
 void finish_task(const Problem& p, const PolishSettings& polish_settings, MatrixD& s_free, TaskResult& r) {
-  if (polish_settings.enabled && r.status == Status::done && s_free.allFinite()) polish(p, polish_settings, s_free);
+  if (r.status == Status::done && s_free.allFinite()) {
+    if (p.has_hard_constraints())
+      restore_feasibility(p, polish_settings, s_free);
+    else if (polish_settings.enabled)
+      polish(p, polish_settings, s_free);
+  }
   const Index bad = p.finish(s_free, r);
   if (bad > 0 && r.status == Status::done) {
     r.status = Status::diverged;
     r.message = fmt::format("{} of {} vectors were not finite", bad, s_free.cols());
+  }
+  if (r.status == Status::done && p.has_hard_constraints()) {
+    // Solvers that cannot meet the constraints say so: the task stays done (its vectors are
+    // the best it found), and /violations says which.
+    Index infeasible = 0;
+    for (Index j = 0; j < r.violations.size(); ++j)
+      infeasible += r.violations[j] > Problem::kFeasibleTolerance ? 1 : 0;
+    if (infeasible > 0)
+      r.message = fmt::format("{} of {} vectors violate the constraints (largest violation {:.3g})", infeasible,
+                              r.violations.size(), r.violations.maxCoeff());
   }
 }
 

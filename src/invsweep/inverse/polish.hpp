@@ -12,7 +12,13 @@ namespace invsweep::inverse {
 /// number of iterations run.
 int polish(const Problem& p, const PolishSettings& settings, MatrixD& s_free);
 
-/// The optional polish (when the run is done and finite), then the vectors, outputs and
+/// The feasibility phase of tasks with hard constraints (subject_to, plausible): the same
+/// Levenberg–Marquardt on the constraints' excess rows (with the objective's rows for target
+/// and range kinds, whose feasible solutions zero them all) until every vector is feasible.
+int restore_feasibility(const Problem& p, const PolishSettings& settings, MatrixD& s_free);
+
+/// The optional polish (when the run is done and finite; the feasibility phase instead when
+/// the task has hard constraints), then the vectors, outputs and
 /// residuals in double precision (Problem::finish); a task whose vectors are not all finite
 /// becomes diverged.
 void finish_task(const Problem& p, const PolishSettings& polish_settings, MatrixD& s_free, TaskResult& r);

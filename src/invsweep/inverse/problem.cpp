@@ -103,9 +103,19 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
       if (obj.target.size() != m)
         throw ConfigError(
             fmt::format("objective: target has {} values, the oracle has {} outputs", obj.target.size(), m));
+      if (!obj.target.array().isFinite().any())
+        throw ConfigError("objective: every target value is nan; at least one output must be targeted");
       target_ud_ = scale_outputs(obj.target);
+      for (Index k = 0; k < m; ++k)
+        if (std::isnan(obj.target[k])) {  // nan: the output is free
+          target_ud_[k] = 0.0;
+          weights_[k] = 0.0;
+        } else if (!std::isfinite(obj.target[k])) {
+          throw ConfigError(fmt::format("objective: target of output '{}' is {} (expected a number, or nan = free)",
+                                        o.output_names[static_cast<std::size_t>(k)], obj.target[k]));
+        }
       target_u_ = target_ud_.cast<float>();
-      w_ = w.cast<float>();
+      w_ = weights_.cast<float>();
       break;
     case ObjectiveKind::range:
       if (obj.lo.size() != m || obj.hi.size() != m)
@@ -128,6 +138,27 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
       w_ = ws.cast<float>();
       break;
     }
+  }
+  if (obj.has_output_constraints()) {
+    if (obj.sub_lo.size() != m || obj.sub_hi.size() != m)
+      throw ConfigError(fmt::format("objective: subject_to needs {} lo and hi values", m));
+    sub_lo_ud_ = scale_outputs(obj.sub_lo);
+    sub_hi_ud_ = scale_outputs(obj.sub_hi);
+    for (Index k = 0; k < m; ++k) {
+      if (!(obj.sub_lo[k] <= obj.sub_hi[k]))
+        throw ConfigError(fmt::format("objective: subject_to range of '{}' has lo {} > hi {}",
+                                      o.output_names[static_cast<std::size_t>(k)], obj.sub_lo[k], obj.sub_hi[k]));
+      if (std::isfinite(obj.sub_lo[k]) || std::isfinite(obj.sub_hi[k])) con_out_.push_back(k);
+    }
+  }
+  if (o.has_input_stats()) {
+    precision_ = oracle::precision_matrix(o.input_cov);
+    centre_.resize(n);
+    for (Index i = 0; i < n; ++i)
+      centre_[i] = (c.fixed[static_cast<std::size_t>(i)] != 0 ? c.fixed_value[i] : is.mean[i]) - o.input_mean[i];
+  } else if (c.plausible > 0) {
+    throw ConfigError(
+        fmt::format("constraint '{}': plausible = {} needs the oracle's /oracle/input_stats", c.name, c.plausible));
   }
   if (reg.proximity > 0) {
     if (reg.reference.size() != n) throw ConfigError(fmt::format("regularize: reference needs {} values", n));
@@ -184,7 +215,103 @@ double Problem::objective_grad(const MatrixMap<float>& u, MatrixMap<float> grad_
         }
       break;
   }
+  return total / static_cast<double>(n) + output_penalty(u, grad_u);
+}
+
+namespace {
+/// The adaptive weight of an exact penalty: doubles (up to 1e4) when the mean excess over a
+/// window of 25 steps is above 1e-3 (scaled units), so that it ends above the constraint's
+/// multiplier and the penalised optimum is the constrained one.
+void adapt_penalty(double mean_excess, double& mu, double& window, int& calls) {
+  window += mean_excess;
+  if (++calls < 25) return;
+  if (window / calls > 1e-3) mu = std::min(2.0 * mu, 1e4);
+  window = 0;
+  calls = 0;
+}
+
+/// How far v is outside [lo, hi] (0 inside; NaN stays NaN), and the side (+1 above, −1 below).
+template <class T>
+T excess(T v, T lo, T hi, T& side) {
+  side = v > hi ? T(1) : (v < lo ? T(-1) : T(0));
+  return v > hi ? v - hi : (v < lo ? lo - v : T(0));
+}
+}  // namespace
+
+double Problem::output_penalty(const MatrixMap<float>& u, MatrixMap<float> grad_u) const {
+  if (con_out_.empty()) return 0.0;
+  const Index n = u.cols();
+  const auto mu = static_cast<float>(mu_out_);
+  const float inv_n = 1.0f / static_cast<float>(n);
+  double total = 0, sum_excess = 0;
+  for (Index j = 0; j < n; ++j)
+    for (const Index k : con_out_) {
+      float side = 0;
+      const float e = excess(u(k, j), static_cast<float>(sub_lo_ud_[k]), static_cast<float>(sub_hi_ud_[k]), side);
+      if (!(e > 0)) continue;
+      total += static_cast<double>(mu * (e + e * e));
+      grad_u(k, j) += side * mu * (1.0f + 2.0f * e) * inv_n;
+      sum_excess += static_cast<double>(e);
+    }
+  adapt_penalty(sum_excess / static_cast<double>(n), mu_out_, window_out_, calls_out_);
   return total / static_cast<double>(n);
+}
+
+double Problem::mahalanobis_grad(const Eigen::Ref<const VectorD>& s_free, VectorD* grad) const {
+  const nn::Scaler& is = oracle_->input_scaler;
+  VectorD v = centre_;
+  for (Index k = 0; k < n_free(); ++k) {
+    const Index i = free_[static_cast<std::size_t>(k)];
+    v[i] += is.scale[i] * s_free[k];
+  }
+  const VectorD pv = precision_ * v;
+  const double d = std::sqrt(std::max(v.dot(pv), 0.0));
+  if (grad != nullptr) {
+    grad->resize(n_free());
+    for (Index k = 0; k < n_free(); ++k) {
+      const Index i = free_[static_cast<std::size_t>(k)];
+      (*grad)[k] = d > 0 ? is.scale[i] * pv[i] / d : 0.0;
+    }
+  }
+  return d;
+}
+
+VectorD Problem::mahalanobis(const MatrixD& x) const {
+  if (!oracle_->has_input_stats()) return {};
+  const MatrixD v = x.colwise() - oracle_->input_mean;
+  return (v.cwiseProduct(precision_ * v)).colwise().sum().cwiseMax(0.0).cwiseSqrt().transpose();
+}
+
+VectorD Problem::violations(const MatrixD& x, const MatrixD& y) const {
+  const Index n = x.cols();
+  VectorD out = VectorD::Zero(n);
+  const auto rel = [](double e, double limit) { return e / std::max(1.0, std::abs(limit)); };
+  const VectorD dm = has_plausibility() ? mahalanobis(x) : VectorD();
+  for (Index j = 0; j < n; ++j) {
+    double acc = 0, side = 0;
+    for (const Index k : con_out_) {
+      const double e = excess(y(k, j), obj_.sub_lo[k], obj_.sub_hi[k], side);
+      acc += std::pow(rel(e, side > 0 ? obj_.sub_hi[k] : obj_.sub_lo[k]), 2);
+    }
+    for (const Index i : free_) {
+      const double e = excess(x(i, j), con_.lower[i], con_.upper[i], side);
+      if (e > 0) acc += std::pow(rel(e, side > 0 ? con_.upper[i] : con_.lower[i]), 2);
+    }
+    if (has_plausibility()) acc += std::pow(rel(std::max(dm[j] - con_.plausible, 0.0), con_.plausible), 2);
+    out[j] = x.col(j).allFinite() && y.col(j).allFinite() ? std::sqrt(acc) : std::numeric_limits<double>::quiet_NaN();
+  }
+  return out;
+}
+
+void Problem::penalty_values(const MatrixD& s_free, const MatrixMap<double>& u, VectorD& values) const {
+  if (!has_hard_constraints()) return;
+  for (Index j = 0; j < u.cols(); ++j) {
+    double e = 0, side = 0;
+    for (const Index k : con_out_)
+      e += excess(u(k, j), sub_lo_ud_[k], sub_hi_ud_[k], side);
+    if (has_plausibility()) e += std::max(mahalanobis_grad(s_free.col(j), nullptr) - con_.plausible, 0.0);
+    values[j] += kValuePenalty * e;
+  }
 }
 
 double Problem::objective_grad(const MatrixMap<float>& u, const MatrixF& t, MatrixMap<float> grad_u) const {
@@ -197,7 +324,7 @@ double Problem::objective_grad(const MatrixMap<float>& u, const MatrixF& t, Matr
       total += static_cast<double>(w_[k] * d * d);
       grad_u(k, j) = 2.0f * w_[k] * d * inv_n;
     }
-  return total / static_cast<double>(n);
+  return total / static_cast<double>(n) + output_penalty(u, grad_u);
 }
 
 void Problem::residual_vectors(const MatrixMap<double>& u, MatrixD& r) const {
@@ -317,6 +444,18 @@ double Problem::regularize(const Eigen::Ref<const MatrixF>& s, Eigen::Ref<Matrix
     g += gt.transpose();
     loss += static_cast<double>(c) * sum;
   }
+  if (has_plausibility()) {  // the exact penalty of d_M ≤ plausible, like output_penalty
+    VectorD grad;
+    double sum_excess = 0;
+    for (Index j = 0; j < n; ++j) {
+      const double e = mahalanobis_grad(s.col(j).cast<double>(), &grad) - con_.plausible;
+      if (!(e > 0)) continue;
+      loss += mu_x_ * (e + e * e) / static_cast<double>(n);
+      g.col(j) += (mu_x_ * (1.0 + 2.0 * e) / static_cast<double>(n) * grad).cast<float>();
+      sum_excess += e;
+    }
+    adapt_penalty(sum_excess / static_cast<double>(n), mu_x_, window_x_, calls_x_);
+  }
   return loss;
 }
 
@@ -387,6 +526,8 @@ Index Problem::finish(const MatrixD& s_free, TaskResult& r) const {
   }
   r.outputs = oracle_->predict(r.vectors);
   r.residuals = residuals(r.outputs);
+  r.violations = violations(r.vectors, r.outputs);
+  r.mahalanobis = mahalanobis(r.vectors);
   Index bad = 0;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (Index j = 0; j < r.vectors.cols(); ++j) {
@@ -395,6 +536,8 @@ Index Problem::finish(const MatrixD& s_free, TaskResult& r) const {
     r.vectors.col(j).setConstant(nan);
     r.outputs.col(j).setConstant(nan);
     r.residuals[j] = nan;
+    r.violations[j] = nan;
+    if (r.mahalanobis.size() > 0) r.mahalanobis[j] = nan;
   }
   return bad;
 }

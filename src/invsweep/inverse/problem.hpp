@@ -92,9 +92,39 @@ class Problem {
   /// Scaled free features of full vectors in original units.
   MatrixD to_scaled_free(const MatrixD& x) const;
 
-  /// Fills r.vectors, r.outputs, r.residuals from scaled free features (double), marking
-  /// columns with any non-finite value as NaN; returns how many columns were non-finite.
+  /// Fills r.vectors, r.outputs, r.residuals, r.violations (and r.mahalanobis when the oracle
+  /// has input statistics) from scaled free features (double), marking columns with any
+  /// non-finite value as NaN; returns how many columns were non-finite.
   Index finish(const MatrixD& s_free, TaskResult& r) const;
+
+  // ---- Hard constraints: `subject_to` (output ranges) and `plausible` (Mahalanobis) -------
+  // In the gradient solvers they are an exact (L1 + quadratic) penalty whose weight doubles
+  // while the batch stays outside (objective_grad for outputs, regularize for plausibility);
+  // value-only solvers add a fixed large exact penalty (penalty_values); afterwards the
+  // feasibility phase (polish.hpp) moves every vector into the set in float64.
+  bool has_output_constraints() const { return !con_out_.empty(); }
+  bool has_plausibility() const { return con_.plausible > 0; }
+  bool has_hard_constraints() const { return has_output_constraints() || has_plausibility(); }
+  /// Outputs with a `subject_to` range, and that range in scaled output units.
+  const std::vector<Index>& constrained_outputs() const { return con_out_; }
+  double sub_lo_u(Index k) const { return sub_lo_ud_[k]; }
+  double sub_hi_u(Index k) const { return sub_hi_ud_[k]; }
+  /// Mahalanobis distance to the training inputs of full vectors x [n_in, N] (original units);
+  /// empty when the oracle has no input statistics.
+  VectorD mahalanobis(const MatrixD& x) const;
+  /// Mahalanobis distance d of one vector given by its scaled free features, and dd/ds_free.
+  double mahalanobis_grad(const Eigen::Ref<const VectorD>& s_free, VectorD* grad) const;
+  /// Per vector: how far outside the feasible set (subject_to ranges, feature bounds,
+  /// plausibility), each part relative to max(1, |the limit it passes|), combined in the
+  /// Euclidean norm: 0 = feasible. x [n_in, N], y [n_out, N] in original units.
+  VectorD violations(const MatrixD& x, const MatrixD& y) const;
+  /// Value-only solvers: adds the exact penalty (weight kValuePenalty, scaled units) of the
+  /// output constraints and plausibility to `values`, from scaled free features s_free
+  /// [n_free, N] and scaled outputs u [n_out, N].
+  void penalty_values(const MatrixD& s_free, const MatrixMap<double>& u, VectorD& values) const;
+  static constexpr double kValuePenalty = 1e3;
+  /// The vectors judged feasible: violation ≤ this.
+  static constexpr double kFeasibleTolerance = 1e-6;
 
  private:
   const oracle::Oracle* oracle_;
@@ -111,6 +141,17 @@ class Problem {
   VectorD lo_s_, hi_s_, start_lo_, start_hi_;
   VectorF target_u_, lo_u_, hi_u_, w_;  // objective in scaled output units
   VectorF reference_s_;                 // proximity reference, free features, scaled
+  // Hard constraints.
+  std::vector<Index> con_out_;     // outputs with a subject_to range
+  VectorD sub_lo_ud_, sub_hi_ud_;  // per output, scaled (±inf open)
+  MatrixD precision_;              // inverse covariance of the training inputs (original units)
+  VectorD centre_;                 // per feature: x − mean_data with free features at s = 0
+  // The adaptive penalty weights and their window (the gradient solvers run one task per
+  // Problem on one thread).
+  mutable double mu_out_ = 10.0, mu_x_ = 10.0;
+  mutable double window_out_ = 0, window_x_ = 0;
+  mutable int calls_out_ = 0, calls_x_ = 0;
+  double output_penalty(const MatrixMap<float>& u, MatrixMap<float> grad_u) const;
 };
 
 }  // namespace invsweep::inverse

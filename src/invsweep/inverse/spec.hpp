@@ -40,6 +40,10 @@ struct Objective {
   VectorD lo, hi;   ///< kind = range: per output
   VectorD weights;  ///< per output: squared-error weights (target, range) or the linear
                     ///< combination to maximise / minimise (zero = output ignored)
+  /// `subject_to`: per output, the range every vector's output must stay in (hard; ±inf ends
+  /// = one-sided or unconstrained). Empty = no output constraint.
+  VectorD sub_lo, sub_hi;
+  bool has_output_constraints() const { return sub_lo.size() > 0; }
 };
 
 /// One named constraint setting: fixed features and bounds (original units).
@@ -54,6 +58,9 @@ struct Constraint {
   double penalty = 10.0;   ///< penalty method: λ (scaled units)
   bool paper_stop = true;  ///< paper method: stop once a feature leaves its range
   bool domain = true;      ///< the parser put free unbounded features in the training range
+  /// `plausible`: every vector's Mahalanobis distance to the training inputs stays ≤ this
+  /// (hard, like the bounds; needs /oracle/input_stats). 0 = off.
+  double plausible = 0.0;
 
   /// An unconstrained setting for n features.
   static Constraint free(Index n);
@@ -119,10 +126,12 @@ struct Interrupted {};
 struct TaskResult {
   Status status = Status::pending;
   std::string message;
-  MatrixD vectors;    ///< [n_in, samples], original units, fixed features included; NaN if none
-  MatrixD outputs;    ///< [n_out, samples] = oracle(vectors) in double
-  VectorD residuals;  ///< [samples]: distance to target / range, or the objective value
-  VectorD loss;       ///< [log_points], NaN-padded
+  MatrixD vectors;      ///< [n_in, samples], original units, fixed features included; NaN if none
+  MatrixD outputs;      ///< [n_out, samples] = oracle(vectors) in double
+  VectorD residuals;    ///< [samples]: distance to target / range, or the objective value
+  VectorD violations;   ///< [samples]: distance outside the feasible set (/violations; 0 = feasible)
+  VectorD mahalanobis;  ///< [samples]: distance to the training inputs, or empty (no input_stats)
+  VectorD loss;         ///< [log_points], NaN-padded
   std::int64_t steps = 0;
   double final_loss = 0.0;
   double wall_seconds = 0.0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -26,6 +27,16 @@ Index Oracle::output_index(std::string_view name) const {
   for (std::size_t i = 0; i < output_names.size(); ++i)
     if (output_names[i] == name) return static_cast<Index>(i);
   return -1;
+}
+
+MatrixD precision_matrix(const MatrixD& cov) {
+  const Eigen::SelfAdjointEigenSolver<MatrixD> eig(cov);
+  const VectorD& ev = eig.eigenvalues();
+  const double cut = 1e-12 * std::max(ev.maxCoeff(), 0.0);
+  VectorD inv = VectorD::Zero(ev.size());
+  for (Index i = 0; i < ev.size(); ++i)
+    if (ev[i] > cut && ev[i] > 0) inv[i] = 1.0 / ev[i];
+  return eig.eigenvectors() * inv.asDiagonal() * eig.eigenvectors().transpose();
 }
 
 namespace {

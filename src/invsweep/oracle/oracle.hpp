@@ -6,6 +6,7 @@
 // with `net` an MLP in double precision, exactly as stored in an oracle file (docs/FILE_FORMATS.md,
 // "Oracle file"). Inputs and outputs are in the user's units; x is [n_in, batch].
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ struct Oracle {
   VectorD input_mean;
   MatrixD input_cov;
   VectorD output_lo, output_hi;
+  /// The largest Mahalanobis distance of a training row (the data's envelope; NaN = unknown).
+  double input_max_distance = std::numeric_limits<double>::quiet_NaN();
   Metrics metrics;
 
   bool has_input_stats() const { return input_mean.size() > 0; }
@@ -54,5 +57,10 @@ struct Oracle {
   /// > 0, lo ≤ hi.
   void validate(const std::string& source) const;
 };
+
+/// The inverse of a covariance matrix, or its pseudo-inverse when the data are (nearly)
+/// collinear (eigenvalues below 1e-12 of the largest count as zero: distance along a
+/// direction the data never varied in is not counted).
+MatrixD precision_matrix(const MatrixD& cov);
 
 }  // namespace invsweep::oracle

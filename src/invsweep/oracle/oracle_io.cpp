@@ -116,6 +116,7 @@ Oracle read_oracle_group(const h5::Node& og) {
     if (dims.size() != 2) throw IoError(fmt::format("{}: expected a 2-D dataset", st.child_path("cov")));
     using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     o.input_cov = Eigen::Map<const RowMajor>(cov.data(), static_cast<Index>(dims[0]), static_cast<Index>(dims[1]));
+    if (st.has_attr("max_distance")) o.input_max_distance = attr_doubles(st, "max_distance").at(0);
   }
   if (og.has("output_bounds")) {
     const h5::Node ob = og.open_group("output_bounds");
@@ -186,6 +187,7 @@ void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::stri
     const RowMajor c = o.input_cov;
     const hsize_t cd[2] = {static_cast<hsize_t>(c.rows()), static_cast<hsize_t>(c.cols())};
     st.write_doubles("cov", cd, {c.data(), static_cast<std::size_t>(c.size())});
+    if (std::isfinite(o.input_max_distance)) set_attr_doubles(st, "max_distance", {o.input_max_distance});
   }
   if (o.has_output_bounds()) {
     const h5::Node ob = og.create_group("output_bounds");

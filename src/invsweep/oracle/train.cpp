@@ -118,8 +118,10 @@ void set_data_statistics(Oracle& o, const MatrixD& x, const MatrixD& y) {
   o.input_mean = x.rowwise().mean();
   const MatrixD centred = x.colwise() - o.input_mean;
   // The sample covariance (divisor n − 1, as numpy.cov); one row has none.
-  o.input_cov = n > 1 ? MatrixD(centred * centred.transpose() / static_cast<double>(n - 1))
-                      : MatrixD::Zero(x.rows(), x.rows());
+  o.input_cov =
+      n > 1 ? MatrixD(centred * centred.transpose() / static_cast<double>(n - 1)) : MatrixD::Zero(x.rows(), x.rows());
+  const MatrixD p = precision_matrix(o.input_cov);
+  o.input_max_distance = std::sqrt(std::max(0.0, centred.cwiseProduct(p * centred).colwise().sum().maxCoeff()));
   o.output_lo = y.rowwise().minCoeff();
   o.output_hi = y.rowwise().maxCoeff();
 }

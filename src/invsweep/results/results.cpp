@@ -182,7 +182,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const auto u = [](Index v) { return static_cast<std::uint64_t>(v); };
   std::uint64_t nt = mul(mul(u(s.n_targets()), u(s.n_constraints())), mul(u(s.n_solvers()), u(s.replicates)));
   const std::uint64_t values =
-      add(add(mul(u(s.samples), u(o.n_in() + o.n_out() + 1)), u(s.log_points)), u(3 * o.n_out()));
+      add(add(mul(u(s.samples), u(o.n_in() + o.n_out() + 2 + (o.has_input_stats() ? 1 : 0))), u(s.log_points)),
+          u(3 * o.n_out()));  // per vector: x, y, residual, violation (, Mahalanobis distance)
   const std::uint64_t per_task =
       add(mul(values, 8), kMessageWidth + 48 + u(2 * o.n_out()) * 8 + 1 + 1 + 4  // certificates
                               + 3 * 8);                                          // /tasks/acceptance, ess, rhat
@@ -227,6 +228,8 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
   make(f, "vectors", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_in())}, kNaN);
   make(f, "outputs", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_out())}, kNaN);
   make(f, "residuals", H5T_IEEE_F64LE, {nt, ns}, kNaN);
+  make(f, "violations", H5T_IEEE_F64LE, {nt, ns}, kNaN);
+  if (o.has_input_stats()) make(f, "mahalanobis", H5T_IEEE_F64LE, {nt, ns}, kNaN);
   make(f, "loss", H5T_IEEE_F64LE, {nt, nl}, kNaN);
   {
     const h5::Dataset step = make(f, "loss_step", H5T_IEEE_F64LE, {nl}, kNaN);
@@ -256,6 +259,10 @@ void ResultsFile::open_datasets() {
   vectors_ = h5::Dataset::open(file_, "vectors");
   outputs_ = h5::Dataset::open(file_, "outputs");
   residuals_ = h5::Dataset::open(file_, "residuals");
+  // Constraint violations and Mahalanobis distances (absent in files written before them;
+  // /mahalanobis only when the oracle has input statistics).
+  if (file_.has("violations")) violations_ = h5::Dataset::open(file_, "violations");
+  if (file_.has("mahalanobis")) mahalanobis_ = h5::Dataset::open(file_, "mahalanobis");
   loss_ = h5::Dataset::open(file_, "loss");
   const h5::Node tasks = file_.open_group("tasks");
   status_ = h5::Dataset::open(tasks, "status");
@@ -302,6 +309,8 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   expect(r.vectors_, {nt, ns, static_cast<hsize_t>(o.n_in())});
   expect(r.outputs_, {nt, ns, static_cast<hsize_t>(o.n_out())});
   expect(r.residuals_, {nt, ns});
+  if (r.violations_.valid()) expect(r.violations_, {nt, ns});
+  if (r.mahalanobis_.valid()) expect(r.mahalanobis_, {nt, ns});
   expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
   expect(r.status_, {nt});
   // ---- Certificates (absent in files written before they existed) ----
@@ -329,6 +338,17 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
   vectors_.write_rows(row, 1, r.vectors.data());  // [n_in, ns] column-major = [ns, n_in] row-major
   outputs_.write_rows(row, 1, r.outputs.data());
   residuals_.write_rows(row, 1, r.residuals.data());
+  const auto per_vector = [&](const h5::Dataset& d, const VectorD& v) {
+    if (!d.valid()) return;
+    if (static_cast<hsize_t>(v.size()) == ns) {
+      d.write_rows(row, 1, v.data());
+    } else {
+      const std::vector<double> none(ns, kNaN);
+      d.write_rows(row, 1, none.data());
+    }
+  };
+  per_vector(violations_, r.violations);
+  per_vector(mahalanobis_, r.mahalanobis);
   loss_.write_rows(row, 1, r.loss.data());
   const auto rk = static_cast<std::int32_t>(rank);
   rank_.write_rows(row, 1, &rk);
@@ -368,6 +388,8 @@ void ResultsFile::close() {
   vectors_ = {};
   outputs_ = {};
   residuals_ = {};
+  violations_ = {};
+  mahalanobis_ = {};
   loss_ = {};
   status_ = {};
   rank_ = {};

@@ -58,6 +58,7 @@ class ResultsFile {
  private:
   h5::File file_;
   h5::Dataset vectors_, outputs_, residuals_, loss_;
+  h5::Dataset violations_, mahalanobis_;  ///< per vector; invalid when the file has none
   h5::Dataset status_, rank_, wall_, steps_, final_loss_, message_;
   // ---- Certificates (/tasks/certificate, bound_lo, bound_hi, reachable, n_roots) ----
   // Absent in files written before they existed; then not written.

@@ -120,6 +120,8 @@ Setup prepare(const RunOptions& opt, int ranks_per_node) {
     fmt::print(stderr, "invsweep: warning: {}: {} row{} marked done fail validation ({}: {}); they run again\n", s.out,
                v.bad_rows.size(), v.bad_rows.size() == 1 ? "" : "s", results::task_list(v.bad_rows, v.bad_rows.size()),
                v.bad_rows.front().why);
+  for (const std::string& w : sweep::extrapolation_warnings(sw, o))
+    fmt::print(stderr, "invsweep: warning: {}: {}\n", opt.sweep, w);
   return s;
 }
 

@@ -92,6 +92,7 @@ class Cmaes final : public SolverWith<CmaesSettings> {
       ws.input() = full;
       nn::forward(ctx.oracle.net, ws);
       p.objective_values(ws.output(), values);
+      p.penalty_values(s, ws.output(), values);
       map.penalty_values(sf, values);
       if (generation % every == 0 && generation / every < loss.size()) loss[generation / every] = values.minCoeff();
       ++generation;

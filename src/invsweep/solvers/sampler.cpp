@@ -179,8 +179,12 @@ class Run {
 
   void resolve_box();
   void resolve_set();
+  /// In the prior's support: the box, and the plausibility ellipsoid when the setting has one.
   bool inside_box(const Eigen::Ref<const VectorD>& s) const {
-    return (s.array() >= lo_.array()).all() && (s.array() <= hi_.array()).all();
+    return (s.array() >= lo_.array()).all() && (s.array() <= hi_.array()).all() && plausible(s);
+  }
+  bool plausible(const Eigen::Ref<const VectorD>& s) const {
+    return !p_.has_plausibility() || p_.mahalanobis_grad(s, nullptr) <= p_.constraint().plausible;
   }
   /// Distance-like score of each column of s to the set: band/range: ≤ 1 / = 0 inside;
   /// manifold: the residual norm.
@@ -232,6 +236,55 @@ void Run::resolve_set() {
     outs_.push_back(k);
   }
   if (outs_.empty()) throw ConfigError("sampler: the objective constrains no output");
+  if (p_.has_output_constraints()) {
+    // subject_to: the solution set is the band (or range) intersected with the output ranges,
+    // itself a set of output ranges: sampled as kind = range over their union of outputs.
+    if (obj.kind == ObjectiveKind::target && !(ss_.band > 0))
+      throw ConfigError(
+          "sampler: subject_to with kind = \"target\" needs [sampler] band > 0 (the level set itself "
+          "under output ranges is not supported)");
+    const Index n_out = p_.n_out();
+    VectorD lo = VectorD::Constant(n_out, -std::numeric_limits<double>::infinity());
+    VectorD hi = VectorD::Constant(n_out, std::numeric_limits<double>::infinity());
+    for (const Index k : outs_) {
+      if (obj.kind == ObjectiveKind::target) {
+        const double t = (obj.target[k] - os.mean[k]) / os.scale[k],
+                     h = ss_.band * std::abs(obj.target[k]) / os.scale[k];
+        if (!(h > 0))
+          throw ConfigError(
+              "sampler: band is relative to |target|, and a constrained target is 0 (use band = 0 or a range)");
+        lo[k] = t - h;
+        hi[k] = t + h;
+      } else {
+        lo[k] = (obj.lo[k] - os.mean[k]) / os.scale[k];
+        hi[k] = (obj.hi[k] - os.mean[k]) / os.scale[k];
+      }
+    }
+    for (const Index k : p_.constrained_outputs()) {
+      if (std::find(outs_.begin(), outs_.end(), k) == outs_.end()) outs_.push_back(k);
+      lo[k] = std::max(lo[k], p_.sub_lo_u(k));
+      hi[k] = std::min(hi[k], p_.sub_hi_u(k));
+      if (!(lo[k] <= hi[k]))
+        throw ConfigError(fmt::format("sampler: output '{}': the objective and subject_to leave no value",
+                                      p_.oracle().output_names[static_cast<std::size_t>(k)]));
+    }
+    const auto m = static_cast<Index>(outs_.size());
+    t_u_.resize(m);
+    half_u_.resize(m);
+    rlo_u_.resize(m);
+    rhi_u_.resize(m);
+    for (Index q = 0; q < m; ++q) {
+      const Index k = outs_[static_cast<std::size_t>(q)];
+      rlo_u_[q] = lo[k];
+      rhi_u_[q] = hi[k];
+      t_u_[q] = std::isfinite(lo[k]) && std::isfinite(hi[k]) ? 0.5 * (lo[k] + hi[k])
+                : std::isfinite(lo[k])                       ? lo[k] + 1e-6
+                                                             : hi[k] - 1e-6;
+    }
+    mode_ = Mode::range;
+    ev_ = std::make_unique<Evaluator>(p_, outs_, t_u_);
+    return;
+  }
   const auto m = static_cast<Index>(outs_.size());
   t_u_.resize(m);
   half_u_.resize(m);
@@ -280,7 +333,8 @@ VectorD Run::score(const MatrixD& s) {
         break;
       }
     }
-    if (!std::isfinite(d[j])) d[j] = std::numeric_limits<double>::infinity();
+    if (!std::isfinite(d[j]) || (mode_ != Mode::manifold && !plausible(s.col(j))))
+      d[j] = std::numeric_limits<double>::infinity();
   }
   return d;
 }

@@ -136,7 +136,25 @@ const config::SettingsTable<Constraint>& constraint_table() {
     };
     domain.show = [](const Constraint& s) { return std::string(s.domain ? "true" : "false"); };
     domain.example = "false";
-    t.add(std::move(bounds)).add(std::move(fixed)).add(std::move(domain));
+    config::Field<Constraint> plausible =
+        custom("plausible", "number", "≥ 0 (0 = off)",
+               "every vector's Mahalanobis distance to the training inputs stays ≤ this (hard, like the bounds; "
+               "needs the oracle's /oracle/input_stats)");
+    plausible.parse = [](const config::Table& c, Constraint& s, const config::Context& ctx) {
+      s.plausible = c.number("plausible", s.plausible, 0.0, 1e6, false);
+      if (s.plausible > 0 && !ctx.oracle->has_input_stats())
+        throw ConfigError(
+            fmt::format("{}: '{}' needs the training inputs' mean and covariance, and this oracle has none "
+                        "(/oracle/input_stats: train-oracle records them; import-model records them with --data)",
+                        c.where(*c.get("plausible")), c.name("plausible")));
+    };
+    plausible.hash = [](config::Fingerprint& f, const Constraint& s) {
+      if (s.plausible > 0) f.add(s.plausible);  // off: the fingerprint of sweeps without it
+    };
+    plausible.show = [](const Constraint& s) { return fmt::format("{}", s.plausible); };
+    plausible.default_doc = "0 (off)";
+    plausible.example = "2.5";
+    t.add(std::move(bounds)).add(std::move(fixed)).add(std::move(domain)).add(std::move(plausible));
     return t;
   }();
   return table;

@@ -42,8 +42,13 @@ void parse_targets(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
                                   "{ from = .., to = .., count = N }");
   if (const toml::table* r = n.as_table()) {
     const config::Table rt(t.file(), *r, "objective.targets", {"from", "to", "count"});
-    const VectorD from = rt.numbers(rt.require("from", "first target"), "from", m);
-    const VectorD to = rt.numbers(rt.require("to", "last target"), "to", m);
+    const VectorD from = rt.numbers(rt.require("from", "first target"), "from", m, false, true);
+    const VectorD to = rt.numbers(rt.require("to", "last target"), "to", m, false, true);
+    for (Index k = 0; k < m; ++k)
+      if (std::isnan(from[k]) != std::isnan(to[k]))
+        rt.fail(*rt.get("to"), "to",
+                fmt::format("nan exactly where 'from' is nan (output '{}' is free in one and not the other)",
+                            o.output_names[static_cast<std::size_t>(k)]));
     rt.require("count", "number of targets");
     const auto count = static_cast<Index>(rt.integer("count", 1, 1, 1000000));
     for (Index i = 0; i < count; ++i) {
@@ -56,11 +61,33 @@ void parse_targets(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
         t.fail(n, "targets",
                fmt::format("an array of target vectors of {} values each (the oracle has {} outputs: {})", m, m,
                            join(o.output_names)));
-      s.targets.push_back(t.numbers(e, "targets", m));
+      s.targets.push_back(t.numbers(e, "targets", m, false, true));
     }
   } else {
     t.fail(n, "targets", "a non-empty array of target vectors, or { from = .., to = .., count = N }");
   }
+  for (const VectorD& v : s.targets)  // nan leaves an output free; something must be targeted
+    if (!v.array().isFinite().any())
+      t.fail(n, "targets", "target vectors with at least one number that is not nan (nan = the output is free)");
+}
+
+/// `subject_to = { y2 = [lo, hi], … }`: hard ranges on outputs (either end ±inf).
+void parse_subject_to(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
+  const toml::table* st = t.subtable("subject_to");
+  s.sub_lo = VectorD::Constant(o.n_out(), -std::numeric_limits<double>::infinity());
+  s.sub_hi = VectorD::Constant(o.n_out(), std::numeric_limits<double>::infinity());
+  for (auto&& [k, node] : *st) {
+    const Index i = t.lookup(node, "subject_to", k.str(), o.output_names, "output");
+    const VectorD r = t.numbers(node, "subject_to", 2, true);
+    if (!(r[0] <= r[1]) || r[0] == std::numeric_limits<double>::infinity() ||
+        r[1] == -std::numeric_limits<double>::infinity())
+      t.fail(node, "subject_to",
+             fmt::format("a range [lo, hi] with lo ≤ hi for output '{}' (-inf / inf for an open end), not [{}, {}]",
+                         k.str(), r[0], r[1]));
+    s.sub_lo[i] = r[0];
+    s.sub_hi[i] = r[1];
+  }
+  if (st->empty()) t.fail(*t.get("subject_to"), "subject_to", "a table { output = [lo, hi], … } naming some output");
 }
 
 void parse_ranges(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
@@ -86,13 +113,20 @@ void parse_ranges(const config::Table& t, Sweep& s, const oracle::Oracle& o) {
   for (std::size_t i = 0; i < los.size(); ++i) {
     VectorD l = t.numbers(*los[i], "lo", m, true), h = t.numbers(*his[i], "hi", m, true);
     for (Index k = 0; k < m; ++k)
-      if (!(l[k] <= h[k]) || (std::isinf(l[k]) && std::isinf(h[k])))
+      if (!(l[k] <= h[k]) || l[k] == std::numeric_limits<double>::infinity() ||
+          h[k] == -std::numeric_limits<double>::infinity())
         t.fail(*his[i], "hi",
-               fmt::format("≥ 'lo' for every output (output '{}': lo {} > hi {}, or both infinite)",
+               fmt::format("≥ 'lo' for every output, with a finite value between (output '{}': lo {}, hi {})",
                            o.output_names[static_cast<std::size_t>(k)], l[k], h[k]));
+    // [-inf, inf] leaves an output free (as nan in a target); some output must be constrained.
+    if (!(l.array().isFinite() || h.array().isFinite()).any())
+      t.fail(*his[i], "hi", "a range with a finite end for some output ([-inf, inf] leaves an output free)");
     VectorD centre(m);
-    for (Index k = 0; k < m; ++k)  // a one-sided range's "target" is its finite end
-      centre[k] = std::isinf(l[k]) ? h[k] : std::isinf(h[k]) ? l[k] : 0.5 * (l[k] + h[k]);
+    for (Index k = 0; k < m; ++k)  // a one-sided range's "target" is its finite end; a free output's is nan
+      centre[k] = std::isinf(l[k]) && std::isinf(h[k]) ? kNaN
+                  : std::isinf(l[k])                   ? h[k]
+                  : std::isinf(h[k])                   ? l[k]
+                                                       : 0.5 * (l[k] + h[k]);
     s.range_lo.push_back(l);
     s.range_hi.push_back(h);
     s.targets.push_back(centre);
@@ -112,6 +146,7 @@ void parse_objective(const config::Table& t, Sweep& s, const config::Context& ct
   };
   if (t.has("weights") && s.kind != ObjectiveKind::maximize && s.kind != ObjectiveKind::minimize)
     s.weights = weights_table(t, "weights", o, false);
+  if (t.has("subject_to")) parse_subject_to(t, s, o);
   switch (s.kind) {
     case ObjectiveKind::target:
       refuse({"lo", "hi", "output"});
@@ -214,7 +249,24 @@ const config::SettingsTable<Sweep>& objective_table() {
             "to optimise",
             [](config::Fingerprint& f, const Sweep& s) { f.vec(s.weights); },
             [](const Sweep& s) { return fmt::format("[{}]", fmt::join(s.weights, ", ")); },
-            "every output 1 (target, range)"));
+            "every output 1 (target, range)"))
+        .add(field(
+            "subject_to", "table", "{ output = [lo, hi], … }; -inf / inf for an open end",
+            "hard ranges on outputs, for every kind: every vector must keep these outputs in range (an "
+            "adaptive exact penalty in the solvers, then a feasibility phase in float64); /violations "
+            "records how far each vector is outside",
+            [](config::Fingerprint& f, const Sweep& s) {
+              if (s.sub_lo.size() == 0) return;  // sweeps without it keep their fingerprint
+              f.text("subject_to");
+              f.vec(s.sub_lo);
+              f.vec(s.sub_hi);
+            },
+            [](const Sweep& s) {
+              return s.sub_lo.size() == 0
+                         ? std::string("{}")
+                         : fmt::format("lo [{}], hi [{}]", fmt::join(s.sub_lo, ", "), fmt::join(s.sub_hi, ", "));
+            },
+            "no output constraint"));
     return t;
   }();
   return table;

@@ -34,6 +34,8 @@ inverse::TaskSpec Sweep::task(Index id) const {
   t.settings = solver_settings.at(static_cast<std::size_t>(t.solver));
   t.objective.kind = kind;
   t.objective.weights = weights;
+  t.objective.sub_lo = sub_lo;
+  t.objective.sub_hi = sub_hi;
   const auto ti = static_cast<std::size_t>(c.target);
   if (kind == inverse::ObjectiveKind::target) t.objective.target = targets[ti];
   if (kind == inverse::ObjectiveKind::range) {

@@ -43,6 +43,7 @@ struct Sweep {
   std::vector<VectorD> targets;
   std::vector<VectorD> range_lo, range_hi;  ///< kind = range: per point of the axis
   VectorD weights;                          ///< per output (after resolve); empty = all 1
+  VectorD sub_lo, sub_hi;                   ///< subject_to: per output (±inf = open), empty = none
 
   std::vector<inverse::Constraint> constraints;  ///< resolved against the oracle
   inverse::Regularize regularize;
@@ -79,6 +80,11 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
 std::string read_text_file(const std::string& path, std::string_view what);
 /// The oracle path a sweep file names, resolved relative to it (ConfigError when missing).
 std::string peek_oracle_path(const std::string& path, const std::string& text);
+/// Where the sweep asks the oracle to extrapolate (one sentence each, naming the output or
+/// feature and the training range): targets or output ranges beyond the training outputs
+/// (/oracle/output_bounds), fixed values or bounds beyond the training inputs (input_bounds).
+/// `check` and `run` print them as warnings.
+std::vector<std::string> extrapolation_warnings(const Sweep& s, const oracle::Oracle& o);
 /// Every settings table as Markdown (the docs' reference; `invsweep settings`).
 std::string settings_markdown();
 
