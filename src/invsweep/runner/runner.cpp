@@ -342,8 +342,8 @@ class Worker {
 
 /// Rank 0's closing lines: where the time went, why the run stopped, what failed.
 void print_summary(const RunOptions& opt, const Prepared& p, const Progress& progress, const Timings& sum, int n_ranks,
-                   double open_seconds, double close_seconds, const Counts& total, std::int64_t flags,
-                   std::int64_t left, bool stopped) {
+                   double prepare_seconds, double open_seconds, double close_seconds, const Counts& total,
+                   std::int64_t flags, std::int64_t left, bool stopped) {
   if (!opt.quiet && sum[kTasks] > 0) {
     // Shares of the ranks' summed time from their first task to the file closed: what the
     // tasks cost and what the machinery around them does ("other": progress, signals,
@@ -356,13 +356,16 @@ void print_summary(const RunOptions& opt, const Prepared& p, const Progress& pro
                sum[kTasks], progress.elapsed(), n_ranks, n_ranks == 1 ? "" : "s", 100 * sum[kSolve] / wall,
                100 * sum[kSchedule] / wall, 100 * sum[kWrite] / wall, 100 * sum[kWait] / wall,
                100 * std::max(other, 0.0) / wall, 1e3 * (sum[kWall] - sum[kSolve]) / sum[kTasks]);
+  }
+  if (!opt.quiet)
     fmt::print(stderr,
                "invsweep: HDF5: {:.0f} row writes ({:.2f} per task) in {:.0f} batch{} (--flush-tasks {}, "
-               "--flush-seconds {:g}); results file {} in {:.3f} s, closed in {:.3f} s\n",
-               sum[kWriteCalls], sum[kWriteCalls] / sum[kTasks], sum[kBatches], sum[kBatches] == 1 ? "" : "es",
-               opt.flush_tasks, opt.flush_seconds, p.setup.resume_existing ? "opened" : "created", open_seconds,
-               close_seconds);
-  }
+               "--flush-seconds {:g}); start {:.3f} s (checks{}, broadcast), results file {} in {:.3f} s, closed in "
+               "{:.3f} s\n",
+               sum[kWriteCalls], sum[kWriteCalls] / std::max(sum[kTasks], 1.0), sum[kBatches],
+               sum[kBatches] == 1 ? "" : "es", opt.flush_tasks, opt.flush_seconds, prepare_seconds,
+               p.setup.resume_existing ? ", done rows validated" : "", p.setup.resume_existing ? "opened" : "created",
+               open_seconds, close_seconds);
   if (stopped)
     fmt::print(stderr, "invsweep: {}; {} task{} left pending in {} — run again with --resume\n",
                (flags & kStopNow) != 0 ? "stopped by a signal" : "stopped taking tasks (SIGUSR1)", left,
@@ -380,7 +383,9 @@ int run_sweep(const RunOptions& opt) {
   MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
 
   // 1. Rank 0 validates the input; every rank receives and parses it.
+  const Clock::time_point t_prepare = Clock::now();
   const std::optional<Prepared> prep = prepare_all(opt);
+  const double prepare_seconds = seconds_since(t_prepare);
   if (!prep) return 2;  // bad input: rank 0 threw, the others stop quietly
   const Prepared& p = *prep;
   // 2. The results file, created (or reopened) by every rank together.
@@ -411,7 +416,8 @@ int run_sweep(const RunOptions& opt) {
     const bool stopped = flags != 0 && left > 0;  // a signal that came after the last task changes nothing
     if (rank == 0) {
       progress.finish(total);
-      print_summary(opt, p, progress, sum, n_ranks, open_seconds, worker.close_seconds(), total, flags, left, stopped);
+      print_summary(opt, p, progress, sum, n_ranks, prepare_seconds, open_seconds, worker.close_seconds(), total, flags,
+                    left, stopped);
     }
     exit_code = stopped ? 143 : (total.diverged + total.failed > 0 ? 1 : 0);
     MPI_Barrier(MPI_COMM_WORLD);
