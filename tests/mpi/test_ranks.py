@@ -228,6 +228,24 @@ def test_killed_mid_batch_and_resumed(invsweep_bin, long_reference, tmp_path):
     assert_same(read(out), ref, "killed between batches and resumed")
 
 
+def test_rows_written_by_time(invsweep_bin, long_reference, tmp_path):
+    """A batch limit the run never reaches: rows still appear during the run, once the oldest
+    held task has waited --flush-seconds; the finished file equals the reference."""
+    sweep, ref = long_reference
+    out = tmp_path / "by-time.h5"
+    args = ["run", sweep, "--out", out, "--quiet", "--flush-tasks", "100000", "--flush-seconds", "0.5"]
+    p = subprocess.Popen(command(invsweep_bin, NP, *args), env=mpi_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_until_done(out, 1, p)
+    running = p.poll() is None
+    done, total = assert_done_rows_right(out, ref, "while running")
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    print(f"first rows written by time: {done}/{total} done while the run went on")
+    assert running and 0 < done < total, f"no rows before the end of the run ({done}/{total})"
+    assert_same(read(out), ref, "rows written by time")
+
+
 def test_stop_writes_the_unwritten_batch(invsweep_bin, long_reference, tmp_path):
     """A batch that would not be written before the end of the run (limits far away) is
     written when a signal stops the run: the finished tasks are not lost."""
