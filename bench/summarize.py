@@ -55,8 +55,9 @@ def sweeps(path):
     rate = {1: [], 2: []}
     for n, r in re.findall(r"^(\d) rank\(s\): ([\d.]+) tasks/s", text, re.M):
         rate[int(n)].append(float(r))
-    runner = re.findall(r"runner: .*?solving ([\d.]+) %, writing HDF5 ([\d.]+) %, scheduling ([\d.]+) % of rank time; "
-                        r"([\d.e+-]+) ms per task outside solving", text)
+    runner = re.findall(r"runner: .*?computing ([\d.]+) %, scheduling ([\d.]+) %, writing HDF5 ([\d.]+) %, waiting "
+                        r"[\d.]+ %, other [\d.]+ % of rank time; ([\d.e+-]+) ms per task outside computing", text)
+    runner = [(solve, hdf5, sched, ms) for solve, sched, hdf5, ms in runner]  # the columns below
     med = statistics.median
     if rate[1] and rate[2]:
         r1, r2 = med(rate[1]), med(rate[2])
@@ -66,9 +67,9 @@ def sweeps(path):
               f"(per repeat: {', '.join(f'{u:.2f}x' for u in ups)})")
     if runner:
         cols = list(zip(*[[float(v) for v in row] for row in runner]))
-        print(f"runner shares (median over all runs): solving {med(cols[0]):.1f} %, HDF5 {med(cols[1]):.2f} % "
+        print(f"runner shares (median over all runs): computing {med(cols[0]):.1f} %, HDF5 {med(cols[1]):.2f} % "
               f"(max {max(cols[1]):.2f}), scheduling {med(cols[2]):.2f} % (max {max(cols[2]):.2f}); "
-              f"{med(cols[3]):.3g} ms per task outside solving (max {max(cols[3]):.3g})")
+              f"{med(cols[3]):.3g} ms per task outside computing (max {max(cols[3]):.3g})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sweep throughput at 1 and 2 ranks on the demo sweep (jobs/demo.toml, 320 tasks), each rank
 # pinned to a core: tasks/s, the speed-up of 2 ranks over 1, and the shares of rank time
-# spent writing HDF5 and scheduling, as the runner reports them. A benchmark, not a test:
+# spent writing HDF5, scheduling and waiting, as the runner reports them. A benchmark, not a test:
 # it prints figures and fails only if a run fails. Usage: bench/sweep_scaling.sh [RANKS...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -69,6 +70,12 @@ int run_run(const RunCliOptions& o) {
   opt.max_bytes = parse_size(o.max_size);
   if (!(opt.progress_seconds > 0))
     throw ConfigError(fmt::format("--progress-every {}: expected a positive number of seconds", opt.progress_seconds));
+  if (opt.flush_tasks < 1)
+    throw ConfigError(fmt::format(
+        "--flush-tasks {}: expected a whole number of tasks ≥ 1 (1 writes every task at once)", opt.flush_tasks));
+  if (!(opt.flush_seconds >= 0) || !std::isfinite(opt.flush_seconds))
+    throw ConfigError(fmt::format("--flush-seconds {}: expected a number of seconds ≥ 0 (0 writes every task at once)",
+                                  opt.flush_seconds));
   const MpiSession mpi;
   runner::install_stop_handlers();
   return runner::run_sweep(opt);
@@ -91,6 +98,13 @@ void setup_run(CLI::App& app) {
                                        "Seconds between progress lines when stderr is not a terminal")
                            ->capture_default_str();
   sub->add_flag("--quiet,-q", opt->run.quiet, "No progress output")->excludes(every);
+  sub->add_option("--flush-tasks", opt->run.flush_tasks,
+                  "Each rank writes its finished tasks in batches of this many (a kill loses at most the unwritten "
+                  "batch, which --resume runs again)")
+      ->capture_default_str();
+  sub->add_option("--flush-seconds", opt->run.flush_seconds,
+                  "… or once the oldest finished task has waited this many seconds")
+      ->capture_default_str();
   sub->callback([opt, out] {
     opt->out_given = out->count() > 0;
     exit_code() = run_run(*opt);

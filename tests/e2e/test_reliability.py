@@ -123,8 +123,13 @@ def test_output_in_a_read_only_directory(workdir, expect_bad_input):
     (["check", "sweep.toml", "--ranks", "0"], ["--ranks 0", "positive"]),
     (["status", "results.h5", "--messages", "-1"], ["--messages"]),
     (["run"], ["sweep is required"]),
+    (["run", "sweep.toml", "--flush-tasks", "0"], ["--flush-tasks 0", "whole number of tasks ≥ 1"]),
+    (["run", "sweep.toml", "--flush-tasks", "many"], ["--flush-tasks", "many"]),
+    (["run", "sweep.toml", "--flush-seconds", "-1"], ["--flush-seconds -1", "number of seconds ≥ 0"]),
+    (["run", "sweep.toml", "--flush-seconds", "nan"], ["--flush-seconds nan", "number of seconds ≥ 0"]),
 ], ids=["quiet+progress", "force+max-size", "output-path+ranks", "list+name", "misspelt option", "bad size",
-        "zero interval", "zero ranks", "negative messages", "missing sweep"])
+        "zero interval", "zero ranks", "negative messages", "missing sweep", "zero batch", "batch not a number",
+        "negative flush interval", "nan flush interval"])
 def test_bad_command_line(workdir, expect_bad_input, args, fragments):
     (workdir / "sweep.toml").write_text(SWEEP.format(oracle="paper4.h5", output="out.h5"))
     expect_bad_input(args, *fragments)
@@ -297,8 +302,10 @@ def test_disk_full_while_writing(invsweep_bin, demo, tmp_path):
             mnt.mkdir(exist_ok=True)
         out = mnt / "demo.h5"
         env = dict(os.environ, INVSWEEP_FAULT_WRITE_TASK="40") if simulated else None
-        p = subprocess.Popen([invsweep_bin, "run", sweep, "--out", out, "--quiet"], stderr=subprocess.PIPE, text=True,
-                             env=env)
+        # Every task written as it finishes (--flush-tasks 1): the disk fills half a second in,
+        # before a default batch would have been written, and some rows must be done by then.
+        p = subprocess.Popen([invsweep_bin, "run", sweep, "--out", out, "--quiet", "--flush-tasks", "1"],
+                             stderr=subprocess.PIPE, text=True, env=env)
         if not simulated:
             while not out.exists():
                 time.sleep(0.05)

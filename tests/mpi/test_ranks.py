@@ -1,7 +1,7 @@
 """The runner on several ranks (NP from the environment, set by CTest: mpi.<name>.np<N>):
-the same file whatever the number of ranks; a job killed at any point (SIGKILL), stopped
-(SIGTERM), ended by a fatal write error on one rank, or left by a dying rank resumes to the
-same data as an uninterrupted run."""
+the same file whatever the number of ranks; a job killed at any point (SIGKILL, also between
+and during batched row writes), stopped (SIGTERM), ended by a fatal write error on one rank,
+or left by a dying rank resumes to the same data as an uninterrupted run."""
 
 import os
 import shutil
@@ -191,6 +191,86 @@ def test_killed_and_resumed(invsweep_bin, long_reference, tmp_path):
     run_sweep(invsweep_bin, NP, sweep, out, "--resume")
     assert kills == 10
     assert_same(read(out), ref, f"killed {kills} times and resumed")
+
+
+def done_count(path):
+    with h5py.File(path, "r") as f:
+        return int((f["tasks/status"][:] == 1).sum())
+
+
+def test_killed_mid_batch_and_resumed(invsweep_bin, long_reference, tmp_path):
+    """Rows written in batches of 4 per rank: SIGKILL at random points loses only tasks whose
+    batch was not written yet — the file opens, every row marked done is right, rows appear
+    a whole batch at a time (one rank: the done count grows by multiples of 4) — and --resume
+    runs them again, to the uninterrupted data."""
+    sweep, ref = long_reference
+    out = tmp_path / "batched.h5"
+    rng = np.random.default_rng(100 + NP)
+    total = len(ref["tasks/status"])
+    batch = ["--flush-tasks", "4", "--flush-seconds", "1000"]
+    stages = np.sort(rng.choice(np.arange(4, total - total // 4), size=5, replace=False))
+    before = 0
+    for kill, stage in enumerate(stages, 1):
+        cmd = command(invsweep_bin, NP, "run", sweep, "--out", out, "--quiet", "--resume", *batch)
+        p = subprocess.Popen(cmd, env=mpi_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        wait_until_done(out, max(int(stage), before + 1), p)
+        time.sleep(rng.uniform(0.0, 0.3))
+        assert p.poll() is None, f"the run ended before kill {kill}; make the sweep longer"
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        done, _ = assert_done_rows_right(out, ref, f"kill {kill}")
+        print(f"kill {kill}: {done}/{total} tasks done (+{done - before})")
+        if NP == 1:
+            assert (done - before) % 4 == 0, f"kill {kill}: {done - before} rows appeared, not whole batches of 4"
+        before = done
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume", *batch)
+    assert_same(read(out), ref, "killed between batches and resumed")
+
+
+def test_rows_written_by_time(invsweep_bin, long_reference, tmp_path):
+    """A batch limit the run never reaches: rows still appear during the run, once the oldest
+    held task has waited --flush-seconds; the finished file equals the reference."""
+    sweep, ref = long_reference
+    out = tmp_path / "by-time.h5"
+    args = ["run", sweep, "--out", out, "--quiet", "--flush-tasks", "100000", "--flush-seconds", "0.5"]
+    p = subprocess.Popen(command(invsweep_bin, NP, *args), env=mpi_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_until_done(out, 1, p)
+    running = p.poll() is None
+    done, total = assert_done_rows_right(out, ref, "while running")
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err
+    print(f"first rows written by time: {done}/{total} done while the run went on")
+    assert running and 0 < done < total, f"no rows before the end of the run ({done}/{total})"
+    assert_same(read(out), ref, "rows written by time")
+
+
+def test_stop_writes_the_unwritten_batch(invsweep_bin, long_reference, tmp_path):
+    """A batch that would not be written before the end of the run (limits far away) is
+    written when a signal stops the run: the finished tasks are not lost."""
+    sweep, ref = long_reference
+    out = tmp_path / "stopped-batch.h5"
+    np_ = 0 if NP == 1 else NP
+    sig = signal.SIGTERM if NP == 1 else signal.SIGUSR2  # mpirun forwards SIGUSR2 to the ranks
+    p = subprocess.Popen(command(invsweep_bin, np_, "run", sweep, "--out", out, "--flush-tasks", "100000",
+                                 "--flush-seconds", "1000"),
+                         env=mpi_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    while not out.exists():
+        assert p.poll() is None, p.stderr.read()
+        time.sleep(0.05)
+    time.sleep(3.0)
+    assert done_count(out) == 0, "rows were written before the batch was full"
+    assert p.poll() is None, "the run finished before the signal; make the sweep longer"
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    done, total = assert_done_rows_right(out, ref, f"after {sig.name}")
+    print(f"{sig.name} after 3 s: exit {p.returncode}, {done}/{total} tasks written on the way out")
+    assert p.returncode == 143, f"exit {p.returncode}\n{err}"
+    assert 0 < done < total, err
+    run_sweep(invsweep_bin, NP, sweep, out, "--resume")
+    assert_same(read(out), ref, "stopped with a batch held and resumed")
 
 
 def assert_done_rows_right(path, ref, what):

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 namespace invsweep::h5 {
 
 namespace {
+
+std::uint64_t g_row_write_calls = 0;  // one thread per process writes (Eigen and HDF5 single-threaded)
 
 herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
   auto* out = static_cast<std::string*>(data);
@@ -53,6 +56,10 @@ void init() {
     return true;
   }();
   (void)done;
+}
+
+std::uint64_t row_write_calls() {
+  return g_row_write_calls;
 }
 
 hid_t check(hid_t status, std::string_view what) {
@@ -304,7 +311,16 @@ namespace {
 /// File access properties: MPI-IO over `comm`, or the default driver.
 Handle file_access(MPI_Comm comm) {
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "create fapl"), H5Pclose);
-  if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL), "set MPI-IO file access");
+  if (comm == MPI_COMM_NULL) return fapl;
+  // A write of scattered rows must never become a read-modify-write of the range between
+  // them (ROMIO's data sieving): another rank may write a row inside that range meanwhile,
+  // and only ranks whose own write is scattered would take the lock that guards it.
+  MPI_Info info = MPI_INFO_NULL;
+  MPI_Info_create(&info);
+  MPI_Info_set(info, "romio_ds_write", "disable");
+  const herr_t status = H5Pset_fapl_mpio(fapl.id(), comm, info);  // copies the info
+  MPI_Info_free(&info);
+  check(status, "set MPI-IO file access");
   return fapl;
 }
 }  // namespace
@@ -459,8 +475,36 @@ std::pair<Handle, Handle> row_spaces(hid_t ds, const std::vector<hsize_t>& dims,
 void Dataset::write_rows(hsize_t row, hsize_t count, hid_t mem_type, const void* data) const {
   if (count == 0) return;
   const auto [file_space, mem_space] = row_spaces(h_.id(), dims_, row, count, path_);
+  ++g_row_write_calls;
   check(H5Dwrite(h_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
         fmt::format("{}: cannot write rows {}..{}", path_, row, row + count));
+}
+
+void Dataset::write_row_set(std::span<const hsize_t> rows, hid_t mem_type, const void* data) const {
+  if (rows.empty()) return;
+  if (dims_.empty() || rows.back() >= dims_[0]) throw Error(fmt::format("{}: row {} out of range", path_, rows.back()));
+  Handle file_space(check(H5Dget_space(h_.id()), "dataset space"), H5Sclose);
+  std::vector<hsize_t> start(dims_.size(), 0), cnt = dims_;
+  // One block per run of consecutive rows, OR-ed into the selection in increasing order: the
+  // selection's order (the file's) is then the memory order.
+  H5S_seloper_t op = H5S_SELECT_SET;
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1)
+      ++j;
+    if (j < rows.size() && rows[j] <= rows[j - 1])
+      throw std::logic_error(fmt::format("{}: rows to write are not strictly increasing", path_));
+    start[0] = rows[i];
+    cnt[0] = j - i;
+    check(H5Sselect_hyperslab(file_space.id(), op, start.data(), nullptr, cnt.data(), nullptr), "select rows");
+    op = H5S_SELECT_OR;
+    i = j;
+  }
+  cnt[0] = rows.size();
+  const Handle mem_space = simple_space(cnt);
+  ++g_row_write_calls;
+  check(H5Dwrite(h_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+        fmt::format("{}: cannot write {} rows from row {}", path_, rows.size(), rows.front()));
 }
 
 void Dataset::read_rows(hsize_t row, hsize_t count, hid_t mem_type, void* data) const {
@@ -477,6 +521,17 @@ void Dataset::write_strings(hsize_t row, const std::vector<std::string>& values)
     values[i].copy(buf.data() + i * str_width_, std::min(values[i].size(), str_width_));
   const Handle t = fixed_string_type(str_width_);
   write_rows(row, values.size(), t.id(), buf.data());
+}
+
+void Dataset::write_strings_at(std::span<const hsize_t> rows, const std::vector<std::string>& values) const {
+  if (str_width_ == 0) throw Error(fmt::format("{}: not a fixed-length string dataset", path_));
+  if (rows.size() != values.size())
+    throw std::logic_error(fmt::format("{}: {} rows for {} strings", path_, rows.size(), values.size()));
+  std::string buf(values.size() * str_width_, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i].copy(buf.data() + i * str_width_, std::min(values[i].size(), str_width_));
+  const Handle t = fixed_string_type(str_width_);
+  write_row_set(rows, t.id(), buf.data());
 }
 
 std::vector<std::string> Dataset::read_strings() const {

@@ -31,6 +31,9 @@ class Error : public IoError {
 hid_t check(hid_t status, std::string_view what);
 /// Silences HDF5's automatic error printing (errors become exceptions). Idempotent.
 void init();
+/// H5Dwrite calls made by this process through Dataset::write_rows / write_row_set /
+/// write_strings so far (the runner reports them per task).
+std::uint64_t row_write_calls();
 
 /// Owns one HDF5 identifier.
 class Handle {
@@ -152,8 +155,14 @@ class Dataset {
   /// row-major memory of `mem_type` (H5T_NATIVE_*, or the string type for string sets).
   void write_rows(hsize_t row, hsize_t count, hid_t mem_type, const void* data) const;
   void read_rows(hsize_t row, hsize_t count, hid_t mem_type, void* data) const;
+  /// INDEPENDENT: writes the rows `rows` (strictly increasing, need not be consecutive) in ONE
+  /// H5Dwrite: memory row i (contiguous, row-major, `mem_type`) goes to file row rows[i]. Runs
+  /// of consecutive rows become one block of the file selection.
+  void write_row_set(std::span<const hsize_t> rows, hid_t mem_type, const void* data) const;
   /// Writes / reads strings of a string dataset, `count` rows from `row`.
   void write_strings(hsize_t row, const std::vector<std::string>& values) const;
+  /// Strings of a string dataset into the rows `rows` (strictly increasing), one H5Dwrite.
+  void write_strings_at(std::span<const hsize_t> rows, const std::vector<std::string>& values) const;
   std::vector<std::string> read_strings() const;
   /// The class of the stored type (H5T_FLOAT, H5T_INTEGER, H5T_STRING, ...).
   H5T_class_t type_class() const;
@@ -161,6 +170,10 @@ class Dataset {
   template <class T>
   void write_rows(hsize_t row, hsize_t count, const T* data) const {
     write_rows(row, count, native<T>(), data);
+  }
+  template <class T>
+  void write_row_set(std::span<const hsize_t> rows, const T* data) const {
+    write_row_set(rows, native<T>(), data);
   }
   template <class T>
   std::vector<T> read_all() const {

@@ -97,38 +97,62 @@ std::vector<BadRow> invalid_done_rows(const h5::File& f, const std::vector<std::
   const std::vector<std::string> method = h5::Dataset::open(cons, "method").read_strings();
   const hsize_t ns = vectors.dims().at(1), ni = vectors.dims().at(2), no = outputs.dims().at(2);
   const std::size_t nc = method.size();
-  std::vector<double> x(ns * ni), y(ns * no), r(ns);
+  // Rows are read in blocks of up to ~16 MiB (one read per dataset per block, not per row:
+  // a resume of a million done tasks would otherwise make three million small reads).
+  const hsize_t row_bytes = std::max<hsize_t>(1, ns * (ni + no + 1) * sizeof(double));
+  const hsize_t block = std::max<hsize_t>(1, (hsize_t{16} << 20) / row_bytes);
+  std::vector<double> xs, ys, rs;
   const auto done = static_cast<std::uint8_t>(inverse::Status::done);
-  for (std::size_t t = 0; t < status.size() && bad.size() < max_rows; ++t) {
-    if (status[t] != done) continue;
-    const auto why = [&]() -> std::string {
-      const std::int32_t c = t < constraint.size() ? constraint[t] : -1;
-      if (c < 0 || static_cast<std::size_t>(c) >= nc) return fmt::format("constraint index {} out of range", c);
-      vectors.read_rows(t, 1, H5T_NATIVE_DOUBLE, x.data());
-      outputs.read_rows(t, 1, H5T_NATIVE_DOUBLE, y.data());
-      residuals.read_rows(t, 1, H5T_NATIVE_DOUBLE, r.data());
-      for (double v : x)
-        if (!std::isfinite(v)) return "a non-finite vector";
-      for (double v : y)
-        if (!std::isfinite(v)) return "a non-finite output";
-      for (double v : r)
-        if (!std::isfinite(v)) return "a non-finite residual";
-      const hsize_t off = static_cast<hsize_t>(c) * ni;
-      const bool penalty = method[static_cast<std::size_t>(c)] == "penalty";  // may step outside, by design
-      for (hsize_t s = 0; s < ns; ++s) {
-        for (hsize_t i = 0; i < ni; ++i) {
-          const double v = x[s * ni + i], lo = lower[off + i], hi = upper[off + i];
-          const double tol =
-              1e-9 * std::max({1.0, std::isfinite(lo) ? std::abs(lo) : 0.0, std::isfinite(hi) ? std::abs(hi) : 0.0});
-          if (mask[off + i] != 0 && std::abs(v - value[off + i]) > tol)
-            return fmt::format("sample {} holds {:g} for feature {}, which is fixed at {:g}", s, v, i, value[off + i]);
-          if (!penalty && mask[off + i] == 0 && (v < lo - tol || v > hi + tol))
-            return fmt::format("sample {} holds {:g} for feature {}, outside its bounds [{:g}, {:g}]", s, v, i, lo, hi);
-        }
+  for (std::size_t b0 = 0; b0 < status.size() && bad.size() < max_rows; b0 += block) {
+    const std::size_t b1 = std::min<std::size_t>(status.size(), b0 + block);
+    // Only the span from the block's first to its last done row is read.
+    std::size_t lo_row = b1, hi_row = b0;
+    for (std::size_t t = b0; t < b1; ++t)
+      if (status[t] == done) {
+        lo_row = std::min(lo_row, t);
+        hi_row = t + 1;
       }
-      return "";
-    }();
-    if (!why.empty()) bad.push_back({static_cast<std::int64_t>(t), why});
+    if (lo_row >= hi_row) continue;
+    const hsize_t n = hi_row - lo_row;
+    xs.resize(n * ns * ni);
+    ys.resize(n * ns * no);
+    rs.resize(n * ns);
+    vectors.read_rows(lo_row, n, H5T_NATIVE_DOUBLE, xs.data());
+    outputs.read_rows(lo_row, n, H5T_NATIVE_DOUBLE, ys.data());
+    residuals.read_rows(lo_row, n, H5T_NATIVE_DOUBLE, rs.data());
+    for (std::size_t t = lo_row; t < hi_row && bad.size() < max_rows; ++t) {
+      if (status[t] != done) continue;
+      const double* x = xs.data() + (t - lo_row) * ns * ni;
+      const double* y = ys.data() + (t - lo_row) * ns * no;
+      const double* r = rs.data() + (t - lo_row) * ns;
+      const auto why = [&]() -> std::string {
+        const std::int32_t c = t < constraint.size() ? constraint[t] : -1;
+        if (c < 0 || static_cast<std::size_t>(c) >= nc) return fmt::format("constraint index {} out of range", c);
+        for (hsize_t k = 0; k < ns * ni; ++k)
+          if (!std::isfinite(x[k])) return "a non-finite vector";
+        for (hsize_t k = 0; k < ns * no; ++k)
+          if (!std::isfinite(y[k])) return "a non-finite output";
+        for (hsize_t k = 0; k < ns; ++k)
+          if (!std::isfinite(r[k])) return "a non-finite residual";
+        const hsize_t off = static_cast<hsize_t>(c) * ni;
+        const bool penalty = method[static_cast<std::size_t>(c)] == "penalty";  // may step outside, by design
+        for (hsize_t s = 0; s < ns; ++s) {
+          for (hsize_t i = 0; i < ni; ++i) {
+            const double v = x[s * ni + i], lo = lower[off + i], hi = upper[off + i];
+            const double tol =
+                1e-9 * std::max({1.0, std::isfinite(lo) ? std::abs(lo) : 0.0, std::isfinite(hi) ? std::abs(hi) : 0.0});
+            if (mask[off + i] != 0 && std::abs(v - value[off + i]) > tol)
+              return fmt::format("sample {} holds {:g} for feature {}, which is fixed at {:g}", s, v, i,
+                                 value[off + i]);
+            if (!penalty && mask[off + i] == 0 && (v < lo - tol || v > hi + tol))
+              return fmt::format("sample {} holds {:g} for feature {}, outside its bounds [{:g}, {:g}]", s, v, i, lo,
+                                 hi);
+          }
+        }
+        return "";
+      }();
+      if (!why.empty()) bad.push_back({static_cast<std::int64_t>(t), why});
+    }
   }
   return bad;
 }

@@ -328,52 +328,109 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   return st;
 }
 
-void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int rank) const {
-  const auto row = static_cast<hsize_t>(id);
+namespace {
+
+/// The values `get(row)` (`n` per task, contiguous) of every task of a batch, back to back.
+template <class T, class Get>
+std::vector<T> gather(const std::vector<TaskRow>& batch, std::size_t n, Get get) {
+  std::vector<T> out;
+  out.reserve(batch.size() * n);
+  for (const TaskRow& t : batch) {
+    const T* v = get(t);
+    out.insert(out.end(), v, v + n);
+  }
+  return out;
+}
+
+/// n values from `v` when it holds exactly n, else n NaN ("none").
+std::vector<double> or_nan(const VectorD& v, std::size_t n) {
+  std::vector<double> out(n, kNaN);
+  if (static_cast<std::size_t>(v.size()) == n) std::copy(v.begin(), v.end(), out.begin());
+  return out;
+}
+
+}  // namespace
+
+void ResultsFile::write_tasks(std::vector<TaskRow>& batch) const {
+  if (batch.empty()) return;
+  std::sort(batch.begin(), batch.end(), [](const TaskRow& a, const TaskRow& b) { return a.id < b.id; });
   const auto ns = vectors_.dims()[1], ni = vectors_.dims()[2], no = outputs_.dims()[2], nl = loss_.dims()[1];
-  // Shapes are the solver's promise; a mismatch here is a bug, not bad input.
-  if (static_cast<hsize_t>(r.vectors.size()) != ns * ni || static_cast<hsize_t>(r.outputs.size()) != ns * no ||
-      static_cast<hsize_t>(r.residuals.size()) != ns || static_cast<hsize_t>(r.loss.size()) != nl)
-    throw std::logic_error(fmt::format("task {}: result shapes do not match the results file", id));
-  vectors_.write_rows(row, 1, r.vectors.data());  // [n_in, ns] column-major = [ns, n_in] row-major
-  outputs_.write_rows(row, 1, r.outputs.data());
-  residuals_.write_rows(row, 1, r.residuals.data());
-  const auto per_vector = [&](const h5::Dataset& d, const VectorD& v) {
+  std::vector<hsize_t> rows;
+  for (const TaskRow& t : batch) {
+    const inverse::TaskResult& r = t.result;
+    // Shapes are the solver's promise; a mismatch here is a bug, not bad input.
+    if (static_cast<hsize_t>(r.vectors.size()) != ns * ni || static_cast<hsize_t>(r.outputs.size()) != ns * no ||
+        static_cast<hsize_t>(r.residuals.size()) != ns || static_cast<hsize_t>(r.loss.size()) != nl)
+      throw std::logic_error(fmt::format("task {}: result shapes do not match the results file", t.id));
+    if (!rows.empty() && static_cast<hsize_t>(t.id) == rows.back())
+      throw std::logic_error(fmt::format("task {} twice in one batch", t.id));
+    rows.push_back(static_cast<hsize_t>(t.id));
+  }
+  // A result's vectors are [n_in, ns] column-major = [ns, n_in] row-major, a row of /vectors.
+  vectors_.write_row_set(
+      rows, gather<double>(batch, ns * ni, [](const TaskRow& t) { return t.result.vectors.data(); }).data());
+  outputs_.write_row_set(
+      rows, gather<double>(batch, ns * no, [](const TaskRow& t) { return t.result.outputs.data(); }).data());
+  residuals_.write_row_set(
+      rows, gather<double>(batch, ns, [](const TaskRow& t) { return t.result.residuals.data(); }).data());
+  loss_.write_row_set(rows, gather<double>(batch, nl, [](const TaskRow& t) { return t.result.loss.data(); }).data());
+  // Per vector, where the file has them: violations, Mahalanobis distances (NaN when a result has none).
+  const auto per_vector = [&](const h5::Dataset& d, const VectorD inverse::TaskResult::*field) {
     if (!d.valid()) return;
-    if (static_cast<hsize_t>(v.size()) == ns) {
-      d.write_rows(row, 1, v.data());
-    } else {
-      const std::vector<double> none(ns, kNaN);
-      d.write_rows(row, 1, none.data());
+    std::vector<double> all;
+    all.reserve(batch.size() * ns);
+    for (const TaskRow& t : batch) {
+      const std::vector<double> v = or_nan(t.result.*field, ns);
+      all.insert(all.end(), v.begin(), v.end());
     }
+    d.write_row_set(rows, all.data());
   };
-  per_vector(violations_, r.violations);
-  per_vector(mahalanobis_, r.mahalanobis);
-  loss_.write_rows(row, 1, r.loss.data());
-  const auto rk = static_cast<std::int32_t>(rank);
-  rank_.write_rows(row, 1, &rk);
-  wall_.write_rows(row, 1, &r.wall_seconds);
-  steps_.write_rows(row, 1, &r.steps);
-  final_loss_.write_rows(row, 1, &r.final_loss);
-  message_.write_strings(row, {r.message});
+  per_vector(violations_, &inverse::TaskResult::violations);
+  per_vector(mahalanobis_, &inverse::TaskResult::mahalanobis);
+  std::vector<std::int32_t> rank;
+  std::vector<double> wall, final_loss, acceptance, ess, rhat, blo, bhi;
+  std::vector<std::int64_t> steps;
+  std::vector<std::string> message;
+  std::vector<std::uint8_t> certificate, status;
+  std::vector<std::int8_t> reachable;
+  std::vector<std::int32_t> n_roots;
+  for (const TaskRow& t : batch) {
+    const inverse::TaskResult& r = t.result;
+    rank.push_back(static_cast<std::int32_t>(t.rank));
+    wall.push_back(r.wall_seconds);
+    steps.push_back(r.steps);
+    final_loss.push_back(r.final_loss);
+    message.push_back(r.message);
+    certificate.push_back(r.certificate);
+    const std::vector<double> lo = or_nan(r.bound_lo, no), hi = or_nan(r.bound_hi, no);  // empty bounds: none
+    blo.insert(blo.end(), lo.begin(), lo.end());
+    bhi.insert(bhi.end(), hi.begin(), hi.end());
+    reachable.push_back(r.reachable);
+    n_roots.push_back(r.n_roots);
+    acceptance.push_back(r.acceptance);
+    ess.push_back(r.ess);
+    rhat.push_back(r.rhat);
+    status.push_back(static_cast<std::uint8_t>(r.status));
+  }
+  rank_.write_row_set(rows, rank.data());
+  wall_.write_row_set(rows, wall.data());
+  steps_.write_row_set(rows, steps.data());
+  final_loss_.write_row_set(rows, final_loss.data());
+  message_.write_strings_at(rows, message);
   // ---- Certificates ----
   if (has_certificates_) {
-    // Empty bounds mean "none": all NaN.
-    std::vector<double> blo(no, kNaN), bhi(no, kNaN);
-    if (static_cast<hsize_t>(r.bound_lo.size()) == no) std::copy(r.bound_lo.begin(), r.bound_lo.end(), blo.begin());
-    if (static_cast<hsize_t>(r.bound_hi.size()) == no) std::copy(r.bound_hi.begin(), r.bound_hi.end(), bhi.begin());
-    certificate_.write_rows(row, 1, &r.certificate);
-    bound_lo_.write_rows(row, 1, blo.data());
-    bound_hi_.write_rows(row, 1, bhi.data());
-    reachable_.write_rows(row, 1, &r.reachable);
-    n_roots_.write_rows(row, 1, &r.n_roots);
+    certificate_.write_row_set(rows, certificate.data());
+    bound_lo_.write_row_set(rows, blo.data());
+    bound_hi_.write_row_set(rows, bhi.data());
+    reachable_.write_row_set(rows, reachable.data());
+    n_roots_.write_row_set(rows, n_roots.data());
   }
   // Sampling diagnostics (NaN unless the solver is `sampler`)
-  acceptance_.write_rows(row, 1, &r.acceptance);
-  ess_.write_rows(row, 1, &r.ess);
-  rhat_.write_rows(row, 1, &r.rhat);
-  const auto st = static_cast<std::uint8_t>(r.status);
-  status_.write_rows(row, 1, &st);  // last: a row is done only once everything above is on disk
+  acceptance_.write_row_set(rows, acceptance.data());
+  ess_.write_row_set(rows, ess.data());
+  rhat_.write_row_set(rows, rhat.data());
+  // Last: a row is done only once everything above is written.
+  status_.write_row_set(rows, status.data());
 }
 
 std::vector<std::uint8_t> ResultsFile::read_status() const {

@@ -28,6 +28,13 @@ inline std::string part_path(const std::string& path) {
   return path + ".part";
 }
 
+/// One finished task as a rank keeps it until its batch is written.
+struct TaskRow {
+  std::int64_t id = 0;
+  inverse::TaskResult result;
+  int rank = 0;
+};
+
 /// Bytes the result datasets of a sweep take (vectors, outputs, residuals, loss, tasks).
 /// Throws ConfigError naming the sweep when that does not fit in 64 bits.
 std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o);
@@ -47,9 +54,12 @@ class ResultsFile {
   static std::vector<std::uint8_t> check_resumable(const std::string& path, const sweep::Sweep& s,
                                                    const oracle::Oracle& o, const std::string& hash);
 
-  /// INDEPENDENT: task `id`'s vectors, outputs, residuals, loss curve, scalars and
-  /// certificate; its status last. `r.vectors` is [n_in, n_samples] (column per vector), as a TaskResult holds it.
-  void write_task(std::int64_t id, const inverse::TaskResult& r, int rank) const;
+  /// INDEPENDENT: the rows of a batch of tasks (distinct ids, any order; sorted here): their
+  /// vectors, outputs, residuals, loss curves, scalars and certificates, one H5Dwrite per
+  /// dataset for the whole batch; then every task's /tasks/status, last, so a row is marked
+  /// done only once all its data has been written. A `result.vectors` is [n_in, n_samples]
+  /// (column per vector), as a TaskResult holds it.
+  void write_tasks(std::vector<TaskRow>& batch) const;
   std::vector<std::uint8_t> read_status() const;
 
   void flush();  ///< COLLECTIVE

@@ -9,7 +9,11 @@
 //     MPI_Fetch_and_op) hands out the next pending task to whichever rank is free; rank 0
 //     computes too. A task's random stream depends on (sweep seed, task id) only, so the file
 //     is the same whatever the number of ranks.
-//  4. Each rank writes its tasks' rows as they finish (independent I/O, status last).
+//  4. Each rank keeps its finished tasks' rows and writes them in batches (independent I/O,
+//     one write per dataset per batch, every status of the batch last): when `flush_tasks`
+//     tasks are waiting, when the oldest has waited `flush_seconds`, or 64 MiB are held — and
+//     whenever the rank stops taking tasks. A job killed outright (SIGKILL, a node lost) loses
+//     at most each rank's unwritten batch and its task in flight; they stay pending.
 //  5. SIGTERM / SIGINT: every rank stops taking tasks, abandons the one in flight (it stays
 //     pending), and the file is closed consistently; a later --resume continues.
 //     SIGUSR1 (e.g. `sbatch --signal=B:USR1@300` before a time limit): every rank finishes the
@@ -27,6 +31,8 @@ struct RunOptions {
   bool force = false;             ///< allow results files beyond `max_bytes`
   bool quiet = false;             ///< no progress lines
   double progress_seconds = 5.0;  ///< interval of plain progress lines (not on a terminal)
+  std::int64_t flush_tasks = 64;  ///< write a rank's finished tasks once this many wait (≥ 1)
+  double flush_seconds = 2.0;     ///< … or once the oldest has waited this long (≥ 0; 0 = at once)
   std::uint64_t max_bytes = 64ULL << 30;
 };
 

@@ -51,7 +51,7 @@ void bcast_bytes(std::string& s, int root) {
 
 OutputVerdict check_results_output(const std::string& out, bool resume, const std::string& sweep_path,
                                    const std::string& oracle_path, const sweep::Sweep& sw, const oracle::Oracle& o,
-                                   std::uint64_t bytes) {
+                                   std::uint64_t bytes, bool validate_rows) {
   check_output_path(out, true, "results file");  // a usable name, its directory writable, not a directory
   check_not_an_input(out, "results file", {{sweep_path, "sweep file"}, {oracle_path, "oracle file"}});
   OutputVerdict v;
@@ -60,6 +60,7 @@ OutputVerdict check_results_output(const std::string& out, bool resume, const st
     if (::access(out.c_str(), W_OK) != 0) throw IoError(fmt::format("results file {}: not writable", out));
     v.status = results::ResultsFile::check_resumable(out, sw, o, sw.hash(o));
     v.resume_existing = true;
+    if (!validate_rows) return v;
     // Done rows that cannot be results run again: they are not trusted.
     v.bad_rows = results::invalid_done_rows(h5::File::open(out, h5::Mode::read_only), v.status);
     for (const results::BadRow& b : v.bad_rows)
@@ -100,7 +101,8 @@ Setup prepare(const RunOptions& opt, int ranks_per_node) {
                     human_bytes(static_cast<double>(opt.max_bytes))));
   check_memory(sw, o, opt.sweep, ranks_per_node);
   try {
-    check_results_output(s.out, opt.resume, s.sweep_path, s.oracle_path, sw, o, bytes);
+    // The done rows are read once, under the lock below.
+    check_results_output(s.out, opt.resume, s.sweep_path, s.oracle_path, sw, o, bytes, false);
   } catch (const UserError&) {
     // When another run is writing the file, it is the reason (the file exists, or is
     // half-made): name it. Otherwise the check's own message stands.

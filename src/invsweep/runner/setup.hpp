@@ -36,10 +36,11 @@ struct OutputVerdict {
 /// not a dangling link, not the sweep or oracle file itself (same inode), its folder writable;
 /// with `resume` an existing file must be a results file of this sweep; without, it must not
 /// exist; a new file must fit on its file system (`bytes`). `check` calls it too, so that it
-/// approves exactly what `run` accepts. Throws UserError.
+/// approves exactly what `run` accepts. `validate_rows` = false skips reading the done rows
+/// (`bad_rows` stays empty): a first look before the writer lock is taken. Throws UserError.
 OutputVerdict check_results_output(const std::string& out, bool resume, const std::string& sweep_path,
                                    const std::string& oracle_path, const sweep::Sweep& sw, const oracle::Oracle& o,
-                                   std::uint64_t bytes);
+                                   std::uint64_t bytes, bool validate_rows = true);
 
 /// Rank 0: everything that can be wrong with the user's input, checked before any output.
 /// `ranks_per_node` ranks share the memory of rank 0's node. Throws UserError.
