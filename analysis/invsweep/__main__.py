@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     b = m.add_mutually_exclusive_group()
     b.add_argument("--bounds", metavar="SPEC", help="input bounds: a=0:10,b=-1:1 (an empty side is unbounded)")
     b.add_argument("--bounds-csv", metavar="FILE", help="input bounds: min and max of each input column of this CSV")
+    m.add_argument("--data", metavar="CSV",
+                   help="training data (a CSV with the input and output columns): records the inputs' mean and "
+                        "covariance and the outputs' range (plausibility, extrapolation warnings), and the input "
+                        "range as the bounds unless --bounds or --bounds-csv is given")
     m.add_argument("--out", required=True, help="oracle file to write (.h5)")
     m.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     m.add_argument("--quiet", action="store_true", help="print only notes and errors")
@@ -126,7 +130,7 @@ def _import_model(args) -> int:
 
     opts = ImportOptions(model=args.model, inputs=args.inputs, outputs=args.outputs, out=args.out,
                          input_scaler=args.input_scaler, output_scaler=args.output_scaler, bounds=args.bounds,
-                         bounds_csv=args.bounds_csv, force=args.force)
+                         bounds_csv=args.bounds_csv, data=args.data, force=args.force)
     try:
         r = import_model(opts)
     except ModelImportError as e:
@@ -139,6 +143,8 @@ def _import_model(args) -> int:
         print(f"{args.model} ({r.kind}): {' -> '.join(sizes)}, activations {', '.join(l.activation for l in r.layers)}")
         print(f"input scaler: {r.input_scaler.source}; output scaler: {r.output_scaler.source}; "
               f"bounds: {r.bounds.source}")
+        if r.stats is not None:
+            print(f"training data: {args.data} ({r.stats.n_rows} rows): input mean and covariance, output range")
         print(f"checked: the oracle file reproduces the model to {r.max_difference:.2g} "
               f"(max difference on {CHECK_POINTS} points, network units)")
         print(f"wrote {r.out}")

@@ -64,6 +64,12 @@ class Oracle:
     lo: np.ndarray
     hi: np.ndarray
     metrics: dict = field(default_factory=dict)
+    # Optional (None when the file has none): the training inputs' mean [n_in] and covariance
+    # [n_in, n_in] (/oracle/input_stats), the training outputs' range [n_out] (/oracle/output_bounds).
+    input_mean: np.ndarray | None = None
+    input_cov: np.ndarray | None = None
+    output_lo: np.ndarray | None = None
+    output_hi: np.ndarray | None = None
 
     @classmethod
     def from_group(cls, g: h5py.Group) -> "Oracle":
@@ -77,6 +83,9 @@ class Oracle:
         biases = [np.asarray(layers[str(i)]["bias"], dtype=np.float64) for i in range(n)]
         acts = [_text(layers[str(i)].attrs["activation"]) for i in range(n)]
         metrics = dict(g["metrics"].attrs) if "metrics" in g else {}
+
+        def optional(path):
+            return np.asarray(g[path], dtype=np.float64) if path in g else None
         return cls(
             input_names=[_text(s) for s in g.attrs["input_names"]],
             output_names=[_text(s) for s in g.attrs["output_names"]],
@@ -90,6 +99,10 @@ class Oracle:
             lo=np.asarray(g["input_bounds/lo"], dtype=np.float64),
             hi=np.asarray(g["input_bounds/hi"], dtype=np.float64),
             metrics=metrics,
+            input_mean=optional("input_stats/mean"),
+            input_cov=optional("input_stats/cov"),
+            output_lo=optional("output_bounds/lo"),
+            output_hi=optional("output_bounds/hi"),
         )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "commands.hpp"
 #include "invsweep/core/errors.hpp"
@@ -21,6 +22,7 @@ struct TrainOracleOptions {
   std::string data, inputs, outputs, out;
   std::string hidden = "64,64";
   std::string activation = "tanh";
+  std::string weight_decay = "auto";
   oracle::TrainOptions train;
   bool force = false;
   bool quiet = false;
@@ -59,14 +61,39 @@ void print_progress(const oracle::EpochInfo& e, bool tty, double& last_print) {
   const bool last = e.epoch == e.max_epochs;
   if (!last && e.seconds - last_print < (tty ? 0.2 : 5.0)) return;
   last_print = e.seconds;
-  const std::string line =
-      fmt::format("epoch {:>5}/{}  train {:.3e}  val {:.3e}  best {:.3e}  lr {:.1e}  {:.1f}s", e.epoch, e.max_epochs,
-                  e.train_loss, e.val_loss, e.best_val_loss, e.lr, e.seconds);
+  const std::string val =
+      std::isnan(e.val_loss) ? std::string() : fmt::format("  val {:.3e}  best {:.3e}", e.val_loss, e.best_val_loss);
+  const std::string line = fmt::format("epoch {:>5}/{}  train {:.3e}{}  lr {:.1e}  {:.1f}s", e.epoch, e.max_epochs,
+                                       e.train_loss, val, e.lr, e.seconds);
   if (tty)
     fmt::print(stderr, "\r{}\033[K", line);
   else
     fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
+}
+
+/// The headline is the test figure: rows that neither training nor early stopping saw.
+void print_summary(const oracle::TrainResult& r, const std::vector<std::string>& outputs, bool automatic_decay) {
+  const oracle::Metrics& m = r.oracle.metrics;
+  fmt::print("trained in {:.1f} s, {} epochs (best at {}), {} training / {} validation / {} test rows\n", r.seconds,
+             r.epochs_run, r.best_epoch, m.n_train, m.n_val, m.n_test);
+  if (r.weight_decay > 0)
+    fmt::print("weight decay {:g}{}\n", r.weight_decay,
+               automatic_decay ? " (automatic: fewer training values than network parameters)" : "");
+  if (m.n_val == 0)
+    fmt::print("no validation rows (--val-fraction 0): no early stopping, trained all {} epochs, last weights kept\n",
+               r.epochs_run);
+  if (m.n_test == 0)
+    fmt::print("no test rows (--test-fraction 0): no figure below comes from rows the training did not use\n");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    std::string line = fmt::format("  {:<12}", outputs[i]);
+    if (!m.test_r2.empty()) line += fmt::format(" test RMSE {:.6g}  R² {:.7f}", m.test_rmse[i], m.test_r2[i]);
+    if (!m.cv_r2_mean.empty())
+      line += fmt::format("  ({}-fold CV R² {:.4f} ± {:.4f})", m.cv_folds, m.cv_r2_mean[i], m.cv_r2_sd[i]);
+    line += m.val_r2.empty() ? " " : fmt::format("  validation RMSE {:.6g}  R² {:.7f}", m.val_rmse[i], m.val_r2[i]);
+    line += fmt::format("  training RMSE {:.6g}", m.train_rmse[i]);
+    fmt::print("{}\n", line);
+  }
 }
 
 }  // namespace
@@ -91,8 +118,19 @@ int run_train_oracle(const TrainOracleOptions& o) {
   if (topt.batch < 1) throw ConfigError(fmt::format("--batch {}: expected a positive number", topt.batch));
   if (!(topt.lr > 0) || !std::isfinite(topt.lr))
     throw ConfigError(fmt::format("--lr {}: expected a positive learning rate", topt.lr));
-  if (!(topt.val_fraction >= 0.01 && topt.val_fraction <= 0.5))
-    throw ConfigError(fmt::format("--val-fraction {}: expected a value in [0.01, 0.5]", topt.val_fraction));
+  for (const auto& [value, flag] :
+       {std::pair{topt.test_fraction, "--test-fraction"}, std::pair{topt.val_fraction, "--val-fraction"}})
+    if (!(value == 0 || (value >= 0.01 && value <= 0.5)))
+      throw ConfigError(fmt::format("{} {}: expected 0 or a value in [0.01, 0.5]", flag, value));
+  if (o.weight_decay != "auto") {
+    char* end = nullptr;
+    const double wd = std::strtod(o.weight_decay.c_str(), &end);
+    if (o.weight_decay.empty() || *end != '\0' || !(wd >= 0) || !std::isfinite(wd))
+      throw ConfigError(fmt::format("--weight-decay {}: expected a number ≥ 0 or auto", o.weight_decay));
+    topt.weight_decay = wd;
+  }
+  if (topt.cv_folds != 0 && topt.cv_folds < 2)
+    throw ConfigError(fmt::format("--cv {}: expected at least 2 folds", topt.cv_folds));
   check_output_path(o.out, o.force, "--out");
   check_not_an_input(o.out, "--out", {{o.data, "--data file"}});
 
@@ -103,6 +141,8 @@ int run_train_oracle(const TrainOracleOptions& o) {
     fmt::print("training oracle {} -> {} on {} rows of {} (hidden {}, {}, {} precision)\n", fmt::join(inputs, ","),
                fmt::join(outputs, ","), table.rows(), o.data, o.hidden, o.activation,
                topt.float64 ? "float64" : "float32");
+  if (!o.quiet && topt.cv_folds > 0)
+    fmt::print("then {}-fold cross-validation: {} more models on the non-test rows\n", topt.cv_folds, topt.cv_folds);
   std::fflush(stdout);
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   double last_print = -1e9;
@@ -113,12 +153,9 @@ int run_train_oracle(const TrainOracleOptions& o) {
   create_parent_dirs(o.out, "--out");
   oracle::save_oracle(o.out, r.oracle);
 
-  const oracle::Metrics& m = r.oracle.metrics;
-  fmt::print("trained in {:.1f} s, {} epochs (best at {}), {} training / {} validation rows\n", r.seconds, r.epochs_run,
-             r.best_epoch, m.n_train, m.n_val);
-  for (std::size_t i = 0; i < outputs.size(); ++i)
-    fmt::print("  {:<12} validation RMSE {:.6g}  R² {:.7f}  (training RMSE {:.6g})\n", outputs[i], m.val_rmse[i],
-               m.val_r2[i], m.train_rmse[i]);
+  print_summary(r, outputs, !topt.weight_decay.has_value());
+  for (const std::string& w : oracle::training_warnings(r.oracle))
+    fmt::print(stderr, "invsweep: warning: {}\n", w);
   fmt::print("wrote {}\n", o.out);
   return 0;
 }
@@ -138,8 +175,17 @@ void setup_train_oracle(CLI::App& app) {
   sub->add_option("--batch", opt->train.batch, "Mini-batch size")->capture_default_str();
   sub->add_option("--lr", opt->train.lr, "Initial learning rate (Adam)")->capture_default_str();
   sub->add_option("--seed", opt->train.seed, "Seed of the split, initialisation and shuffling")->capture_default_str();
-  sub->add_option("--val-fraction", opt->train.val_fraction, "Share of rows held out for validation")
+  sub->add_option("--test-fraction", opt->train.test_fraction,
+                  "Share of rows held out for the test figures only (0: none)")
       ->capture_default_str();
+  sub->add_option("--val-fraction", opt->train.val_fraction,
+                  "Share of rows held out for early stopping (0: none, train --epochs epochs)")
+      ->capture_default_str();
+  sub->add_option("--weight-decay", opt->weight_decay,
+                  "Decoupled weight decay λ (AdamW): weights shrink by lr·λ per step; auto: 1 when the training "
+                  "values are fewer than the network's parameters, else 0")
+      ->capture_default_str();
+  sub->add_option("--cv", opt->train.cv_folds, "K-fold cross-validation of the non-test rows (K ≥ 2)");
   sub->add_option("--patience", opt->train.patience, "Epochs without improvement before stopping")
       ->capture_default_str();
   sub->add_option("--lr-patience", opt->train.lr_patience,

@@ -258,7 +258,7 @@ def test_same_structure_as_train_oracle(run, tmp_path):
         "--epochs", "2", "--quiet", "--out", tmp_path / "trained.h5")
     torch.manual_seed(0)
     torch.save(mlp([2, 4, 1], nn.Tanh).eval(), tmp_path / "m.pt")
-    rc, _, err = importer(tmp_path / "m.pt", "--inputs", "a,b", "--outputs", "y", "--bounds-csv", tmp_path / "d.csv",
+    rc, _, err = importer(tmp_path / "m.pt", "--inputs", "a,b", "--outputs", "y", "--data", tmp_path / "d.csv",
                           "--out", tmp_path / "imported.h5")
     assert rc == 0, err
 
@@ -285,6 +285,45 @@ def test_same_structure_as_train_oracle(run, tmp_path):
         assert imported[k] == trained[k], (k, imported[k], trained[k])
     o = load_oracle(tmp_path / "imported.h5")
     assert np.allclose(o.lo, x.min(0)) and np.allclose(o.hi, x.max(0))
+
+
+def test_data_statistics(tmp_path):
+    """--data: the stored mean and covariance are numpy's (ddof 1) of the CSV's input columns,
+    matched by name whatever their order and with other columns ignored; the output range and
+    the input bounds are the CSV's; the numpy oracle exposes them."""
+    rng = np.random.default_rng(7)
+    x = rng.multivariate_normal([1.0, -2.0, 5.0], [[2.0, 0.8, 0.1], [0.8, 1.0, -0.3], [0.1, -0.3, 0.5]], size=150)
+    y = rng.normal(size=(150, 2)) * [3.0, 0.1]
+    # columns in another order than --inputs, with an unrelated column
+    np.savetxt(tmp_path / "d.csv", np.column_stack([y[:, 1], x[:, 2], rng.normal(size=150), x[:, 0], y[:, 0],
+                                                    x[:, 1]]),
+               delimiter=",", header="y2,c,other,a,y1,b", comments="", fmt="%.17g")
+    torch.manual_seed(2)
+    torch.save(mlp([3, 5, 2], nn.Tanh).eval(), tmp_path / "m.pt")
+    out = tmp_path / "o.h5"
+    rc, stdout, err = importer(tmp_path / "m.pt", "--inputs", "a,b,c", "--outputs", "y1,y2", "--data",
+                               tmp_path / "d.csv", "--out", out)
+    assert rc == 0, err
+    assert "150 rows" in stdout
+    with h5py.File(out, "r") as f:
+        np.testing.assert_allclose(f["oracle/input_stats/mean"][()], x.mean(axis=0), rtol=1e-13)
+        np.testing.assert_allclose(f["oracle/input_stats/cov"][()], np.cov(x, rowvar=False), rtol=1e-12)
+        assert list(f["oracle/output_bounds/lo"][()]) == list(y.min(axis=0))
+        assert list(f["oracle/output_bounds/hi"][()]) == list(y.max(axis=0))
+        # The envelope: the largest Mahalanobis distance of a row, with numpy's inverse.
+        d = x - x.mean(axis=0)
+        envelope = np.sqrt(np.einsum("ij,jk,ik->i", d, np.linalg.inv(np.cov(x, rowvar=False)), d)).max()
+        np.testing.assert_allclose(f["oracle/input_stats"].attrs["max_distance"], [envelope], rtol=1e-9)
+    o = invsweep.oracle(out)
+    np.testing.assert_allclose(o.input_cov, np.cov(x, rowvar=False), rtol=1e-12)
+    np.testing.assert_allclose(o.input_mean, x.mean(axis=0), rtol=1e-13)
+    assert list(o.output_lo) == list(y.min(axis=0)) and list(o.output_hi) == list(y.max(axis=0))
+    assert list(o.lo) == list(x.min(axis=0)) and list(o.hi) == list(x.max(axis=0))
+    # Without --data none of it exists.
+    rc, _, err = importer(tmp_path / "m.pt", "--inputs", "a,b,c", "--outputs", "y1,y2", "--out", tmp_path / "n.h5")
+    assert rc == 0, err
+    o = invsweep.oracle(tmp_path / "n.h5")
+    assert o.input_mean is None and o.input_cov is None and o.output_lo is None and o.output_hi is None
 
 
 def test_bounds_option_and_force(run, tmp_path):
@@ -382,6 +421,8 @@ def bad(tmp_path_factory):
         pickle.dump(StandardScaler(), f)
     _csv(d / "data.csv", "a,b,c,y", "1,2,3,4", "2,3,4,5")
     _csv(d / "typo.csv", "a,b,cc,y", "1,2,3,4")
+    _csv(d / "no_output.csv", "a,b,c,why", "1,2,3,4", "2,3,4,5")
+    _csv(d / "one_row.csv", "a,b,c,y", "1,2,3,4")
     _csv(d / "nan.csv", "a,b,c,y", "1,2,3,4", "1,nan,3,4")
     _csv(d / "text.csv", "a,b,c,y", "1,2,3,4", "1,2,3,4", "1,2,three,4")
     _csv(d / "empty.csv", "a,b,c,y")
@@ -436,6 +477,11 @@ REFUSALS = {
     "bounds csv text": ("ok.onnx", ["--bounds-csv", "{d}/text.csv"], ["text.csv line 4", "column 'c'", "'three'"]),
     "bounds csv no rows": ("ok.onnx", ["--bounds-csv", "{d}/empty.csv"], ["empty.csv", "no data rows"]),
     "bounds csv missing file": ("ok.onnx", ["--bounds-csv", "{d}/nothere.csv"], ["--bounds-csv", "nothere.csv"]),
+    "data missing input": ("ok.onnx", ["--data", "{d}/typo.csv"],
+                           ["--data", "typo.csv line 1", "no column 'c'", "did you mean 'cc'"]),
+    "data missing output": ("ok.onnx", ["--data", "{d}/no_output.csv"], ["--data", "no_output.csv", "no column 'y'"]),
+    "data one row": ("ok.onnx", ["--data", "{d}/one_row.csv"], ["--data", "one_row.csv", "at least 2"]),
+    "data missing file": ("ok.onnx", ["--data", "{d}/nothere.csv"], ["--data", "nothere.csv", "cannot open"]),
     "bounds unknown name": ("ok.onnx", ["--bounds", "a=0:1,bb=0:1"], ["--bounds", "'bb'", "did you mean 'b'"]),
     "bounds lo > hi": ("ok.onnx", ["--bounds", "a=2:1"], ["--bounds a", "lo <= hi"]),
     "bounds and bounds csv": ("ok.onnx", ["--bounds", "a=0:1", "--bounds-csv", "{d}/data.csv"], ["not allowed with"]),

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..oracle import FORMAT, FORMAT_VERSION, load_oracle
 from .chain import Layer, ModelImportError, ReadModel, fold
-from .inputs import Bounds, Scaler, bounds_from_csv, parse_bounds, parse_names, parse_scaler
+from .inputs import Bounds, DataStats, Scaler, bounds_from_csv, parse_bounds, parse_names, parse_scaler, stats_from_csv
 
 __all__ = ["CHECK_POINTS", "ImportOptions", "ImportReport", "ModelImportError", "import_model"]
 
@@ -38,6 +38,7 @@ class ImportOptions:
     output_scaler: str | None = None
     bounds: str | None = None
     bounds_csv: str | None = None
+    data: str | None = None  # CSV of the training data: input mean and covariance, output range
     force: bool = False
 
 
@@ -50,6 +51,7 @@ class ImportReport:
     output_scaler: Scaler
     bounds: Bounds
     max_difference: float  # network units, oracle file vs the model in float64
+    stats: DataStats | None = None  # from --data
     notes: list[str] = field(default_factory=list)
 
 
@@ -119,7 +121,8 @@ def _read_model_file(path: str) -> ReadModel:
                            "(a torch.nn.Sequential saved with torch.save)")
 
 
-def _write(path: Path, layers: list[Layer], in_names, out_names, xs: Scaler, ys: Scaler, b: Bounds, source: str):
+def _write(path: Path, layers: list[Layer], in_names, out_names, xs: Scaler, ys: Scaler, b: Bounds, source: str,
+           stats: DataStats | None):
     text = h5py.string_dtype("utf-8")
     with h5py.File(path, "w") as f:
         g = f.create_group("oracle")
@@ -141,6 +144,14 @@ def _write(path: Path, layers: list[Layer], in_names, out_names, xs: Scaler, ys:
         bg = g.create_group("input_bounds")
         bg.create_dataset("lo", data=np.asarray(b.lo, dtype=np.float64))
         bg.create_dataset("hi", data=np.asarray(b.hi, dtype=np.float64))
+        if stats is not None:  # the layout train-oracle writes
+            st = g.create_group("input_stats")
+            st.create_dataset("mean", data=np.asarray(stats.input_mean, dtype=np.float64))
+            st.create_dataset("cov", data=np.asarray(stats.input_cov, dtype=np.float64))
+            st.attrs["max_distance"] = np.array([stats.max_distance], dtype=np.float64)
+            ob = g.create_group("output_bounds")
+            ob.create_dataset("lo", data=np.asarray(stats.output_lo, dtype=np.float64))
+            ob.create_dataset("hi", data=np.asarray(stats.output_hi, dtype=np.float64))
 
 
 def _check(tmp: Path, evaluate, xs: Scaler, ys: Scaler, n_in: int, path: str) -> float:
@@ -179,9 +190,14 @@ def import_model(o: ImportOptions) -> ImportReport:
             notes.append(f"no bounds given for {', '.join(free)}: recorded as unbounded (-inf, inf)")
     elif o.bounds_csv is not None:
         bounds = bounds_from_csv(o.bounds_csv, in_names)
+    stats = stats_from_csv(o.data, in_names, out_names) if o.data is not None else None
+    if o.bounds is not None or o.bounds_csv is not None:
+        pass
+    elif stats is not None:
+        bounds = stats.bounds
     else:
         bounds = Bounds(np.full(len(in_names), -np.inf), np.full(len(in_names), np.inf), "none")
-        notes.append("no --bounds or --bounds-csv: the input bounds are recorded as unbounded (-inf, inf); a "
+        notes.append("no --bounds, --bounds-csv or --data: the input bounds are recorded as unbounded (-inf, inf); a "
                      "sweep keeps a feature in a range only where its constraint setting gives bounds for it")
 
     model = _read_model(o.model)
@@ -207,7 +223,7 @@ def import_model(o: ImportOptions) -> ImportReport:
     ok = False
     try:
         made = _make_parents(out)
-        _write(tmp, layers, in_names, out_names, xs, ys, bounds, source)
+        _write(tmp, layers, in_names, out_names, xs, ys, bounds, source, stats)
         diff = _check(tmp, model.evaluate, xs, ys, n_in, o.model)
         os.replace(tmp, out)
         ok = True
@@ -221,4 +237,4 @@ def import_model(o: ImportOptions) -> ImportReport:
                     d.rmdir()
                 except OSError:
                     break
-    return ImportReport(str(out), model.kind, layers, xs, ys, bounds, diff, notes)
+    return ImportReport(str(out), model.kind, layers, xs, ys, bounds, diff, stats, notes)

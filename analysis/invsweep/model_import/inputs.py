@@ -163,11 +163,13 @@ def parse_bounds(spec: str, names: list[str]) -> Bounds:
     return Bounds(lo, hi, "--bounds")
 
 
-def bounds_from_csv(path: str, names: list[str]) -> Bounds:
+def read_csv_columns(path: str, names: list[str], option: str) -> np.ndarray:
+    """The named columns of a CSV file with a header row, [rows, len(names)] float64; other
+    columns are ignored, every cell of a named column must be a finite number."""
     try:
         f = open(path, newline="", encoding="utf-8-sig")
     except OSError as e:
-        raise ModelImportError(f"--bounds-csv {path}: cannot open ({e.strerror or e})") from None
+        raise ModelImportError(f"{option} {path}: cannot open ({e.strerror or e})") from None
     with f:
         try:
             rows = csv.reader(f)
@@ -178,35 +180,70 @@ def bounds_from_csv(path: str, names: list[str]) -> Bounds:
                     header = [c.strip() for c in row]
                     break
             if header is None:
-                raise ModelImportError(f"{path}: empty file, expected a header row of column names")
+                raise ModelImportError(f"{option} {path}: empty file, expected a header row of column names")
             cols = []
             for name in names:
                 if name not in header:
-                    raise ModelImportError(f"{path} line {lineno}: no column '{name}'{did_you_mean(name, header)}; the "
+                    raise ModelImportError(f"{option} {path} line {lineno}: no column '{name}'{did_you_mean(name, header)}; the "
                                            f"header has: {', '.join(header)}")
                 cols.append(header.index(name))
-            lo, hi = np.full(len(names), np.inf), np.full(len(names), -np.inf)
-            n_rows = 0
+            values = []
             for row in rows:
                 if not any(c.strip() for c in row):
                     continue
                 if len(row) != len(header):
-                    raise ModelImportError(f"{path} line {rows.line_num}: {len(row)} fields, expected {len(header)} "
+                    raise ModelImportError(f"{option} {path} line {rows.line_num}: {len(row)} fields, expected {len(header)} "
                                            "as in the header")
+                line = []
                 for k, j in enumerate(cols):
                     cell = row[j].strip()
                     try:
                         v = float(cell)
                     except ValueError:
-                        raise ModelImportError(f"{path} line {rows.line_num}, column '{names[k]}': '{cell}' is not a "
+                        raise ModelImportError(f"{option} {path} line {rows.line_num}, column '{names[k]}': '{cell}' is not a "
                                                "number") from None
                     if not math.isfinite(v):
-                        raise ModelImportError(f"{path} line {rows.line_num}, column '{names[k]}': '{cell}' is not a "
+                        raise ModelImportError(f"{option} {path} line {rows.line_num}, column '{names[k]}': '{cell}' is not a "
                                                "finite number")
-                    lo[k], hi[k] = min(lo[k], v), max(hi[k], v)
-                n_rows += 1
+                    line.append(v)
+                values.append(line)
         except (UnicodeDecodeError, csv.Error) as e:
-            raise ModelImportError(f"{path}: not a readable CSV file ({e})") from None
-    if n_rows == 0:
-        raise ModelImportError(f"{path}: no data rows after the header")
-    return Bounds(lo, hi, f"{path} ({n_rows} rows)")
+            raise ModelImportError(f"{option} {path}: not a readable CSV file ({e})") from None
+    if not values:
+        raise ModelImportError(f"{option} {path}: no data rows after the header")
+    return np.asarray(values, dtype=np.float64).reshape(len(values), len(names))
+
+
+def bounds_from_csv(path: str, names: list[str]) -> Bounds:
+    x = read_csv_columns(path, names, "--bounds-csv")
+    return Bounds(x.min(axis=0), x.max(axis=0), f"{path} ({x.shape[0]} rows)")
+
+
+@dataclass
+class DataStats:
+    """What `--data` records: the training inputs' mean and sample covariance (ddof 1, as
+    numpy.cov) and the training outputs' range, and the input range (the bounds when neither
+    --bounds nor --bounds-csv is given)."""
+
+    input_mean: np.ndarray
+    input_cov: np.ndarray
+    output_lo: np.ndarray
+    output_hi: np.ndarray
+    bounds: Bounds
+    n_rows: int
+    max_distance: float  # the largest Mahalanobis distance of a data row: the data's envelope
+
+
+def stats_from_csv(path: str, in_names: list[str], out_names: list[str]) -> DataStats:
+    v = read_csv_columns(path, in_names + out_names, "--data")
+    if v.shape[0] < 2:
+        raise ModelImportError(f"--data {path}: {v.shape[0]} data row; the covariance needs at least 2")
+    x, y = v[:, : len(in_names)], v[:, len(in_names):]
+    cov = np.atleast_2d(np.cov(x, rowvar=False, ddof=1))
+    centred = x - x.mean(axis=0)
+    # The pseudo-inverse with the C++ side's cut (eigenvalues below 1e-12 of the largest: zero).
+    dist = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(cov, rcond=1e-12, hermitian=True),
+                                        centred), 0.0))
+    return DataStats(x.mean(axis=0), cov, y.min(axis=0), y.max(axis=0),
+                     Bounds(x.min(axis=0), x.max(axis=0), f"{path} ({v.shape[0]} rows)"), v.shape[0],
+                     float(dist.max()))

@@ -18,10 +18,15 @@
 namespace invsweep::oracle {
 
 /// Fit quality recorded by `train-oracle` (optional in files made elsewhere).
+/// Every vector is per output, in output units; a vector is empty when its rows do not exist
+/// (no validation rows with --val-fraction 0, no test rows with --test-fraction 0, no
+/// cross-validation without --cv).
 struct Metrics {
-  std::vector<double> train_rmse, val_rmse, val_r2;  ///< per output, in output units
-  std::int64_t n_train = 0, n_val = 0, epochs = 0;
-  bool empty() const { return val_rmse.empty(); }
+  std::vector<double> train_rmse, val_rmse, val_r2;
+  std::vector<double> test_rmse, test_r2;    ///< on rows neither training nor early stopping saw
+  std::vector<double> cv_r2_mean, cv_r2_sd;  ///< K-fold held-out R² (sd with divisor K − 1)
+  std::int64_t n_train = 0, n_val = 0, n_test = 0, epochs = 0, cv_folds = 0;
+  bool empty() const { return train_rmse.empty(); }
 };
 
 struct Oracle {

@@ -134,6 +134,12 @@ Oracle read_oracle_group(const h5::Node& og) {
       if (m.has_attr("n_train")) o.metrics.n_train = m.attr_int("n_train");
       if (m.has_attr("n_val")) o.metrics.n_val = m.attr_int("n_val");
       if (m.has_attr("epochs")) o.metrics.epochs = m.attr_int("epochs");
+      if (m.has_attr("test_rmse")) o.metrics.test_rmse = attr_doubles(m, "test_rmse");
+      if (m.has_attr("test_r2")) o.metrics.test_r2 = attr_doubles(m, "test_r2");
+      if (m.has_attr("n_test")) o.metrics.n_test = m.attr_int("n_test");
+      if (m.has_attr("cv_r2_mean")) o.metrics.cv_r2_mean = attr_doubles(m, "cv_r2_mean");
+      if (m.has_attr("cv_r2_sd")) o.metrics.cv_r2_sd = attr_doubles(m, "cv_r2_sd");
+      if (m.has_attr("cv_folds")) o.metrics.cv_folds = m.attr_int("cv_folds");
     } catch (const std::exception& e) {
       o.metrics = {};
       fmt::print(stderr, "invsweep: warning: {}: /oracle/metrics is malformed and is ignored ({})\n", src, e.what());
@@ -196,12 +202,22 @@ void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::stri
   }
   if (!o.metrics.empty()) {
     const h5::Node m = og.create_group("metrics");
-    set_attr_doubles(m, "val_rmse", o.metrics.val_rmse);
-    set_attr_doubles(m, "val_r2", o.metrics.val_r2);
-    set_attr_doubles(m, "train_rmse", o.metrics.train_rmse);
+    // Figures of rows that do not exist (no validation, test or cross-validation) are left out.
+    const auto set_if = [&m](const char* key, const std::vector<double>& v) {
+      if (!v.empty()) set_attr_doubles(m, key, v);
+    };
+    set_if("val_rmse", o.metrics.val_rmse);
+    set_if("val_r2", o.metrics.val_r2);
+    set_if("train_rmse", o.metrics.train_rmse);
+    set_if("test_rmse", o.metrics.test_rmse);
+    set_if("test_r2", o.metrics.test_r2);
+    set_if("cv_r2_mean", o.metrics.cv_r2_mean);
+    set_if("cv_r2_sd", o.metrics.cv_r2_sd);
     m.set_attr("n_train", o.metrics.n_train);
     m.set_attr("n_val", o.metrics.n_val);
+    m.set_attr("n_test", o.metrics.n_test);
     m.set_attr("epochs", o.metrics.epochs);
+    if (o.metrics.cv_folds > 0) m.set_attr("cv_folds", o.metrics.cv_folds);
   }
 }
 

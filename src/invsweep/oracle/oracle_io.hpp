@@ -5,7 +5,9 @@
 //   /oracle/layers/<i>/weight [out, in] float64, bias [out]; attr activation on <i>
 //   /oracle/input_scaler/{mean,scale}, /oracle/output_scaler/{mean,scale}
 //   /oracle/input_bounds/{lo,hi}
-//   /oracle/metrics  attrs train_rmse, val_rmse, val_r2 (per output), n_train, n_val, epochs
+//   /oracle/metrics  attrs train_rmse, val_rmse, val_r2, test_rmse, test_r2, cv_r2_mean, cv_r2_sd
+//                    (per output, each only when its rows exist), n_train, n_val, n_test, epochs,
+//                    cv_folds
 #include <cstddef>
 #include <span>
 #include <string>
