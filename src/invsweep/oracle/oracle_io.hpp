@@ -6,6 +6,8 @@
 //   /oracle/input_scaler/{mean,scale}, /oracle/output_scaler/{mean,scale}
 //   /oracle/input_bounds/{lo,hi}
 //   /oracle/metrics  attrs train_rmse, val_rmse, val_r2 (per output), n_train, n_val, epochs
+//   /oracle/ensemble attr members = K, weight [K, n_out, h/K], bias [K, n_out] (ensembles only;
+//                    oracle/ensemble.hpp)
 #include <cstddef>
 #include <span>
 #include <string>
