@@ -98,6 +98,9 @@ class Results:
     range_lo: np.ndarray | None = None  # [n, n_out]
     range_hi: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)  # rows left out, and why
+    # Ensemble oracles: the members' standard deviation of each output at each vector (/spread,
+    # original units); None when the file has none (the oracle is a single network).
+    spread: np.ndarray | None = None  # [n, n_samples, n_out]
     # The enums' names, from the file's objective_names, solver_names, status_names.
     objective_names: list[str] = field(default_factory=list)
     solver_names: list[str] = field(default_factory=list)
@@ -224,6 +227,8 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
         rows = (_rows(f, path, f"tasks/{name}", (n_tasks, n_out), ids) if f"tasks/{name}" in f
                 else np.full((len(ids), n_out), np.nan))
         setattr(res, f"range_{name}", rows)
+    if "spread" in f:
+        res.spread = _rows(f, path, "spread", (n_tasks, n_samples, n_out), ids)
     _drop_invalid_done_rows(res)
     res.labels = _labels(res.tasks["objective"], res.target, res.objective_names, outputs,
                          _objective_outputs(attrs["sweep_toml"]))
@@ -301,6 +306,8 @@ def _drop_invalid_done_rows(res: Results) -> None:
     res.residuals, res.loss = res.residuals[keep], res.loss[keep]
     if res.range_lo is not None:
         res.range_lo, res.range_hi = res.range_lo[keep], res.range_hi[keep]
+    if res.spread is not None:
+        res.spread = res.spread[keep]
 
 
 def open_h5(path: str) -> h5py.File:

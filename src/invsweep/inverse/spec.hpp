@@ -123,6 +123,7 @@ struct TaskResult {
   MatrixD outputs;    ///< [n_out, samples] = oracle(vectors) in double
   VectorD residuals;  ///< [samples]: distance to target / range, or the objective value
   VectorD loss;       ///< [log_points], NaN-padded
+  MatrixD spread;     ///< [n_out, samples]: the ensemble members' spread (/spread); empty: none
   std::int64_t steps = 0;
   double final_loss = 0.0;
   double wall_seconds = 0.0;

@@ -186,7 +186,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const std::uint64_t per_task =
       add(mul(values, 8), kMessageWidth + 48 + u(2 * o.n_out()) * 8 + 1 + 1 + 4  // certificates
                               + 3 * 8);                                          // /tasks/acceptance, ess, rhat
-  const std::uint64_t bytes = mul(nt, per_task);
+  const std::uint64_t spread = o.is_ensemble() ? mul(mul(u(s.samples), u(o.n_out())), 8) : 0;  // /spread
+  const std::uint64_t bytes = mul(nt, add(per_task, spread));
   if (overflow)
     throw ConfigError(
         fmt::format("{}: the results file's size does not fit in 64 bits ({} targets × {} constraint "
@@ -228,6 +229,7 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
   make(f, "outputs", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_out())}, kNaN);
   make(f, "residuals", H5T_IEEE_F64LE, {nt, ns}, kNaN);
   make(f, "loss", H5T_IEEE_F64LE, {nt, nl}, kNaN);
+  if (o.is_ensemble()) make(f, "spread", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_out())}, kNaN);
   {
     const h5::Dataset step = make(f, "loss_step", H5T_IEEE_F64LE, {nl}, kNaN);
     if (writer) {
@@ -277,6 +279,8 @@ void ResultsFile::open_datasets() {
   acceptance_ = h5::Dataset::open(tasks, "acceptance");
   ess_ = h5::Dataset::open(tasks, "ess");
   rhat_ = h5::Dataset::open(tasks, "rhat");
+  has_spread_ = file_.has("spread");  // ensemble oracles only
+  if (has_spread_) spread_ = h5::Dataset::open(file_, "spread");
 }
 
 std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
@@ -304,6 +308,9 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   expect(r.residuals_, {nt, ns});
   expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
   expect(r.status_, {nt});
+  if (o.is_ensemble() != r.has_spread_)
+    mismatch(path, o.is_ensemble() ? "the oracle is an ensemble but the file has no /spread" : "the file has /spread");
+  if (r.has_spread_) expect(r.spread_, {nt, ns, static_cast<hsize_t>(o.n_out())});
   // ---- Certificates (absent in files written before they existed) ----
   if (r.has_certificates_) {
     const auto no = static_cast<hsize_t>(o.n_out());
@@ -348,6 +355,16 @@ void ResultsFile::write_task(std::int64_t id, const inverse::TaskResult& r, int 
     reachable_.write_rows(row, 1, &r.reachable);
     n_roots_.write_rows(row, 1, &r.n_roots);
   }
+  if (has_spread_) {
+    if (r.spread.size() == 0) {
+      const std::vector<double> nan(ns * no, kNaN);
+      spread_.write_rows(row, 1, nan.data());
+    } else {
+      if (static_cast<hsize_t>(r.spread.size()) != ns * no)
+        throw std::logic_error(fmt::format("task {}: spread shape does not match the results file", id));
+      spread_.write_rows(row, 1, r.spread.data());  // [n_out, ns] column-major = [ns, n_out]
+    }
+  }
   // Sampling diagnostics (NaN unless the solver is `sampler`)
   acceptance_.write_rows(row, 1, &r.acceptance);
   ess_.write_rows(row, 1, &r.ess);
@@ -384,6 +401,8 @@ void ResultsFile::close() {
   acceptance_ = {};  // sampling diagnostics
   ess_ = {};
   rhat_ = {};
+  has_spread_ = false;
+  spread_ = {};
   file_.close();
 }
 

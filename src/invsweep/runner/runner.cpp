@@ -17,6 +17,7 @@
 #include "invsweep/core/errors.hpp"
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/results/results.hpp"
 #include "invsweep/runner/progress.hpp"
@@ -167,6 +168,8 @@ class Worker {
       r.residuals = VectorD::Constant(sw.samples, nan);
       r.loss = VectorD::Constant(sw.log_points, nan);
     }
+    // The members' disagreement at the stored vectors (NaN where there is no vector).
+    if (p_.oracle.is_ensemble()) r.spread = oracle::member_spread(p_.oracle, r.vectors);
     timing_[kSolve] += seconds_since(t_task);
     const Clock::time_point t_write = Clock::now();
     try {
