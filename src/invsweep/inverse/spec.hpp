@@ -65,6 +65,9 @@ struct Regularize {
   double min_norm = 0.0;   ///< λ·mean ||x_free||² in scaled units
   double proximity = 0.0;  ///< λ·mean ||x_free − reference||² in scaled units
   VectorD reference;       ///< per feature, original units (for proximity)
+  /// λ·mean over outputs of the ensemble members' variance (divisor K) at each vector, scaled
+  /// output units (oracle/ensemble.hpp); > 0 needs an ensemble oracle.
+  double uncertainty = 0.0;
 
   /// [regularize]: `reference` is read as a table {feature = value} over the oracle's mean.
   static const config::SettingsTable<Regularize>& table();
