@@ -59,6 +59,10 @@ def test_members_mean_is_the_stored_network(ensemble):
     assert members.shape == (3, 500, 1)
     mean = load_oracle(d / "ens.h5")(x)  # the ordinary reader: /oracle/layers only
     assert np.max(np.abs(members.mean(axis=0) - mean)) < 1e-10 * max(1.0, np.abs(mean).max())
+    # invsweep.oracle evaluates them too.
+    o = load_oracle(d / "ens.h5")
+    assert o.n_members == 3
+    assert np.max(np.abs(o.members(x) - members)) < 1e-12 * max(1.0, np.abs(members).max())
     # They are different networks (own seeds and splits), not copies.
     assert np.abs(members[0] - members[1]).max() > 1e-3
     with h5py.File(d / "ens.h5", "r") as f:
