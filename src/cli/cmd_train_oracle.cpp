@@ -97,19 +97,23 @@ int train_ensemble(const TrainOracleOptions& o, const MatrixD& x, const MatrixD&
   oracle::save_oracle(o.out, r.oracle);
 
   const oracle::Metrics& m = r.oracle.metrics;
-  fmt::print("trained an ensemble of {} members in {:.1f} s, {} training / {} validation rows each (own splits)\n",
-             o.ensemble, r.seconds, m.n_train, m.n_val);
+  const oracle::Metrics& m0 = r.members.front().oracle.metrics;
+  fmt::print(
+      "trained an ensemble of {} members in {:.1f} s, {} training / {} validation rows each (own splits); "
+      "{} rows held out by some member\n",
+      o.ensemble, r.seconds, m0.n_train, m0.n_val, m.n_val);
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     double r2_sq = 0;
     std::vector<std::string> each;
     for (const oracle::TrainResult& t : r.members) {
-      const double d = t.oracle.metrics.val_r2[i] - m.val_r2[i];
+      const double d = t.oracle.metrics.val_r2[i] - r.member_val_r2[i];
       r2_sq += d * d;
       each.push_back(fmt::format("{:.4f}", t.oracle.metrics.val_r2[i]));
     }
     const double r2_sd = std::sqrt(r2_sq / static_cast<double>(r.members.size()));
-    fmt::print("  {:<12} members' validation RMSE {:.6g}  R² {:.4f} ± {:.4f} (each {})\n", outputs[i], m.val_rmse[i],
-               m.val_r2[i], r2_sd, fmt::join(each, ", "));
+    fmt::print("  {:<12} ensemble out-of-bag RMSE {:.6g}  R² {:.7f}\n", outputs[i], m.val_rmse[i], m.val_r2[i]);
+    fmt::print("  {:<12} members' validation RMSE {:.6g}  R² {:.4f} ± {:.4f} (each {})\n", "", r.member_val_rmse[i],
+               r.member_val_r2[i], r2_sd, fmt::join(each, ", "));
     fmt::print("  {:<12} ensemble RMSE on all rows {:.6g}  members' spread (std over members) {:.6g} on average\n", "",
                m.train_rmse[i], r.data_spread[i]);
   }

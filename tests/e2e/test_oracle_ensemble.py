@@ -53,7 +53,7 @@ def ensemble(invsweep_bin, tmp_path_factory):
 
 def test_members_mean_is_the_stored_network(ensemble):
     d, stdout = ensemble
-    assert "ensemble of 3 members" in stdout and "members' spread" in stdout
+    assert "ensemble of 3 members" in stdout and "members' spread" in stdout and "out-of-bag" in stdout
     x = np.random.default_rng(0).uniform(-3.0, 3.0, size=(500, 2))
     members = members_numpy(d / "ens.h5", x)
     assert members.shape == (3, 500, 1)
@@ -69,6 +69,10 @@ def test_members_mean_is_the_stored_network(ensemble):
         assert f["oracle/ensemble"].attrs["members"] == 3
         assert f["oracle/layers/0/weight"].shape == (48, 2)
         assert f["oracle/ensemble/weight"].shape == (3, 1, 16)
+        # Out-of-bag metrics: the rows some member held out (15 each, own splits), and a good fit.
+        m = f["oracle/metrics"].attrs
+        assert m["n_train"] == 150 and 15 < m["n_val"] <= 45
+        assert m["val_r2"][0] > 0.95
 
 
 SWEEP = """oracle = "ens.h5"

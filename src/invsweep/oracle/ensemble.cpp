@@ -112,15 +112,34 @@ EnsembleTrainResult train_ensemble(const MatrixD& x, const MatrixD& y, const std
   std::vector<double> r2;
   regression_metrics(r.oracle.predict(x), y, m.train_rmse, r2);
   const Index n_out = y.rows();
-  m.val_rmse.assign(static_cast<std::size_t>(n_out), 0.0);
-  m.val_r2.assign(static_cast<std::size_t>(n_out), 0.0);
+  r.member_val_rmse.assign(static_cast<std::size_t>(n_out), 0.0);
+  r.member_val_r2.assign(static_cast<std::size_t>(n_out), 0.0);
   for (const TrainResult& t : r.members)
-    for (std::size_t i = 0; i < m.val_rmse.size(); ++i) {
-      m.val_rmse[i] += t.oracle.metrics.val_rmse[i] / static_cast<double>(members);
-      m.val_r2[i] += t.oracle.metrics.val_r2[i] / static_cast<double>(members);
+    for (std::size_t i = 0; i < r.member_val_rmse.size(); ++i) {
+      r.member_val_rmse[i] += t.oracle.metrics.val_rmse[i] / static_cast<double>(members);
+      r.member_val_r2[i] += t.oracle.metrics.val_r2[i] / static_cast<double>(members);
     }
-  m.n_train = r.members.front().oracle.metrics.n_train;
-  m.n_val = r.members.front().oracle.metrics.n_val;
+  // Out of bag: every row some member held out, predicted by the mean of those members only
+  // (no member that predicts a row has trained on it).
+  const MatrixD each = member_predictions(r.oracle, x);
+  MatrixD sum = MatrixD::Zero(n_out, x.cols());
+  VectorD count = VectorD::Zero(x.cols());
+  for (Index k = 0; k < members; ++k)
+    for (const Index j : r.members[static_cast<std::size_t>(k)].val_rows) {
+      sum.col(j) += each.block(k * n_out, j, n_out, 1);
+      count[j] += 1;
+    }
+  std::vector<Index> oob;
+  for (Index j = 0; j < x.cols(); ++j)
+    if (count[j] > 0) oob.push_back(j);
+  MatrixD pred(n_out, static_cast<Index>(oob.size())), truth(n_out, static_cast<Index>(oob.size()));
+  for (std::size_t c = 0; c < oob.size(); ++c) {
+    pred.col(static_cast<Index>(c)) = sum.col(oob[c]) / count[oob[c]];
+    truth.col(static_cast<Index>(c)) = y.col(oob[c]);
+  }
+  regression_metrics(pred, truth, m.val_rmse, m.val_r2);
+  m.n_train = x.cols();
+  m.n_val = static_cast<Index>(oob.size());
   m.epochs = r.members.front().oracle.metrics.epochs;
   const MatrixD spread = member_spread(r.oracle, x);
   for (Index i = 0; i < n_out; ++i)

@@ -27,16 +27,18 @@ namespace invsweep::oracle {
 Oracle combine_ensemble(const std::vector<Oracle>& members, const nn::Scaler& in, const nn::Scaler& out);
 
 struct EnsembleTrainResult {
-  Oracle oracle;                     ///< the combined ensemble, metrics filled in (below)
-  std::vector<TrainResult> members;  ///< each member as trained (its own scalers and metrics)
-  std::vector<double> data_spread;   ///< per output: mean over the data rows of member_spread
+  Oracle oracle;                                       ///< the combined ensemble, metrics filled in (below)
+  std::vector<TrainResult> members;                    ///< each member as trained (its own scalers and metrics)
+  std::vector<double> data_spread;                     ///< per output: mean over the data rows of member_spread
+  std::vector<double> member_val_rmse, member_val_r2;  ///< per output: the members' mean validation fit (own splits)
   double seconds = 0;
 };
 
 /// Trains K ≥ 1 members with train_oracle, member k with seed `opt.seed + k` (so its own
 /// train/validation split, initialisation and shuffling), and combines them with scalers
-/// fitted on all of x, y. The ensemble's metrics: train_rmse over all rows; val_rmse, val_r2
-/// the mean over members, each on its own validation rows; n_train, n_val, epochs of member 0.
+/// fitted on all of x, y. The ensemble's metrics: train_rmse over all rows (n_train); val_rmse,
+/// val_r2 out of bag — over the n_val rows that some member held out, each predicted by the
+/// mean of the members that held it out; epochs of member 0.
 /// `progress` receives (member, epoch info). Errors as train_oracle.
 EnsembleTrainResult train_ensemble(const MatrixD& x, const MatrixD& y, const std::vector<std::string>& input_names,
                                    const std::vector<std::string>& output_names, const TrainOptions& opt, Index members,

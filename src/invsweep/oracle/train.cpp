@@ -195,6 +195,7 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
   o.metrics.n_train = n - n_val;
   o.metrics.n_val = n_val;
   o.metrics.epochs = result.epochs_run;
+  result.val_rows.assign(perm.begin(), perm.begin() + n_val);
   result.oracle = std::move(o);
   return result;
 }

@@ -37,6 +37,7 @@ struct TrainResult {
   int epochs_run = 0;
   int best_epoch = 0;
   double seconds = 0;
+  std::vector<Index> val_rows;  ///< the columns of x held out for validation (ensembles' out-of-bag metrics)
 };
 
 /// Trains on x [n_in, N], y [n_out, N] (one sample per column). `source` names the data for
