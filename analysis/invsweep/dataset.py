@@ -11,7 +11,8 @@ Dimensions: `task` (rows of the file), `sample` (vectors of a task), `feature`, 
 /constraints/name attributes and datasets), `replicate`, `seed`. Variables: `vectors`,
 `outputs`, `residuals`, `loss`, every other dataset of /tasks (`wall_seconds`, `steps`,
 `final_loss`, `rank`, `message`, ...) and every other [task, ...] dataset at the root
-(`violations`, `mahalanobis`, ...), each with named dimensions where its shape says which.
+(`violations`, `mahalanobis`, `spread` of an ensemble oracle, ...), each with named dimensions
+where its shape says which.
 
 The large arrays are not read when the file is opened: each variable wraps its h5py dataset and
 reads only the part that is indexed (`ds.vectors[3]`, `.sel(...)`, `.values`), so opening a file
@@ -93,7 +94,8 @@ def _dims(name: str, shape: tuple, sizes: dict, per_task: bool) -> tuple:
     """Named dimensions of a [n_tasks, ...] dataset, from its name and shape. Datasets of
     /tasks (`per_task`) have no sample axis; root datasets have one right after the task."""
     known = {"vectors": ("task", "sample", "feature"), "outputs": ("task", "sample", "output"),
-             "residuals": ("task", "sample"), "loss": ("task", "step"), "target": ("task", "output")}
+             "residuals": ("task", "sample"), "loss": ("task", "step"), "target": ("task", "output"),
+             "spread": ("task", "sample", "output")}
     if name in known and len(known[name]) == len(shape):
         return known[name]
     dims = ["task"]

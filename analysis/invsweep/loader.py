@@ -109,6 +109,9 @@ class Results:
     violations: np.ndarray | None = None  # [n, n_samples]
     mahalanobis: np.ndarray | None = None  # [n, n_samples]
     warnings: list[str] = field(default_factory=list)  # rows left out, and why
+    # Ensemble oracles: the members' standard deviation of each output at each vector (/spread,
+    # original units); None when the file has none (the oracle is a single network).
+    spread: np.ndarray | None = None  # [n, n_samples, n_out]
     # The enums' names, from the file's objective_names, solver_names, status_names.
     objective_names: list[str] = field(default_factory=list)
     solver_names: list[str] = field(default_factory=list)
@@ -153,7 +156,7 @@ class Results:
         self.task_ids = self.task_ids[keep]
         self.tasks = {c: v[keep] for c, v in self.tasks.items()}
         for name in ("target", "vectors", "outputs", "residuals", "loss", "range_lo", "range_hi", "violations",
-                     "mahalanobis"):
+                     "mahalanobis", "spread"):
             if getattr(self, name) is not None:
                 setattr(self, name, getattr(self, name)[keep])
         if self.labels:
@@ -264,6 +267,8 @@ def _read(f: h5py.File, path: str, statuses, rtol, atol) -> Results:
     stats = f["oracle"].get("input_stats")
     res.attrs["envelope"] = float(np.asarray(stats.attrs["max_distance"]).ravel()[0]) \
         if stats is not None and "max_distance" in stats.attrs else np.nan
+    if "spread" in f:
+        res.spread = _rows(f, path, "spread", (n_tasks, n_samples, n_out), ids)
     _drop_invalid_done_rows(res)
     res.labels = _labels(res.tasks["objective"], res.target, res.objective_names, outputs,
                          _objective_outputs(attrs["sweep_toml"]))

@@ -70,6 +70,10 @@ class Oracle:
     input_cov: np.ndarray | None = None
     output_lo: np.ndarray | None = None
     output_hi: np.ndarray | None = None
+    # An ensemble (/oracle/ensemble, docs/FILE_FORMATS.md): each member's own last layer,
+    # [K, n_out, h/K] and [K, n_out]; None for a single network.
+    member_weights: np.ndarray | None = None
+    member_biases: np.ndarray | None = None
 
     @classmethod
     def from_group(cls, g: h5py.Group) -> "Oracle":
@@ -103,6 +107,8 @@ class Oracle:
             input_cov=optional("input_stats/cov"),
             output_lo=optional("output_bounds/lo"),
             output_hi=optional("output_bounds/hi"),
+            member_weights=np.asarray(g["ensemble/weight"], dtype=np.float64) if "ensemble" in g else None,
+            member_biases=np.asarray(g["ensemble/bias"], dtype=np.float64) if "ensemble" in g else None,
         )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -112,6 +118,24 @@ class Oracle:
         for w, b, act in zip(self.weights, self.biases, self.activations):
             h = ACTIVATIONS[act](h @ w.T + b)
         return h * self.out_scale + self.out_mean
+
+    @property
+    def n_members(self) -> int:
+        """K for an ensemble, 0 for a single network."""
+        return 0 if self.member_weights is None else len(self.member_weights)
+
+    def members(self, x: np.ndarray) -> np.ndarray:
+        """An ensemble's members, each on its own: x [..., n_in] → [K, ..., n_out] in output
+        units (member k: its block of the last hidden layer through its own last layer). Their
+        mean is `self(x)`; their std over axis 0 is what a results file's /spread holds."""
+        if self.member_weights is None:
+            raise ValueError("this oracle is a single network, not an ensemble")
+        h = (np.asarray(x, dtype=np.float64) - self.in_mean) / self.in_scale
+        for w, b, act in zip(self.weights[:-1], self.biases[:-1], self.activations[:-1]):
+            h = ACTIVATIONS[act](h @ w.T + b)
+        width = h.shape[-1] // self.n_members
+        return np.stack([(h[..., k * width:(k + 1) * width] @ w.T + b) * self.out_scale + self.out_mean
+                         for k, (w, b) in enumerate(zip(self.member_weights, self.member_biases))])
 
 
 def load_oracle(path_or_group) -> Oracle:

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <set>
 #include <utility>
@@ -13,6 +15,7 @@
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
 #include "invsweep/data/csv.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/oracle/train.hpp"
 
@@ -24,6 +27,7 @@ struct TrainOracleOptions {
   std::string activation = "tanh";
   std::string weight_decay = "auto";
   oracle::TrainOptions train;
+  Index ensemble = 1;  ///< members (1: a single network)
   bool force = false;
   bool quiet = false;
 };
@@ -96,6 +100,54 @@ void print_summary(const oracle::TrainResult& r, const std::vector<std::string>&
   }
 }
 
+/// --ensemble K > 1: K members (seeds seed … seed + K − 1, each its own split), one file.
+int train_ensemble(const TrainOracleOptions& o, const MatrixD& x, const MatrixD& y,
+                   const std::vector<std::string>& inputs, const std::vector<std::string>& outputs,
+                   const oracle::TrainOptions& topt, bool tty) {
+  double last_print = -1e9;
+  Index current = -1;
+  std::function<void(Index, const oracle::EpochInfo&)> progress;
+  if (!o.quiet)
+    progress = [&](Index k, const oracle::EpochInfo& e) {
+      if (k != current) {
+        if (tty && current >= 0) fmt::print(stderr, "\n");
+        fmt::print(stderr, "member {}/{} (seed {})\n", k + 1, o.ensemble, topt.seed + static_cast<std::uint64_t>(k));
+        current = k;
+        last_print = -1e9;
+      }
+      print_progress(e, tty, last_print);
+    };
+  const oracle::EnsembleTrainResult r =
+      oracle::train_ensemble(x, y, inputs, outputs, topt, o.ensemble, o.data, progress);
+  if (!o.quiet && tty) fmt::print(stderr, "\n");
+  create_parent_dirs(o.out, "--out");
+  oracle::save_oracle(o.out, r.oracle);
+
+  const oracle::Metrics& m = r.oracle.metrics;
+  const oracle::Metrics& m0 = r.members.front().oracle.metrics;
+  fmt::print(
+      "trained an ensemble of {} members in {:.1f} s, {} training / {} validation rows each (own splits); "
+      "{} rows held out by some member\n",
+      o.ensemble, r.seconds, m0.n_train, m0.n_val, m.n_val);
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    double r2_sq = 0;
+    std::vector<std::string> each;
+    for (const oracle::TrainResult& t : r.members) {
+      const double d = t.oracle.metrics.val_r2[i] - r.member_val_r2[i];
+      r2_sq += d * d;
+      each.push_back(fmt::format("{:.4f}", t.oracle.metrics.val_r2[i]));
+    }
+    const double r2_sd = std::sqrt(r2_sq / static_cast<double>(r.members.size()));
+    fmt::print("  {:<12} ensemble out-of-bag RMSE {:.6g}  R² {:.7f}\n", outputs[i], m.val_rmse[i], m.val_r2[i]);
+    fmt::print("  {:<12} members' validation RMSE {:.6g}  R² {:.4f} ± {:.4f} (each {})\n", "", r.member_val_rmse[i],
+               r.member_val_r2[i], r2_sd, fmt::join(each, ", "));
+    fmt::print("  {:<12} ensemble RMSE on all rows {:.6g}  members' spread (std over members) {:.6g} on average\n", "",
+               m.train_rmse[i], r.data_spread[i]);
+  }
+  fmt::print("wrote {}\n", o.out);
+  return 0;
+}
+
 }  // namespace
 
 int run_train_oracle(const TrainOracleOptions& o) {
@@ -131,6 +183,8 @@ int run_train_oracle(const TrainOracleOptions& o) {
   }
   if (topt.cv_folds != 0 && topt.cv_folds < 2)
     throw ConfigError(fmt::format("--cv {}: expected at least 2 folds", topt.cv_folds));
+  if (o.ensemble < 1 || o.ensemble > 1000)
+    throw ConfigError(fmt::format("--ensemble {}: expected a whole number of members in [1, 1000]", o.ensemble));
   check_output_path(o.out, o.force, "--out");
   check_not_an_input(o.out, "--out", {{o.data, "--data file"}});
 
@@ -148,6 +202,7 @@ int run_train_oracle(const TrainOracleOptions& o) {
   double last_print = -1e9;
   oracle::ProgressFn progress;
   if (!o.quiet) progress = [&](const oracle::EpochInfo& e) { print_progress(e, tty, last_print); };
+  if (o.ensemble > 1) return train_ensemble(o, x, y, inputs, outputs, topt, tty);
   const oracle::TrainResult r = oracle::train_oracle(x, y, inputs, outputs, topt, o.data, progress);
   if (!o.quiet && tty) fmt::print(stderr, "\n");
   create_parent_dirs(o.out, "--out");
@@ -192,6 +247,10 @@ void setup_train_oracle(CLI::App& app) {
                   "Epochs without improvement before the learning rate is halved")
       ->capture_default_str();
   sub->add_option("--min-lr", opt->train.min_lr, "Training stops once the learning rate falls below this")
+      ->capture_default_str();
+  sub->add_option("--ensemble", opt->ensemble,
+                  "Members of an ensemble (seeds seed … seed+K−1, each its own validation split; "
+                  "the file's network is their mean)")
       ->capture_default_str();
   sub->add_flag("--float64", opt->train.float64, "Train in double precision (default float32)");
   sub->add_flag("--force", opt->force, "Overwrite an existing output file");

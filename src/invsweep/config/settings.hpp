@@ -49,6 +49,9 @@ struct Field {
   /// The default as the docs state it, when S{} does not hold it because it depends on
   /// context (the oracle's training range, "required", the presence of the table); "" = show(S{}).
   std::string default_doc{};
+  /// When set and false for a value, the key is left out of the fingerprint (see
+  /// SettingsTable::fingerprint_unless_default).
+  std::function<bool(const S&)> hash_if{};
 };
 
 /// A field without its value type: what the docs and the tests need to walk every table.
@@ -106,6 +109,13 @@ class SettingsTable {
                 [=](Fingerprint& f, const S& s) { f.add(s.*m); }, [=](const S& s) { return fmt::format("{}", s.*m); },
                 fmt::format("{}", static_cast<std::int64_t>(S{}.*m) < max ? static_cast<std::int64_t>(S{}.*m) + 1
                                                                           : static_cast<std::int64_t>(S{}.*m) - 1)});
+  }
+
+  /// The last key added enters the fingerprint only when it differs from its default: a key
+  /// added later keeps the fingerprints (and `--resume`) of the sweeps that do not use it.
+  SettingsTable& fingerprint_unless_default() {
+    fields_.back().hash_if = [show = fields_.back().show](const S& s) { return show(s) != show(S{}); };
+    return *this;
   }
 
   /// A finite number in [lo, hi] ((lo, hi] when `open_lo`).
@@ -183,7 +193,7 @@ class SettingsTable {
   void hash(Fingerprint& f, const S& s) const {
     f.text(name_);
     for (const Field<S>& fd : fields_) {
-      if (!fd.fingerprinted) continue;
+      if (!fd.fingerprinted || (fd.hash_if && !fd.hash_if(s))) continue;
       f.text(fd.key);
       fd.hash(f, s);
     }

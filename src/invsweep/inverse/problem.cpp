@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "invsweep/core/errors.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 
 namespace invsweep::inverse {
 
@@ -159,6 +160,11 @@ Problem::Problem(const oracle::Oracle& o, const nn::Mlp<float>& net, const Objec
   } else if (c.plausible > 0) {
     throw ConfigError(
         fmt::format("constraint '{}': plausible = {} needs the oracle's /oracle/input_stats", c.name, c.plausible));
+  }
+  if (reg.uncertainty > 0) {  // the members' variance (inverse/uncertainty.hpp)
+    if (!o.is_ensemble())
+      throw ConfigError("regularize: uncertainty > 0 needs an ensemble oracle (train-oracle --ensemble K)");
+    members_ = oracle::members_net(o).cast<float>();
   }
   if (reg.proximity > 0) {
     if (reg.reference.size() != n) throw ConfigError(fmt::format("regularize: reference needs {} values", n));

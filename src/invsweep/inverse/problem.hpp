@@ -48,6 +48,14 @@ class Problem {
   double start_lo(Index i) const { return start_lo_[i]; }
   double start_hi(Index i) const { return start_hi_[i]; }
 
+  // ---- [regularize] uncertainty (ensemble oracles; inverse/uncertainty.hpp) ----
+  /// λ of the members' variance (0: off), and, when it is on, the members' view of the oracle
+  /// in float32 (output [K·n_out], oracle/ensemble.hpp) and K; nullptr / 0 otherwise.
+  double uncertainty() const { return reg_.uncertainty; }
+  const nn::Mlp<float>* members_net() const { return members_.n_layers() > 0 ? &members_ : nullptr; }
+  Index members() const { return oracle_->ensemble.members; }
+  // ---- end uncertainty ----
+
   /// Writes the fixed features' scaled values into every column of `s_full` ([n_in, batch]).
   void fill_fixed(MatrixMap<float> s_full) const;
   /// Copies the free features (rows of `s_free`, [n_free, batch]) into `s_full`.
@@ -152,6 +160,7 @@ class Problem {
   mutable double window_out_ = 0, window_x_ = 0;
   mutable int calls_out_ = 0, calls_x_ = 0;
   double output_penalty(const MatrixMap<float>& u, MatrixMap<float> grad_u) const;
+  nn::Mlp<float> members_;  // uncertainty > 0: the members' view (else empty)
 };
 
 }  // namespace invsweep::inverse

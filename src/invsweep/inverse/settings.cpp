@@ -30,7 +30,11 @@ const config::SettingsTable<Regularize>& Regularize::table() {
     t.number("diversity", &S::diversity, 0, 1e12, false,
              "RBF repulsion between the vectors of a task (bandwidth: median distance)")
         .number("min_norm", &S::min_norm, 0, 1e12, false, "λ·mean ‖x_free‖²")
-        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ‖x_free − reference‖²");
+        .number("proximity", &S::proximity, 0, 1e12, false, "λ·mean ‖x_free − reference‖²")
+        .number("uncertainty", &S::uncertainty, 0, 1e12, false,
+                "λ·mean over outputs of the ensemble members' variance (an ensemble oracle only; "
+                "not with the sampler)")
+        .fingerprint_unless_default();
     config::Field<S> ref;
     ref.key = "reference";
     ref.type = "table";

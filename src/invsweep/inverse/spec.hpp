@@ -72,6 +72,9 @@ struct Regularize {
   double min_norm = 0.0;   ///< λ·mean ||x_free||² in scaled units
   double proximity = 0.0;  ///< λ·mean ||x_free − reference||² in scaled units
   VectorD reference;       ///< per feature, original units (for proximity)
+  /// λ·mean over outputs of the ensemble members' variance (divisor K) at each vector, scaled
+  /// output units (oracle/ensemble.hpp); > 0 needs an ensemble oracle.
+  double uncertainty = 0.0;
 
   /// [regularize]: `reference` is read as a table {feature = value} over the oracle's mean.
   static const config::SettingsTable<Regularize>& table();
@@ -132,6 +135,7 @@ struct TaskResult {
   VectorD violations;   ///< [samples]: distance outside the feasible set (/violations; 0 = feasible)
   VectorD mahalanobis;  ///< [samples]: distance to the training inputs, or empty (no input_stats)
   VectorD loss;         ///< [log_points], NaN-padded
+  MatrixD spread;       ///< [n_out, samples]: the ensemble members' spread (/spread); empty: none
   std::int64_t steps = 0;
   double final_loss = 0.0;
   double wall_seconds = 0.0;

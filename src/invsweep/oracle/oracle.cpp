@@ -9,6 +9,7 @@
 #include <set>
 
 #include "invsweep/core/errors.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 
 namespace invsweep::oracle {
 
@@ -101,6 +102,7 @@ void Oracle::validate(const std::string& source) const {
         throw IoError(fmt::format("{}: output_bounds lo > hi for output '{}'", source,
                                   output_names[static_cast<std::size_t>(k)]));
   }
+  if (is_ensemble()) validate_ensemble(*this, source);
   for (Index i = 0; i < n_in(); ++i) {
     const std::string& name = input_names[static_cast<std::size_t>(i)];
     if (input_lo[i] > input_hi[i]) throw IoError(fmt::format("{}: input_bounds lo > hi for input '{}'", source, name));

@@ -29,6 +29,16 @@ struct Metrics {
   bool empty() const { return train_rmse.empty(); }
 };
 
+/// An ensemble's members' own last layers (/oracle/ensemble, oracle/ensemble.hpp); members = 0
+/// when the oracle is not an ensemble. Member k owns units [k·h, (k+1)·h) of every hidden
+/// layer (h = last hidden width / K); its output in scaled output units is
+/// weight[k] · (its block of the last hidden activations) + bias[k].
+struct EnsembleLayers {
+  Index members = 0;            ///< K
+  std::vector<MatrixD> weight;  ///< K × [n_out, h]
+  std::vector<VectorD> bias;    ///< K × [n_out]
+};
+
 struct Oracle {
   std::vector<std::string> input_names, output_names;
   nn::Mlp<double> net;
@@ -43,7 +53,9 @@ struct Oracle {
   /// The largest Mahalanobis distance of a training row (the data's envelope; NaN = unknown).
   double input_max_distance = std::numeric_limits<double>::quiet_NaN();
   Metrics metrics;
+  EnsembleLayers ensemble;
 
+  bool is_ensemble() const { return ensemble.members > 0; }
   bool has_input_stats() const { return input_mean.size() > 0; }
   bool has_output_bounds() const { return output_lo.size() > 0; }
 

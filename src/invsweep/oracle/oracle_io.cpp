@@ -48,6 +48,46 @@ void set_attr_doubles(const h5::Node& g, const char* name, const std::vector<dou
   h5::check(H5Awrite(a.id(), H5T_NATIVE_DOUBLE, v.data()), fmt::format("{}: write {}", g.path(), name));
 }
 
+/// /oracle/ensemble: attr members = K, weight [K, n_out, h], bias [K, n_out] (oracle/ensemble.hpp).
+void read_ensemble(const h5::Node& g, EnsembleLayers& e) {
+  if (!g.has_attr("members")) throw IoError(fmt::format("{}: missing attribute 'members'", g.path()));
+  e.members = g.attr_int("members");
+  if (e.members < 1) throw IoError(fmt::format("{}: members = {}, expected at least 1", g.path(), e.members));
+  std::vector<hsize_t> wd, bd;
+  const std::vector<double> w = g.read_doubles("weight", wd);
+  const std::vector<double> b = g.read_doubles("bias", bd);
+  const auto K = static_cast<hsize_t>(e.members);
+  if (wd.size() != 3 || wd[0] != K)
+    throw IoError(fmt::format("{}: expected a 3-D dataset [members = {}, outputs, units]", g.child_path("weight"), K));
+  if (bd.size() != 2 || bd[0] != K || bd[1] != wd[1])
+    throw IoError(
+        fmt::format("{}: expected a 2-D dataset [members = {}, outputs = {}]", g.child_path("bias"), K, wd[1]));
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto m = static_cast<Index>(wd[1]), h = static_cast<Index>(wd[2]);
+  for (Index k = 0; k < e.members; ++k) {
+    e.weight.emplace_back(Eigen::Map<const RowMajor>(w.data() + k * m * h, m, h));
+    e.bias.emplace_back(Eigen::Map<const VectorD>(b.data() + k * m, m));
+  }
+}
+
+void write_ensemble(const h5::Node& og, const EnsembleLayers& e) {
+  const h5::Node g = og.create_group("ensemble");
+  g.set_attr("members", static_cast<std::int64_t>(e.members));
+  const Index m = e.weight.front().rows(), h = e.weight.front().cols();
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::vector<double> w, b;
+  for (Index k = 0; k < e.members; ++k) {
+    const RowMajor wk = e.weight[static_cast<std::size_t>(k)];
+    w.insert(w.end(), wk.data(), wk.data() + wk.size());
+    const VectorD& bk = e.bias[static_cast<std::size_t>(k)];
+    b.insert(b.end(), bk.data(), bk.data() + bk.size());
+  }
+  const hsize_t wdims[3] = {static_cast<hsize_t>(e.members), static_cast<hsize_t>(m), static_cast<hsize_t>(h)};
+  const hsize_t bdims[2] = {static_cast<hsize_t>(e.members), static_cast<hsize_t>(m)};
+  g.write_doubles("weight", wdims, {w.data(), w.size()});
+  g.write_doubles("bias", bdims, {b.data(), b.size()});
+}
+
 }  // namespace
 
 Oracle read_oracle_group(const h5::Node& og) {
@@ -123,6 +163,7 @@ Oracle read_oracle_group(const h5::Node& og) {
     o.output_lo = read_vector(ob, "lo");
     o.output_hi = read_vector(ob, "hi");
   }
+  if (og.has("ensemble")) read_ensemble(og.open_group("ensemble"), o.ensemble);
   if (og.has("metrics")) {
     // Optional and informative only: a malformed attribute is reported and skipped, it does
     // not make an otherwise valid oracle unusable.
@@ -200,6 +241,7 @@ void write_oracle_group(const h5::Node& parent, const Oracle& o, const std::stri
     write_vector(ob, "lo", o.output_lo);
     write_vector(ob, "hi", o.output_hi);
   }
+  if (o.is_ensemble()) write_ensemble(og, o.ensemble);
   if (!o.metrics.empty()) {
     const h5::Node m = og.create_group("metrics");
     // Figures of rows that do not exist (no validation, test or cross-validation) are left out.

@@ -8,6 +8,8 @@
 //   /oracle/metrics  attrs train_rmse, val_rmse, val_r2, test_rmse, test_r2, cv_r2_mean, cv_r2_sd
 //                    (per output, each only when its rows exist), n_train, n_val, n_test, epochs,
 //                    cv_folds
+//   /oracle/ensemble attr members = K, weight [K, n_out, h/K], bias [K, n_out] (ensembles only;
+//                    oracle/ensemble.hpp)
 #include <cstddef>
 #include <span>
 #include <string>

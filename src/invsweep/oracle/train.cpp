@@ -317,6 +317,7 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
   if (opt.cv_folds > 0)
     cross_validate(x, y, all.subspan(static_cast<std::size_t>(n_test)), input_names, output_names, opt, source,
                    o.metrics);
+  result.val_rows.assign(val.begin(), val.end());
   result.oracle = std::move(o);
   return result;
 }

@@ -45,6 +45,7 @@ struct TrainResult {
   int best_epoch = 0;
   double weight_decay = 0;  ///< the λ used (given, or automatic)
   double seconds = 0;
+  std::vector<Index> val_rows;  ///< the columns of x held out for validation (ensembles' out-of-bag metrics)
 };
 
 /// Trains on x [n_in, N], y [n_out, N] (one sample per column). A seeded permutation puts the

@@ -187,7 +187,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const std::uint64_t per_task =
       add(mul(values, 8), kMessageWidth + 48 + u(2 * o.n_out()) * 8 + 1 + 1 + 4  // certificates
                               + 3 * 8);                                          // /tasks/acceptance, ess, rhat
-  const std::uint64_t bytes = mul(nt, per_task);
+  const std::uint64_t spread = o.is_ensemble() ? mul(mul(u(s.samples), u(o.n_out())), 8) : 0;  // /spread
+  const std::uint64_t bytes = mul(nt, add(per_task, spread));
   if (overflow)
     throw ConfigError(
         fmt::format("{}: the results file's size does not fit in 64 bits ({} targets × {} constraint "
@@ -231,6 +232,7 @@ ResultsFile ResultsFile::create(const std::string& path, MPI_Comm comm, const sw
   make(f, "violations", H5T_IEEE_F64LE, {nt, ns}, kNaN);
   if (o.has_input_stats()) make(f, "mahalanobis", H5T_IEEE_F64LE, {nt, ns}, kNaN);
   make(f, "loss", H5T_IEEE_F64LE, {nt, nl}, kNaN);
+  if (o.is_ensemble()) make(f, "spread", H5T_IEEE_F64LE, {nt, ns, static_cast<hsize_t>(o.n_out())}, kNaN);
   {
     const h5::Dataset step = make(f, "loss_step", H5T_IEEE_F64LE, {nl}, kNaN);
     if (writer) {
@@ -284,6 +286,8 @@ void ResultsFile::open_datasets() {
   acceptance_ = h5::Dataset::open(tasks, "acceptance");
   ess_ = h5::Dataset::open(tasks, "ess");
   rhat_ = h5::Dataset::open(tasks, "rhat");
+  has_spread_ = file_.has("spread");  // ensemble oracles only
+  if (has_spread_) spread_ = h5::Dataset::open(file_, "spread");
 }
 
 std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, const sweep::Sweep& s,
@@ -313,6 +317,9 @@ std::vector<std::uint8_t> ResultsFile::check_resumable(const std::string& path, 
   if (r.mahalanobis_.valid()) expect(r.mahalanobis_, {nt, ns});
   expect(r.loss_, {nt, static_cast<hsize_t>(s.log_points)});
   expect(r.status_, {nt});
+  if (o.is_ensemble() != r.has_spread_)
+    mismatch(path, o.is_ensemble() ? "the oracle is an ensemble but the file has no /spread" : "the file has /spread");
+  if (r.has_spread_) expect(r.spread_, {nt, ns, static_cast<hsize_t>(o.n_out())});
   // ---- Certificates (absent in files written before they existed) ----
   if (r.has_certificates_) {
     const auto no = static_cast<hsize_t>(o.n_out());
@@ -425,6 +432,20 @@ void ResultsFile::write_tasks(std::vector<TaskRow>& batch) const {
     reachable_.write_row_set(rows, reachable.data());
     n_roots_.write_row_set(rows, n_roots.data());
   }
+  if (has_spread_) {  // ensemble oracles: [n_out, ns] column-major = a [ns, n_out] row; none: NaN
+    std::vector<double> all;
+    all.reserve(batch.size() * ns * no);
+    for (const TaskRow& t : batch) {
+      if (t.result.spread.size() != 0 && static_cast<hsize_t>(t.result.spread.size()) != ns * no)
+        throw std::logic_error(fmt::format("task {}: spread shape does not match the results file", t.id));
+      const double* v = t.result.spread.data();
+      if (t.result.spread.size() == 0)
+        all.insert(all.end(), ns * no, kNaN);
+      else
+        all.insert(all.end(), v, v + ns * no);
+    }
+    spread_.write_row_set(rows, all.data());
+  }
   // Sampling diagnostics (NaN unless the solver is `sampler`)
   acceptance_.write_row_set(rows, acceptance.data());
   ess_.write_row_set(rows, ess.data());
@@ -463,6 +484,8 @@ void ResultsFile::close() {
   acceptance_ = {};  // sampling diagnostics
   ess_ = {};
   rhat_ = {};
+  has_spread_ = false;
+  spread_ = {};
   file_.close();
 }
 

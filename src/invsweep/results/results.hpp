@@ -75,6 +75,8 @@ class ResultsFile {
   bool has_certificates_ = false;
   h5::Dataset certificate_, bound_lo_, bound_hi_, reachable_, n_roots_;
   h5::Dataset acceptance_, ess_, rhat_;  ///< sampling diagnostics (solver `sampler`)
+  bool has_spread_ = false;              ///< /spread: only when the oracle is an ensemble
+  h5::Dataset spread_;
   void open_datasets();
 };
 

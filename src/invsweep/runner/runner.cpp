@@ -20,6 +20,7 @@
 #include "invsweep/core/io.hpp"
 #include "invsweep/core/strings.hpp"
 #include "invsweep/h5/h5.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 #include "invsweep/oracle/oracle_io.hpp"
 #include "invsweep/results/results.hpp"
 #include "invsweep/runner/progress.hpp"
@@ -226,10 +227,13 @@ class Worker {
       r.residuals = VectorD::Constant(sw.samples, nan);
       r.loss = VectorD::Constant(sw.log_points, nan);
     }
+    // The members' disagreement at the stored vectors (NaN where there is no vector).
+    if (p_.oracle.is_ensemble()) r.spread = oracle::member_spread(p_.oracle, r.vectors);
     timing_[kSolve] += seconds_since(t_task) - write_in_task_;  // a batch written from a heartbeat is not solving
     if (batch_.empty()) oldest_ = Clock::now();
     batched_bytes_ +=
-        8.0 * static_cast<double>(r.vectors.size() + r.outputs.size() + r.residuals.size() + r.loss.size()) +
+        8.0 * static_cast<double>(r.vectors.size() + r.outputs.size() + r.residuals.size() + r.loss.size() +
+                                  r.violations.size() + r.mahalanobis.size() + r.spread.size()) +
         static_cast<double>(results::kMessageWidth);
     batch_.push_back({id, std::move(r), rank_});
     if (static_cast<std::int64_t>(batch_.size()) >= opt_.flush_tasks || batched_bytes_ >= kMaxBufferedBytes ||

@@ -5,7 +5,9 @@
 // float64 (Problem::objective_values, plus the penalty method's penalty). The task's vectors
 // are the runs' bests and the best members of their last generations (cmaes::candidates);
 // IPOP sequences are repeated until there are `samples` of them or the evaluation budget is
-// used. The generator solvers' regularisers do not apply (they act on a batch's gradient).
+// used. The generator solvers' regularisers do not apply (they act on a batch's gradient),
+// except `uncertainty`, a value per vector: on an ensemble the members' view of the oracle is
+// evaluated, the objective taken on the members' mean and λ·mean variance added.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -16,6 +18,8 @@
 #include "invsweep/core/rng.hpp"
 #include "invsweep/inverse/bounds.hpp"
 #include "invsweep/inverse/polish.hpp"
+#include "invsweep/inverse/uncertainty.hpp"
+#include "invsweep/oracle/ensemble.hpp"
 #include "invsweep/solvers/cmaes_core.hpp"
 #include "invsweep/solvers/solver.hpp"
 
@@ -68,6 +72,9 @@ class Cmaes final : public SolverWith<CmaesSettings> {
 
     // The objective: v → bound map → s → oracle (float64) → value per vector.
     nn::MlpWorkspace<double> ws;
+    const nn::Mlp<double> members = p.uncertainty() > 0 ? oracle::members_net(ctx.oracle) : nn::Mlp<double>{};
+    const nn::Mlp<double>& net = p.uncertainty() > 0 ? members : ctx.oracle.net;
+    MatrixD mean;
     MatrixF vf, sf;
     MatrixD full;
     VectorD loss = VectorD::Constant(spec.log_points, std::numeric_limits<double>::quiet_NaN());
@@ -82,7 +89,7 @@ class Cmaes final : public SolverWith<CmaesSettings> {
     };
     const cmaes::Objective f = [&](const MatrixD& v, VectorD& values) {
       if (spec.heartbeat && generation % every == 0) spec.heartbeat();  // may throw Interrupted
-      if (ws.capacity() < v.cols()) ws.reserve(ctx.oracle.net, v.cols());
+      if (ws.capacity() < v.cols()) ws.reserve(net, v.cols());
       ws.set_batch(v.cols());
       MatrixD s;
       to_scaled(v, s);
@@ -90,9 +97,18 @@ class Cmaes final : public SolverWith<CmaesSettings> {
       for (Index k = 0; k < nf; ++k)
         full.row(p.free_index(k)) = s.row(k);
       ws.input() = full;
-      nn::forward(ctx.oracle.net, ws);
-      p.objective_values(ws.output(), values);
-      p.penalty_values(s, ws.output(), values);
+      nn::forward(net, ws);
+      if (p.uncertainty() > 0) {
+        values.setZero(v.cols());
+        uncertainty_values(ws.output(), p.members(), p.uncertainty(), mean, values);
+        VectorD objective;
+        p.objective_values(MatrixMap<double>(mean.data(), mean.rows(), mean.cols()), objective);
+        values += objective;
+        p.penalty_values(s, MatrixMap<double>(mean.data(), mean.rows(), mean.cols()), values);
+      } else {
+        p.objective_values(ws.output(), values);
+        p.penalty_values(s, ws.output(), values);
+      }
       map.penalty_values(sf, values);
       if (generation % every == 0 && generation / every < loss.size()) loss[generation / every] = values.minCoeff();
       ++generation;

@@ -1024,6 +1024,7 @@ class Sampler final : public SolverWith<SamplerSettings> {
                       "'solvers'",
                       to_string(kind)));
   }
+  bool supports_uncertainty() const override { return false; }
 
   TaskResult run(const TaskContext& ctx) const override {
     const Clock::time_point t0 = Clock::now();

@@ -81,6 +81,8 @@ class Solver {
 
   /// Throws ConfigError when this solver cannot answer objectives of `kind` (saying why).
   virtual void check_objective(inverse::ObjectiveKind kind) const { (void)kind; }
+  /// Whether `[regularize] uncertainty` (the ensemble members' variance) enters its loss.
+  virtual bool supports_uncertainty() const { return true; }
   /// Per-rank state for a run (null when the solver keeps none).
   virtual std::unique_ptr<RunState> make_state() const { return nullptr; }
   /// Runs one task. Numerical trouble is data (status diverged, a message), bad settings a

@@ -165,6 +165,22 @@ Sweep parse_sweep(const std::string& path, const std::string& text, const oracle
   parse_constraints(top, s, oracle);
   s.regularize.reference = oracle.input_scaler.mean;
   inverse::Regularize::table().parse_subtable(top, "regularize", s.regularize, ctx);
+  if (s.regularize.uncertainty > 0) {
+    // Penalising the members' disagreement needs members, and a solver whose loss takes it.
+    const config::Table reg(path, *top.subtable("regularize"), "regularize", inverse::Regularize::table().keys());
+    const std::string at = reg.where(*reg.get("uncertainty"));
+    if (!oracle.is_ensemble())
+      throw ConfigError(
+          fmt::format("{}: 'regularize.uncertainty' = {} needs an ensemble oracle (train-oracle "
+                      "--ensemble K), but {} is a single network; remove the key or set it to 0",
+                      at, s.regularize.uncertainty, s.oracle_path));
+    for (Index id : s.solvers)
+      if (!solvers::get(id).supports_uncertainty())
+        throw ConfigError(
+            fmt::format("{}: 'regularize.uncertainty' is not supported by the solver '{}' "
+                        "(it samples the solution set, it has no loss to add it to)",
+                        at, solvers::get(id).name()));
+  }
   // Every solver's table is read (so that a typo in an unused one is found too).
   for (const solvers::Solver* solver : solvers::all()) {
     const std::string name(solver->name());

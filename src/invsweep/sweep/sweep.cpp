@@ -82,6 +82,11 @@ std::string Sweep::hash(const oracle::Oracle& o) const {
   f.vec(params);
   for (const nn::LayerSpec& l : o.net.layers())
     f.add(l.act);
+  // An ensemble's members (they decide /spread and `uncertainty`); nothing for a single net.
+  for (std::size_t k = 0; k < o.ensemble.weight.size(); ++k) {
+    f.vec(VectorD(o.ensemble.weight[k].reshaped()));
+    f.vec(o.ensemble.bias[k]);
+  }
   return f.hex();
 }
 
