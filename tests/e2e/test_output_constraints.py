@@ -229,3 +229,34 @@ def test_warnings_where_the_oracle_extrapolates(run, two_outputs, tmp_path):
                f'[objective]\nkind = "target"\ntargets = [[1500.0, nan]]\n[generator]\nsteps = 5\n'
                f'[[constraints]]\nname = "box"\n{BOX}\n', samples=4)
     assert "warning" not in run("check", ok, "--no-calibration", cwd=tmp_path).stderr
+
+
+def test_certificates_under_subject_to(run, two_outputs, tmp_path):
+    """maximize y subject to y2 ∈ [50, 120]: a proven bound above every feasible point of a dense
+    sample and above SLSQP's optimum, a verified value that is feasible; y = 3395 is reachable on
+    the box but proven unreachable under the range."""
+    cert = '[certify]\ntime_limit = 60\ntolerance = 1e-3\n'
+    s = sweep(tmp_path / "cert.toml", two_outputs,
+              f'[objective]\nkind = "maximize"\noutput = "y"\nsubject_to = {{ y2 = [{Y2_LO}, {Y2_HI}] }}\n{cert}'
+              f'[[constraints]]\nname = "box"\n{BOX}\n', samples=32, solvers=("cmaes",))
+    run("run", s, cwd=tmp_path)
+    with h5py.File(tmp_path / "cert.h5") as f:
+        certificate, lo, hi = f["tasks/certificate"][0], f["tasks/bound_lo"][0, 0], f["tasks/bound_hi"][0, 0]
+    assert certificate == 1 and hi - lo <= 1e-3 * abs(lo), (certificate, lo, hi)
+    o = invsweep.oracle(str(two_outputs))
+    x = np.random.default_rng(1).uniform(0, 500, (400_000, 4))
+    y = o(x)
+    feasible = (y[:, 1] >= Y2_LO) & (y[:, 1] <= Y2_HI)
+    assert feasible.sum() > 1000 and y[feasible, 0].max() <= hi
+    assert slsqp_max(two_outputs, Y2_LO, Y2_HI, starts=20) <= hi
+    _, d = results(tmp_path / "cert.h5")
+    best = np.argmax(np.where(d["violations"][0] <= 1e-6, d["numpy_outputs"][0, :, 0], -np.inf))
+    assert d["numpy_outputs"][0, best, 0] >= lo - 1e-9 * abs(lo)  # the verified value is a stored feasible vector's
+    for ranged, expected in ((True, 0), (False, 1)):
+        sub = f"subject_to = {{ y2 = [{Y2_LO}, {Y2_HI}] }}\n" if ranged else ""
+        s = sweep(tmp_path / f"reach{int(ranged)}.toml", two_outputs,
+                  f'[objective]\nkind = "target"\ntargets = [[3395.0, nan]]\n{sub}{cert}'
+                  f'[[constraints]]\nname = "box"\n{BOX}\n', samples=8, solvers=("cmaes",))
+        run("run", s, cwd=tmp_path)
+        with h5py.File(s.with_suffix(".h5")) as f:
+            assert (f["tasks/certificate"][0], f["tasks/reachable"][0]) == (1, expected), ranged

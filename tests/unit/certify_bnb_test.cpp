@@ -215,3 +215,60 @@ TEST(CertifyBnb, DISABLED_TimingReport) {
     }
   }
 }
+
+namespace {
+
+/// y1 = x1 + x2, y2 = x1 − x2 (identity network between identity scalers).
+oracle::Oracle sum_and_difference() {
+  nn::Mlp<double> net({{2, 2, nn::Activation::identity}});
+  net.weight(0) << 1, 1, 1, -1;
+  net.bias(0).setZero();
+  return invsweep::testing::wrap(net);
+}
+
+}  // namespace
+
+// Closed form: max x1 + x2 over [0, 1]² with x1 − x2 ∈ [0.5, 1] is 1.5 at (1, 0.5).
+TEST(CertifyBnb, OutputRangesGiveTheConstrainedOptimum) {
+  const oracle::Oracle o = sum_and_difference();
+  const Box box{VectorD::Zero(2), VectorD::Ones(2)};
+  const VectorD c = (VectorD(2) << 1.0, 0.0).finished();
+  BnbSettings s;
+  s.tolerance = 1e-6;
+  OutputRanges ranges{(VectorD(2) << -kInf, 0.5).finished(), (VectorD(2) << kInf, 1.0).finished()};
+  const OptimumResult r = maximize(o, c, box, s, ranges);
+  EXPECT_EQ(r.status, Certificate::proven);
+  EXPECT_GE(r.bound_hi, 1.5 - 1e-12);
+  EXPECT_LE(r.bound_lo, 1.5 + 1e-12);
+  EXPECT_NEAR(r.bound_lo, 1.5, 2e-6);
+  ASSERT_EQ(r.argbest.size(), 2);
+  EXPECT_GE(r.argbest[0] - r.argbest[1], 0.5 - 1e-12);  // the verified point meets the range
+  // Unconstrained the maximum is 2; minimised under the range it is 0.5 (at (0.5, 0)).
+  EXPECT_NEAR(maximize(o, c, box, s).bound_lo, 2.0, 1e-9);
+  EXPECT_NEAR(minimize(o, c, box, s, ranges).bound_lo, 0.5, 2e-6);
+  // A range no point of the box meets: proven empty.
+  ranges.lo[1] = 1.5;
+  ranges.hi[1] = 2.0;
+  const OptimumResult none = maximize(o, c, box, s, ranges);
+  EXPECT_EQ(none.status, Certificate::proven);
+  EXPECT_EQ(none.bound_hi, -kInf);
+  EXPECT_TRUE(std::isnan(none.bound_lo));
+  EXPECT_EQ(none.argbest.size(), 0);
+}
+
+TEST(CertifyBnb, ReachTargetWithOutputRanges) {
+  const oracle::Oracle o = sum_and_difference();
+  const Box box{VectorD::Zero(2), VectorD::Ones(2)};
+  const OutputRanges ranges{(VectorD(2) << -kInf, 0.5).finished(), (VectorD(2) << kInf, 1.0).finished()};
+  const VectorD high = (VectorD(2) << 1.8, std::nan("")).finished();  // y1 = 1.8 needs x1 − x2 ≤ 0.2
+  EXPECT_EQ(reach_target(o, high, box).reachable, Reach::reachable);
+  EXPECT_EQ(reach_target(o, high, box, {}, ranges).reachable, Reach::unreachable);
+  const VectorD mid = (VectorD(2) << 1.2, std::nan("")).finished();
+  const ReachResult r = reach_target(o, mid, box, {}, ranges);
+  ASSERT_EQ(r.reachable, Reach::reachable);
+  EXPECT_GE(r.value[1], 0.5);
+  EXPECT_LE(r.value[1], 1.0);
+  // A target outside its own range is unreachable at once.
+  const VectorD both = (VectorD(2) << 1.0, 0.2).finished();
+  EXPECT_EQ(reach_target(o, both, box, {}, ranges).reachable, Reach::unreachable);
+}

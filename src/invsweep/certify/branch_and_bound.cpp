@@ -78,7 +78,8 @@ double exact_value(const oracle::Oracle& o, const VectorD& c, const VectorD& x) 
 
 }  // namespace
 
-OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box, const BnbSettings& s) {
+OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box, const BnbSettings& s,
+                       const OutputRanges& ranges) {
   const Clock::time_point t0 = Clock::now();
   const Index n = o.n_in();
   OptimumResult res;
@@ -90,30 +91,58 @@ OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box
   }
   Bounder bounder(o);
   PointEvaluator ev(o);
-  res.argbest = box.centre();
-  double best = ev.linear(c, res.argbest);
-  VectorD x = res.argbest;
+  const Index m = o.n_out();
+  VectorD y(m), scale(m), inner_lo = ranges.lo, inner_hi = ranges.hi;
+  for (Index j = 0; j < m && !ranges.empty(); ++j) {
+    scale[j] = std::max({1.0, std::isfinite(ranges.lo[j]) ? std::abs(ranges.lo[j]) : 0.0,
+                         std::isfinite(ranges.hi[j]) ? std::abs(ranges.hi[j]) : 0.0});
+    // The local search aims a little inside the ranges: a point that lands on a range's end
+    // may miss it by a rounding error, and an optimum is often there.
+    const double margin = std::min(1e-9 * scale[j], 0.25 * (ranges.hi[j] - ranges.lo[j]));
+    inner_lo[j] += margin;
+    inner_hi[j] -= margin;
+  }
+  const auto feasible = [&](const VectorD& p) {
+    if (ranges.empty()) return true;
+    ev.outputs(p, y);
+    return ranges.contain(y);
+  };
+  double best = -kInf;  // the best value at a feasible point (res.argbest)
+  const auto consider = [&](const VectorD& p) {
+    if (!feasible(p)) return;
+    const double v = ev.linear(c, p);
+    if (v > best) best = v, res.argbest = p;
+  };
+  VectorD x = box.centre();
+  consider(x);
   const auto local = [&](const VectorD& start) {
     x = start;
-    const double v = ev.ascend(c, box, x, s.local_steps);
-    if (v > best) best = v, res.argbest = x;
+    ev.ascend(c, box, x, s.local_steps);
+    // Under output ranges the ascent may leave them: back into them by least squares.
+    if (!ranges.empty() && !feasible(x)) ev.solve(inner_lo, inner_hi, scale, box, x, s.local_steps);
+    consider(x);
   };
-  local(res.argbest);
+  local(box.centre());
 
   BoxPool pool(n);
   std::priority_queue<std::pair<double, int>> open;  // (upper bound, slot), best first
   VectorD lo = box.lo, hi = box.hi, slope(n), child_lo(n), child_hi(n), child_slope(n), centre(n);
   double closed = -kInf;  // largest upper bound of the boxes dropped
-  const auto tol_abs = [&] { return s.tolerance * std::max(1.0, std::abs(best)); };
+  const auto tol_abs = [&] { return s.tolerance * std::max(1.0, std::isfinite(best) ? std::abs(best) : 1.0); };
   Box cb{lo, hi};  // reused: assigning equal sizes does not allocate
   const auto add = [&](const VectorD& l, const VectorD& h) {
     cb.lo = l;
     cb.hi = h;
+    if (!ranges.empty()) {  // a box whose outputs cannot meet the ranges holds no feasible point
+      const Enclosure e = bounder.outputs(cb, s.method);
+      ++res.boxes;
+      for (Index j = 0; j < m; ++j)
+        if (e.hi[j] < ranges.lo[j] || e.lo[j] > ranges.hi[j]) return;
+    }
     const double ub = bounder.upper_linear(c, cb, s.method, &child_slope);
     ++res.boxes;
     centre = 0.5 * (l + h);
-    const double v = ev.linear(c, centre);
-    if (v > best) best = v, res.argbest = centre;
+    consider(centre);
     if (ub <= best + tol_abs()) {
       closed = std::max(closed, ub);
     } else {
@@ -152,19 +181,25 @@ OptimumResult maximize(const oracle::Oracle& o, const VectorD& c, const Box& box
     }
   }
   res.bound_hi = std::max(closed, open.empty() ? -kInf : open.top().first);
-  res.bound_lo = exact_value(o, c, res.argbest);
-  res.status = res.bound_hi - res.bound_lo <= s.tolerance * std::max(1.0, std::abs(res.bound_lo))
-                   ? Certificate::proven
-                   : Certificate::budget_exhausted;
+  if (res.argbest.size() == 0) {  // no feasible point: proven none when every box was dropped
+    res.bound_lo = std::nan("");
+    res.status = res.bound_hi == -kInf ? Certificate::proven : Certificate::budget_exhausted;
+  } else {
+    res.bound_lo = exact_value(o, c, res.argbest);
+    res.status = res.bound_hi - res.bound_lo <= s.tolerance * std::max(1.0, std::abs(res.bound_lo))
+                     ? Certificate::proven
+                     : Certificate::budget_exhausted;
+  }
   res.seconds = seconds_since(t0);
   return res;
 }
 
-OptimumResult minimize(const oracle::Oracle& o, const VectorD& c, const Box& box, const BnbSettings& s) {
+OptimumResult minimize(const oracle::Oracle& o, const VectorD& c, const Box& box, const BnbSettings& s,
+                       const OutputRanges& ranges) {
   const VectorD neg = -c;
-  OptimumResult r = maximize(o, neg, box, s);
+  OptimumResult r = maximize(o, neg, box, s, ranges);
   r.bound_hi = -r.bound_hi;
-  r.bound_lo = exact_value(o, c, r.argbest);
+  r.bound_lo = r.argbest.size() == 0 ? std::nan("") : exact_value(o, c, r.argbest);
   return r;
 }
 
@@ -261,7 +296,8 @@ ReachResult reach_impl(const oracle::Oracle& o, const VectorD& accept_lo, const 
 
 }  // namespace
 
-ReachResult reach_target(const oracle::Oracle& o, const VectorD& t, const Box& box, const BnbSettings& s) {
+ReachResult reach_target(const oracle::Oracle& o, const VectorD& t, const Box& box, const BnbSettings& s,
+                         const OutputRanges& ranges) {
   const Index m = o.n_out();
   VectorD alo(m), ahi(m), elo(m), ehi(m), scale(m);
   for (Index j = 0; j < m; ++j) {
@@ -271,6 +307,14 @@ ReachResult reach_target(const oracle::Oracle& o, const VectorD& t, const Box& b
     ahi[j] = std::isnan(t[j]) ? kInf : t[j] + tol;
     elo[j] = std::isnan(t[j]) ? -kInf : t[j];
     ehi[j] = std::isnan(t[j]) ? kInf : t[j];
+    if (ranges.empty()) continue;
+    // Witnesses meet both; the proof target is the target within the range (an empty one —
+    // a target outside its range — excludes every box: +inf below, −inf above).
+    alo[j] = std::max(alo[j], ranges.lo[j]);
+    ahi[j] = std::min(ahi[j], ranges.hi[j]);
+    elo[j] = std::max(elo[j], ranges.lo[j]);
+    ehi[j] = std::min(ehi[j], ranges.hi[j]);
+    if (elo[j] > ehi[j]) elo[j] = kInf, ehi[j] = -kInf;
   }
   return reach_impl(o, alo, ahi, elo, ehi, scale, box, s);
 }

@@ -35,6 +35,19 @@ struct BnbSettings {
   int local_every = 64;  ///< a local search from the best open box every this many boxes
 };
 
+/// Output ranges every point must meet (`subject_to`; ±inf ends = open); empty = none. A box
+/// whose output enclosure misses them holds no feasible point and is dropped; only points
+/// inside them count as verified.
+struct OutputRanges {
+  VectorD lo, hi;  ///< [n_out] or empty
+  bool empty() const { return lo.size() == 0; }
+  bool contain(const VectorD& y) const {
+    for (Index j = 0; j < lo.size(); ++j)
+      if (!(y[j] >= lo[j] && y[j] <= hi[j])) return false;
+    return true;
+  }
+};
+
 /// Result of maximize()/minimize(), in the objective's units (c·y).
 struct OptimumResult {
   Certificate status = Certificate::not_run;
@@ -43,7 +56,8 @@ struct OptimumResult {
   double bound_hi = 0.0;
   /// The best verified value: c·oracle.predict(argbest) exactly (bound_lo in the file).
   double bound_lo = 0.0;
-  VectorD argbest;         ///< [n_in] in the box, fixed features at their values
+  VectorD argbest;         ///< [n_in] in the box, fixed features at their values; empty when no
+                           ///< feasible point was found (output ranges)
   std::int64_t boxes = 0;  ///< bound computations done
   double seconds = 0.0;
 };
@@ -51,9 +65,13 @@ struct OptimumResult {
 /// Maximises c·oracle(x) over the box (c [n_out]; features with lo == hi held fixed).
 /// `status` is proven when |bound_hi − bound_lo| ≤ tolerance·max(1, |bound_lo|); the box
 /// must be finite (else not_applicable, bound_hi = +inf).
-OptimumResult maximize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {});
+/// With `ranges`, over the points of the box whose outputs are in them: bound_hi = −inf with
+/// status proven means no such point exists; bound_lo is NaN while none was found.
+OptimumResult maximize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {},
+                       const OutputRanges& ranges = {});
 /// Minimises c·oracle(x): the same with −c, values reported for c (bound_hi ≤ bound_lo).
-OptimumResult minimize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {});
+OptimumResult minimize(const oracle::Oracle& oracle, const VectorD& c, const Box& box, const BnbSettings& s = {},
+                       const OutputRanges& ranges = {});
 
 /// Reachability, numbered as /tasks/reachable.
 enum class Reach : std::int8_t { unknown = -1, unreachable = 0, reachable = 1 };
@@ -73,7 +91,10 @@ struct ReachResult {
 ///  - unreachable: proven that no x in the box gives exactly t: the box was split until in
 ///    every piece some output's enclosure excludes t_j;
 ///  - unknown: neither within the budget.
-ReachResult reach_target(const oracle::Oracle& oracle, const VectorD& t, const Box& box, const BnbSettings& s = {});
+/// With `ranges`, every output must also be in its range (a target outside its range is
+/// unreachable at once).
+ReachResult reach_target(const oracle::Oracle& oracle, const VectorD& t, const Box& box, const BnbSettings& s = {},
+                         const OutputRanges& ranges = {});
 
 /// Is there x in the box with lo_j ≤ oracle(x)_j ≤ hi_j for every j (±inf ends allowed)?
 /// reachable: a verified point inside the ranges; unreachable: proven none.

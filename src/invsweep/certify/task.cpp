@@ -8,6 +8,7 @@
 
 #include "invsweep/certify/branch_and_bound.hpp"
 #include "invsweep/certify/roots.hpp"
+#include "invsweep/inverse/problem.hpp"
 
 namespace invsweep::inverse {
 
@@ -59,6 +60,12 @@ bool inside(const Box& b, const VectorD& x) {
   return true;
 }
 
+/// The task's subject_to ranges (empty when it has none).
+OutputRanges output_ranges(const inverse::TaskSpec& spec) {
+  if (!spec.objective.has_output_constraints()) return {};
+  return {spec.objective.sub_lo, spec.objective.sub_hi};
+}
+
 void optimum(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& box, inverse::TaskResult& r) {
   const bool maximize = spec.objective.kind == inverse::ObjectiveKind::maximize;
   const VectorD c = spec.objective.weights.size() == o.n_out() ? spec.objective.weights : VectorD::Ones(o.n_out());
@@ -69,7 +76,9 @@ void optimum(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& 
   s.tolerance = spec.certify.tolerance;
   s.time_limit = spec.certify.time_limit;
   s.max_boxes = spec.certify.max_boxes;
-  const OptimumResult opt = maximize ? certify::maximize(o, c, box, s) : certify::minimize(o, c, box, s);
+  const OutputRanges ranges = output_ranges(spec);
+  const OptimumResult opt =
+      maximize ? certify::maximize(o, c, box, s, ranges) : certify::minimize(o, c, box, s, ranges);
   if (opt.status == Certificate::not_applicable) {
     r.certificate = static_cast<std::uint8_t>(Certificate::not_applicable);
     return;
@@ -80,7 +89,11 @@ void optimum(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& 
   const Index ns = r.vectors.cols();
   for (Index k = 0; k < ns; ++k) {
     const double v = k < r.residuals.size() ? r.residuals[k] : kNaN;
-    const bool finite = std::isfinite(v) && r.vectors.col(k).allFinite();
+    // Under output ranges only a feasible stored vector is a verified value.
+    const bool ok =
+        ranges.empty() || (k < r.violations.size() && r.violations[k] <= inverse::Problem::kFeasibleTolerance &&
+                           ranges.contain(r.outputs.col(k)));
+    const bool finite = std::isfinite(v) && r.vectors.col(k).allFinite() && ok;
     if (!finite) {
       if (worst < 0 || std::isfinite(r.residuals[worst])) worst = k;
       continue;
@@ -89,20 +102,23 @@ void optimum(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& 
     if (inside(box, r.vectors.col(k)) && (best < 0 || better(v, r.residuals[best]))) best = k;
   }
   double lo = opt.bound_lo;
-  if (best >= 0 && !better(opt.bound_lo, r.residuals[best])) {
+  if (best >= 0 && (std::isnan(opt.bound_lo) || !better(opt.bound_lo, r.residuals[best]))) {
     lo = r.residuals[best];
   } else if (worst >= 0 && opt.argbest.size() == o.n_in()) {
     const MatrixD y = o.predict(opt.argbest);
     r.vectors.col(worst) = opt.argbest;
     r.outputs.col(worst) = y.col(0);
     r.residuals[worst] = c.dot(y.col(0));
+    if (worst < r.violations.size()) r.violations[worst] = 0.0;  // B&B points meet the ranges
     lo = r.residuals[worst];
   }
   r.bound_lo = VectorD::Constant(o.n_out(), kNaN);
   r.bound_hi = VectorD::Constant(o.n_out(), kNaN);
   r.bound_lo[col] = lo;
   r.bound_hi[col] = opt.bound_hi;
-  const bool proven = std::abs(opt.bound_hi - lo) <= spec.certify.tolerance * std::max(1.0, std::abs(lo));
+  // No feasible point anywhere (proven by dropping every box): the bound alone is the proof.
+  const bool none = opt.status == Certificate::proven && std::isnan(lo);
+  const bool proven = none || std::abs(opt.bound_hi - lo) <= spec.certify.tolerance * std::max(1.0, std::abs(lo));
   r.certificate = static_cast<std::uint8_t>(proven ? Certificate::proven : Certificate::budget_exhausted);
 }
 
@@ -126,22 +142,31 @@ void reach(const oracle::Oracle& o, const inverse::TaskSpec& spec, const Box& bo
   }
   // 2. Reachability (an enclosure that misses the target already proves it unreachable).
   VectorD lo(m), hi(m);
+  const OutputRanges ranges = output_ranges(spec);
   for (Index j = 0; j < m; ++j) {
     lo[j] = target ? spec.objective.target[j] : spec.objective.lo[j];
     hi[j] = target ? spec.objective.target[j] : spec.objective.hi[j];
+    if (ranges.empty()) continue;
+    // subject_to narrows what counts: a range is intersected with it; a free target output
+    // (nan) takes it; a target outside it can never be met.
+    const bool free = std::isnan(lo[j]);
+    lo[j] = free ? ranges.lo[j] : std::max(lo[j], ranges.lo[j]);
+    hi[j] = free ? ranges.hi[j] : std::min(hi[j], ranges.hi[j]);
   }
   bool excluded = false;
   for (Index j = 0; j < m; ++j)
-    if (!std::isnan(lo[j]) && (hi[j] < r.bound_lo[j] || lo[j] > r.bound_hi[j])) excluded = true;
+    if (!std::isnan(lo[j]) && (lo[j] > hi[j] || hi[j] < r.bound_lo[j] || lo[j] > r.bound_hi[j])) excluded = true;
   Index n_free = 0;
   for (Index i = 0; i < box.size(); ++i)
     n_free += box.lo[i] < box.hi[i] ? 1 : 0;
-  const bool square = target && n_free == m && spec.objective.target.allFinite();
+  // Root counts are of the target alone: not with output ranges, which drop some roots.
+  const bool square = target && n_free == m && spec.objective.target.allFinite() && ranges.empty();
   if (excluded) {
     r.reachable = static_cast<std::int8_t>(Reach::unreachable);
   } else {
     s.time_limit = std::max(0.0, limit - since(t0)) * (square ? 0.5 : 1.0);
-    const ReachResult rr = target ? reach_target(o, spec.objective.target, box, s) : reach_range(o, lo, hi, box, s);
+    const ReachResult rr =
+        target ? reach_target(o, spec.objective.target, box, s, ranges) : reach_range(o, lo, hi, box, s);
     r.reachable = static_cast<std::int8_t>(rr.reachable);
     for (Index j = 0; j < m; ++j) {  // both enclosures are sound: keep the tighter ends
       r.bound_lo[j] = std::max(r.bound_lo[j], rr.enclosure.lo[j]);
@@ -172,14 +197,14 @@ void certify_task(const oracle::Oracle& oracle, const inverse::TaskSpec& spec, i
   if (!spec.certify.enabled) return;
   if (spec.heartbeat) spec.heartbeat();
   Box box;
-  // The bounds are proven over the box; output ranges (subject_to) and the plausibility
-  // ellipsoid are not part of the branch and bound yet: not applicable, and the message says why.
-  const bool hard = spec.objective.has_output_constraints() || spec.constraint.plausible > 0;
-  if (hard || !task_box(spec.constraint, oracle.n_in(), box)) {
+  // The branch and bound works on the box and output ranges (subject_to); the plausibility
+  // ellipsoid is not part of it: not applicable, and the message says why.
+  const bool ellipsoid = spec.constraint.plausible > 0;
+  if (ellipsoid || !task_box(spec.constraint, oracle.n_in(), box)) {
     r.certificate = static_cast<std::uint8_t>(Certificate::not_applicable);
-    if (hard)
+    if (ellipsoid)
       r.message += std::string(r.message.empty() ? "" : "; ") +
-                   "certify: not applicable to subject_to or plausible (bounds over the box only)";
+                   "certify: not applicable to plausible (bounds over the box and output ranges only)";
     return;
   }
   switch (spec.objective.kind) {
