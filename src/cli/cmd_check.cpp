@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include "commands.hpp"
@@ -31,6 +32,15 @@ struct CheckOptions {
   bool output_path = false;  // print only the results file's path (for scripts)
   bool out_given = false;    // --out '' is an error, not "the sweep's output"
 };
+
+/// This process's resident memory now (/proc/self/status VmRSS), 0 when unknown.
+std::uint64_t resident_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return 1024 * std::strtoull(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
 
 std::string human_seconds(double s) {
   if (s < 1) return fmt::format("{:.0f} ms", s * 1e3);
@@ -88,6 +98,20 @@ int run_check(const CheckOptions& opt) {
              exists    ? " — exists: `run --resume` continues it"
              : new_dir ? fmt::format(" — `run` creates the folder {}", parent_dir(out))
                        : std::string());
+  {
+    // A rank holds one task's working set, the oracle and the results it has not written yet
+    // (up to --flush-tasks = 64 tasks by default, at most 64 MiB).
+    const runner::MemoryEstimate m = runner::memory_estimate(s, o);
+    const double per_task_result = bytes / std::max<double>(1.0, static_cast<double>(s.n_tasks()));
+    const double buffered = std::min(64.0 * per_task_result, 64.0 * (1 << 20));
+    const double oracle_bytes = 8.0 * static_cast<double>(o.net.params().size());
+    fmt::print(
+        "  memory      about {} per rank beyond the program itself (a task's working set {}, driven by '{}'; up "
+        "to {} of finished results waiting to be written; the oracle {}); the program and its libraries hold {} "
+        "here before MPI starts\n",
+        human_bytes(m.bytes + buffered + oracle_bytes), human_bytes(m.bytes), m.key, human_bytes(buffered),
+        human_bytes(oracle_bytes), human_bytes(static_cast<double>(resident_bytes())));
+  }
   fmt::print("  hash        {}\n", s.hash(o));
   const auto settings_line = [](std::string_view name, const std::vector<std::pair<std::string, std::string>>& kv) {
     std::vector<std::string> parts;
@@ -117,9 +141,11 @@ int run_check(const CheckOptions& opt) {
     else
       fmt::print("  estimate    {}: {} per task × {} tasks\n", c.solver, human_seconds(c.estimate.per_task), c.tasks);
   }
-  const double total = cost.seconds * opt.ranks;
-  fmt::print("  run time    about {} on {} rank{} (upper bound: early stopping shortens it)\n",
-             human_seconds(total / opt.ranks), opt.ranks, opt.ranks == 1 ? "" : "s");
+  fmt::print(
+      "  run time    about {} on {} rank{} ({} – {} over the calibration's repeats; upper bound: early "
+      "stopping shortens it)\n",
+      human_seconds(cost.seconds), opt.ranks, opt.ranks == 1 ? "" : "s", human_seconds(cost.seconds_lo),
+      human_seconds(cost.seconds_hi));
   return 0;
 }
 

@@ -127,9 +127,11 @@ int train_ensemble(const TrainOracleOptions& o, const MatrixD& x, const MatrixD&
   const oracle::Metrics& m0 = r.members.front().oracle.metrics;
   fmt::print(
       "trained an ensemble of {} members in {:.1f} s, {} training / {} validation rows each (own splits); "
-      "{} rows held out by some member\n",
-      o.ensemble, r.seconds, m0.n_train, m0.n_val, m.n_val);
+      "{} rows held out by some member; {} test rows no member saw\n",
+      o.ensemble, r.seconds, m0.n_train, m0.n_val, m.n_val, m.n_test);
   for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (m.n_test > 0)
+      fmt::print("  {:<12} ensemble test RMSE {:.6g}  R² {:.7f}\n", outputs[i], m.test_rmse[i], m.test_r2[i]);
     double r2_sq = 0;
     std::vector<std::string> each;
     for (const oracle::TrainResult& t : r.members) {
@@ -185,6 +187,11 @@ int run_train_oracle(const TrainOracleOptions& o) {
     throw ConfigError(fmt::format("--cv {}: expected at least 2 folds", topt.cv_folds));
   if (o.ensemble < 1 || o.ensemble > 1000)
     throw ConfigError(fmt::format("--ensemble {}: expected a whole number of members in [1, 1000]", o.ensemble));
+  if (o.ensemble > 1 && topt.cv_folds != 0)
+    throw ConfigError(
+        fmt::format("--cv {} with --ensemble {}: cross-validation estimates a single network; the "
+                    "ensemble is scored on its test rows and out of bag",
+                    topt.cv_folds, o.ensemble));
   check_output_path(o.out, o.force, "--out");
   check_not_an_input(o.out, "--out", {{o.data, "--data file"}});
 

@@ -39,7 +39,8 @@ def ensemble(invsweep_bin, tmp_path_factory):
     d = tmp_path_factory.mktemp("ensemble")
     rng = np.random.default_rng(3)
     # Few rows in a corner of the box: the members agree where the data are and disagree
-    # elsewhere, so that the spread varies along the target's level set.
+    # elsewhere, so that the spread varies along the target's level set (no weight decay, which
+    # would make these 150 rows' members smooth and alike).
     x = rng.uniform(-1.0, 1.0, size=(150, 2))
     y = np.sin(1.5 * x[:, 0]) + 0.5 * x[:, 1] ** 2 + x[:, 1]
     (d / "data.csv").write_text("x1,x2,y\n" + "".join(f"{a:.9g},{b:.9g},{c:.9g}\n" for (a, b), c in zip(x, y)))
@@ -47,7 +48,7 @@ def ensemble(invsweep_bin, tmp_path_factory):
 
     run = Runner(invsweep_bin)
     p = run("train-oracle", "--data", d / "data.csv", "--inputs", "x1,x2", "--outputs", "y", "--hidden", "16,16",
-            "--epochs", "400", "--ensemble", "3", "--seed", "5", "--quiet", "--out", d / "ens.h5")
+            "--epochs", "400", "--ensemble", "3", "--seed", "5", "--weight-decay", "0", "--quiet", "--out", d / "ens.h5")
     return d, p.stdout
 
 
@@ -69,9 +70,10 @@ def test_members_mean_is_the_stored_network(ensemble):
         assert f["oracle/ensemble"].attrs["members"] == 3
         assert f["oracle/layers/0/weight"].shape == (48, 2)
         assert f["oracle/ensemble/weight"].shape == (3, 1, 16)
-        # Out-of-bag metrics: the rows some member held out (15 each, own splits), and a good fit.
+        # Out-of-bag metrics: the rows some member held out (14 of the 135 non-test rows each, own
+        # splits), and a good fit.
         m = f["oracle/metrics"].attrs
-        assert m["n_train"] == 150 and 15 < m["n_val"] <= 45
+        assert m["n_train"] == 135 and 14 <= m["n_val"] <= 42
         assert m["val_r2"][0] > 0.95
 
 
@@ -194,3 +196,23 @@ def test_bad_ensemble_count(ensemble, tmp_path, expect_bad_input, k):
     shutil.copy(d / "data.csv", tmp_path / "data.csv")
     expect_bad_input(["train-oracle", "--data", "data.csv", "--inputs", "x1,x2", "--outputs", "y", "--ensemble", k,
                       "--out", "o.h5"], "--ensemble")
+
+
+def test_one_test_split_for_the_whole_ensemble(ensemble, tmp_path, expect_bad_input):
+    """The members share the held-out test rows (no member trains or stops on them): the
+    ensemble's test figures are in the file, over round(0.1 · 150) = 15 rows, and the
+    ensemble's statistics cover every row of the data."""
+    import shutil
+
+    d, stdout = ensemble
+    assert "15 test rows no member saw" in stdout and "ensemble test RMSE" in stdout
+    data = np.loadtxt(d / "data.csv", delimiter=",", skiprows=1)
+    with h5py.File(d / "ens.h5") as f:
+        m = f["oracle/metrics"].attrs
+        assert int(m["n_test"]) == 15 and int(m["n_train"]) == 150 - 15
+        assert np.all(np.isfinite(m["test_rmse"])) and m["test_r2"][0] > 0.5
+        np.testing.assert_allclose(f["oracle/input_stats/mean"][()], data[:, :2].mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(f["oracle/input_stats/cov"][()], np.cov(data[:, :2], rowvar=False), rtol=1e-10)
+    shutil.copy(d / "data.csv", tmp_path / "data.csv")
+    expect_bad_input(["train-oracle", "--data", "data.csv", "--inputs", "x1,x2", "--outputs", "y", "--ensemble", "3",
+                      "--cv", "3", "--out", "o.h5"], "--cv 3 with --ensemble 3")

@@ -96,21 +96,47 @@ EnsembleTrainResult train_ensemble(const MatrixD& x, const MatrixD& y, const std
                                    const std::function<void(Index, const EpochInfo&)>& progress) {
   if (members < 1) throw ConfigError(fmt::format("--ensemble {}: expected a whole number ≥ 1", members));
   EnsembleTrainResult r;
+  // One test split for the whole ensemble (the base seed's, as a single network's): rows no
+  // member sees, on which the ensemble is scored. The members split the rest, each its own way.
+  const std::vector<Index> test = test_rows(x.cols(), opt, source);
+  std::vector<char> is_test(static_cast<std::size_t>(x.cols()), 0);
+  for (const Index j : test)
+    is_test[static_cast<std::size_t>(j)] = 1;
+  std::vector<Index> rest;
+  for (Index j = 0; j < x.cols(); ++j)
+    if (is_test[static_cast<std::size_t>(j)] == 0) rest.push_back(j);
+  const auto columns = [](const MatrixD& m, const std::vector<Index>& cols) {
+    MatrixD out(m.rows(), static_cast<Index>(cols.size()));
+    for (std::size_t c = 0; c < cols.size(); ++c)
+      out.col(static_cast<Index>(c)) = m.col(cols[c]);
+    return out;
+  };
+  const MatrixD xr = columns(x, rest), yr = columns(y, rest);
   std::vector<Oracle> nets;
   for (Index k = 0; k < members; ++k) {
     TrainOptions o = opt;
     o.seed = opt.seed + static_cast<std::uint64_t>(k);
+    o.test_fraction = 0;
+    o.cv_folds = 0;
     ProgressFn p;
     if (progress) p = [&progress, k](const EpochInfo& e) { progress(k, e); };
-    r.members.push_back(train_oracle(x, y, input_names, output_names, o, source, p));
+    r.members.push_back(train_oracle(xr, yr, input_names, output_names, o, source, p));
+    for (Index& j : r.members.back().val_rows)  // columns of xr → columns of x
+      j = rest[static_cast<std::size_t>(j)];
     r.seconds += r.members.back().seconds;
     nets.push_back(r.members.back().oracle);
   }
   // The shared scalers: every row the members learnt from (training or validation).
-  r.oracle = combine_ensemble(nets, nn::Scaler::fit(x), nn::Scaler::fit(y));
+  r.oracle = combine_ensemble(nets, nn::Scaler::fit(xr), nn::Scaler::fit(yr));
+  // The data's range and statistics over every row, as a single network records them.
+  r.oracle.input_lo = x.rowwise().minCoeff();
+  r.oracle.input_hi = x.rowwise().maxCoeff();
+  set_data_statistics(r.oracle, x, y);
   Metrics& m = r.oracle.metrics;
   std::vector<double> r2;
-  regression_metrics(r.oracle.predict(x), y, m.train_rmse, r2);
+  regression_metrics(r.oracle.predict(xr), yr, m.train_rmse, r2);
+  m.n_test = static_cast<std::int64_t>(test.size());
+  if (!test.empty()) regression_metrics(r.oracle.predict(columns(x, test)), columns(y, test), m.test_rmse, m.test_r2);
   const Index n_out = y.rows();
   r.member_val_rmse.assign(static_cast<std::size_t>(n_out), 0.0);
   r.member_val_r2.assign(static_cast<std::size_t>(n_out), 0.0);
@@ -138,7 +164,7 @@ EnsembleTrainResult train_ensemble(const MatrixD& x, const MatrixD& y, const std
     truth.col(static_cast<Index>(c)) = y.col(oob[c]);
   }
   regression_metrics(pred, truth, m.val_rmse, m.val_r2);
-  m.n_train = x.cols();
+  m.n_train = xr.cols();
   m.n_val = static_cast<Index>(oob.size());
   m.epochs = r.members.front().oracle.metrics.epochs;
   const MatrixD spread = member_spread(r.oracle, x);

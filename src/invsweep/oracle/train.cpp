@@ -276,6 +276,15 @@ void cross_validate(const MatrixD& x, const MatrixD& y, std::span<const Index> r
 
 }  // namespace
 
+std::vector<Index> test_rows(Index n, const TrainOptions& opt, const std::string& source) {
+  const Index n_test = held_out(opt.test_fraction, n, "--test-fraction", source);
+  Rng split_rng(derive_seed({opt.seed, 0}));
+  std::vector<Index> perm = shuffled(n, split_rng);
+  perm.resize(static_cast<std::size_t>(n_test));
+  return perm;
+}
+
+
 TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<std::string>& input_names,
                          const std::vector<std::string>& output_names, const TrainOptions& opt,
                          const std::string& source, const ProgressFn& progress) {
@@ -288,6 +297,7 @@ TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<s
     throw ConfigError(fmt::format("--cv {}: expected at least 2 folds (or 0 for none)", opt.cv_folds));
   const Index n_test = held_out(opt.test_fraction, n, "--test-fraction", source);
   const Index n_val = held_out(opt.val_fraction, n, "--val-fraction", source);
+  // (test_rows() below makes the same split: keep the two in step.)
   if (n - n_test - n_val < 2)
     throw DataError(
         fmt::format("{}: {} data rows are too few for {} test and {} validation rows and at least 2 "

@@ -69,6 +69,10 @@ Index network_parameters(Index n_in, const std::vector<Index>& hidden, Index n_o
 /// well-determined fits keep their full precision.
 double automatic_weight_decay(std::int64_t training_values, Index n_params);
 
+/// The test rows train_oracle() holds out of n rows with these options (its seeded split):
+/// an ensemble holds out the same rows for all its members.
+std::vector<Index> test_rows(Index n, const TrainOptions& opt, const std::string& source);
+
 /// Records the data's input mean and covariance (divisor N − 1) and output range in `o`
 /// (x [n_in, N], y [n_out, N]): /oracle/input_stats and /oracle/output_bounds.
 void set_data_statistics(Oracle& o, const MatrixD& x, const MatrixD& y);

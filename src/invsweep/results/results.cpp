@@ -188,7 +188,11 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
       add(mul(values, 8), kMessageWidth + 48 + u(2 * o.n_out()) * 8 + 1 + 1 + 4  // certificates
                               + 3 * 8);                                          // /tasks/acceptance, ess, rhat
   const std::uint64_t spread = o.is_ensemble() ? mul(mul(u(s.samples), u(o.n_out())), 8) : 0;  // /spread
-  const std::uint64_t bytes = mul(nt, add(per_task, spread));
+  // Plus what every file holds once: the oracle (its parameters, scalers, statistics) and the
+  // sweep's text.
+  const std::uint64_t once =
+      add(mul(u(o.net.params().size() + 4 * (o.n_in() + o.n_out()) + o.n_in() * o.n_in()), 8), u(s.text.size()));
+  const std::uint64_t bytes = add(mul(nt, add(per_task, spread)), once);
   if (overflow)
     throw ConfigError(
         fmt::format("{}: the results file's size does not fit in 64 bits ({} targets × {} constraint "

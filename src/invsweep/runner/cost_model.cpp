@@ -9,14 +9,20 @@ namespace invsweep::runner {
 SweepCost combine(std::vector<SolverCost> parts, int ranks) {
   SweepCost c;
   c.ranks = std::max(ranks, 1);
-  double total = 0;
+  double total = 0, lo = 0, hi = 0;
   for (SolverCost& p : parts) {
-    p.seconds = p.estimate.per_task * static_cast<double>(p.tasks) +
-                p.estimate.shared * static_cast<double>(p.estimate.shared_units);
+    const double shared = p.estimate.shared * static_cast<double>(p.estimate.shared_units);
+    const auto tasks = static_cast<double>(p.tasks);
+    p.seconds = p.estimate.per_task * tasks + shared;
     total += p.seconds;
+    // Without repeats (an estimate that times nothing) the range is the estimate itself.
+    lo += (p.estimate.per_task_hi > 0 ? p.estimate.per_task_lo : p.estimate.per_task) * tasks + shared;
+    hi += (p.estimate.per_task_hi > 0 ? p.estimate.per_task_hi : p.estimate.per_task) * tasks + shared;
   }
   c.solvers = std::move(parts);
   c.seconds = total / c.ranks;
+  c.seconds_lo = lo / c.ranks;
+  c.seconds_hi = hi / c.ranks;
   return c;
 }
 

@@ -21,7 +21,8 @@ struct SolverCost {
 struct SweepCost {
   std::vector<SolverCost> solvers;
   int ranks = 1;
-  double seconds = 0;  ///< wall time on `ranks` ranks (perfect balance)
+  double seconds = 0;                     ///< wall time on `ranks` ranks (perfect balance)
+  double seconds_lo = 0, seconds_hi = 0;  ///< the same from the fastest / slowest calibration repeats
 };
 
 /// Sums per-solver estimates: Σ per_task · tasks + shared · shared_units, divided by ranks.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "invsweep/solvers/registry.hpp"
@@ -27,10 +28,18 @@ CostEstimate Solver::estimate(const CostInput& in) const {
     (void)run(TaskContext{in.oracle, in.net, spec, nullptr});
     return std::chrono::duration<double>(Clock::now() - t0).count();
   };
-  const double ta = time_with(a);
-  const double tb = b == a ? ta : time_with(b);
+  // Three repeats, the median kept: one timing on a busy machine (or a cold cache) is noise.
+  std::array<double, 3> est{};
+  for (double& v : est) {
+    const double ta = time_with(a);
+    const double tb = b == a ? ta : time_with(b);
+    v = extrapolate_cost(ta, a, tb, b, full);
+  }
+  std::sort(est.begin(), est.end());
   CostEstimate e;
-  e.per_task = extrapolate_cost(ta, a, tb, b, full);
+  e.per_task = est[1];
+  e.per_task_lo = est.front();
+  e.per_task_hi = est.back();
   e.detail = fmt::format("{} tasks", in.tasks);
   return e;
 }

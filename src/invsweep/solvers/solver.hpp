@@ -35,10 +35,11 @@ struct TaskContext {
 
 /// What a calibration run measured and what a sweep's tasks of this solver will cost.
 struct CostEstimate {
-  double per_task = 0;     ///< seconds per task
-  double shared = 0;       ///< seconds per shared unit (amortized: one model)
-  Index shared_units = 0;  ///< how many shared units the sweep needs (per rank that needs one)
-  std::string detail;      ///< one line for `check`
+  double per_task = 0;                      ///< seconds per task (the median of the calibration's repeats)
+  double per_task_lo = 0, per_task_hi = 0;  ///< the smallest and largest repeat (0: not measured)
+  double shared = 0;                        ///< seconds per shared unit (amortized: one model)
+  Index shared_units = 0;                   ///< how many shared units the sweep needs (per rank that needs one)
+  std::string detail;                       ///< one line for `check`
 };
 
 /// The shape of a task, for memory estimates.
