@@ -284,7 +284,6 @@ std::vector<Index> test_rows(Index n, const TrainOptions& opt, const std::string
   return perm;
 }
 
-
 TrainResult train_oracle(const MatrixD& x, const MatrixD& y, const std::vector<std::string>& input_names,
                          const std::vector<std::string>& output_names, const TrainOptions& opt,
                          const std::string& source, const ProgressFn& progress) {
