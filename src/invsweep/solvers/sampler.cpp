@@ -208,6 +208,14 @@ class Run {
   bool independence(const MatrixD& shell_pts, std::vector<MatrixD>& kept, Index& per_chain, TaskResult& res);
 };
 
+namespace {
+/// Where starting points that miss a range [lo, hi] are projected: its centre, or just inside
+/// its finite end when the other is open.
+double range_centre(double lo, double hi) {
+  return std::isfinite(lo) && std::isfinite(hi) ? 0.5 * (lo + hi) : std::isfinite(lo) ? lo + 1e-6 : hi - 1e-6;
+}
+}  // namespace
+
 void Run::resolve_box() {
   const oracle::Oracle& o = p_.oracle();
   lo_.resize(nf_);
@@ -277,9 +285,7 @@ void Run::resolve_set() {
       const Index k = outs_[static_cast<std::size_t>(q)];
       rlo_u_[q] = lo[k];
       rhi_u_[q] = hi[k];
-      t_u_[q] = std::isfinite(lo[k]) && std::isfinite(hi[k]) ? 0.5 * (lo[k] + hi[k])
-                : std::isfinite(lo[k])                       ? lo[k] + 1e-6
-                                                             : hi[k] - 1e-6;
+      t_u_[q] = range_centre(lo[k], hi[k]);
     }
     mode_ = Mode::range;
     ev_ = std::make_unique<Evaluator>(p_, outs_, t_u_);
@@ -298,10 +304,7 @@ void Run::resolve_set() {
     } else {
       rlo_u_[q] = (obj.lo[k] - os.mean[k]) / os.scale[k];
       rhi_u_[q] = (obj.hi[k] - os.mean[k]) / os.scale[k];
-      // Starting points that miss the range are projected to its centre (or its finite end).
-      t_u_[q] = std::isfinite(rlo_u_[q]) && std::isfinite(rhi_u_[q]) ? 0.5 * (rlo_u_[q] + rhi_u_[q])
-                : std::isfinite(rlo_u_[q])                           ? rlo_u_[q] + 1e-6
-                                                                     : rhi_u_[q] - 1e-6;
+      t_u_[q] = range_centre(rlo_u_[q], rhi_u_[q]);
     }
   }
   if (obj.kind == ObjectiveKind::range) {
