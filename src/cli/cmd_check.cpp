@@ -43,6 +43,7 @@ std::uint64_t resident_bytes() {
 }
 
 std::string human_seconds(double s) {
+  if (s < 0.01) return fmt::format("{:.2f} ms", s * 1e3);
   if (s < 1) return fmt::format("{:.0f} ms", s * 1e3);
   if (s < 120) return fmt::format("{:.1f} s", s);
   if (s < 7200) return fmt::format("{:.1f} min", s / 60);
@@ -131,7 +132,7 @@ int run_check(const CheckOptions& opt) {
   }
   if (opt.no_calibration) return 0;
 
-  // Calibration: a short run of the first task of each solver.
+  // Calibration: short runs of a sample of each solver's tasks.
   const runner::SweepCost cost = runner::estimate_cost(s, o, opt.ranks);
   for (const runner::SolverCost& c : cost.solvers) {
     if (c.estimate.shared_units > 0)
@@ -142,10 +143,10 @@ int run_check(const CheckOptions& opt) {
       fmt::print("  estimate    {}: {} per task × {} tasks\n", c.solver, human_seconds(c.estimate.per_task), c.tasks);
   }
   fmt::print(
-      "  run time    about {} on {} rank{} ({} – {} over the calibration's repeats; upper bound: early "
-      "stopping shortens it)\n",
+      "  run time    about {} on {} rank{} ({} – {}: two standard errors over the {} calibration tasks per "
+      "solver; upper bound: early stopping shortens it)\n",
       human_seconds(cost.seconds), opt.ranks, opt.ranks == 1 ? "" : "s", human_seconds(cost.seconds_lo),
-      human_seconds(cost.seconds_hi));
+      human_seconds(cost.seconds_hi), runner::kCalibrationTasks);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,19 +22,25 @@ namespace {
 struct StatusOptions {
   std::string file;
   int messages = 5;
+  int groups = 50;
 };
 
 int run_status(const StatusOptions& opt) {
   if (opt.messages < 0) throw ConfigError(fmt::format("--messages {}: expected a number ≥ 0", opt.messages));
+  if (opt.groups < 0) throw ConfigError(fmt::format("--groups {}: expected a number ≥ 0", opt.groups));
   const results::StatusSummary st = results::read_status(opt.file, static_cast<std::size_t>(opt.messages));
   fmt::print("{}: {} tasks × {} samples (sweep {}, written by invsweep {}, created {})\n", opt.file, st.n_tasks,
              st.n_samples, st.sweep_hash, st.version, st.created);
   const auto count = [&](inverse::Status s) { return st.counts[static_cast<std::size_t>(s)]; };
   fmt::print("  done {}   diverged {}   failed {}   pending {}\n", count(inverse::Status::done),
              count(inverse::Status::diverged), count(inverse::Status::failed), count(inverse::Status::pending));
+  // A sweep of a million targets has a million groups: the table shows the first --groups.
+  const std::size_t shown =
+      opt.groups == 0 ? st.groups.size() : std::min(st.groups.size(), static_cast<std::size_t>(opt.groups));
+  const std::span<const results::StatusSummary::Group> groups(st.groups.data(), shown);
   std::array<std::size_t, 4> width{6, 10, 10, 13};
   std::vector<std::array<std::string, 4>> rows;
-  for (const results::StatusSummary::Group& g : st.groups) {
+  for (const results::StatusSummary::Group& g : groups) {
     std::array<std::string, 4> cells{g.target, g.constraint, fmt::format("{}/{}", g.done, g.total),
                                      g.has_best ? fmt::format("{:.4g}", g.best) : std::string("-")};
     for (std::size_t i = 0; i < 4; ++i)
@@ -44,8 +51,10 @@ int run_status(const StatusOptions& opt) {
              "best residual", width[3]);
   for (const auto& c : rows)
     fmt::print("  {:<{}}  {:<{}}  {:>{}}  {:>{}}\n", c[0], width[0], c[1], width[1], c[2], width[2], c[3], width[3]);
+  if (shown < st.groups.size())
+    fmt::print("  … and {} more (target, constraint) groups: --groups 0 shows every one\n", st.groups.size() - shown);
   bool any_cert = false;
-  for (const results::StatusSummary::Group& g : st.groups) {
+  for (const results::StatusSummary::Group& g : groups) {
     if (g.certificate.empty()) continue;
     if (!any_cert) fmt::print("\n  certificates\n");
     any_cert = true;
@@ -86,6 +95,8 @@ void setup_status(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("status", "Summarise a results file: tasks by status, best residuals");
   sub->add_option("file", opt->file, "Results file (.h5)")->required();
   sub->add_option("--messages", opt->messages, "Show this many messages of diverged or failed tasks")
+      ->capture_default_str();
+  sub->add_option("--groups", opt->groups, "Show this many (target, constraint) groups in the table (0: all)")
       ->capture_default_str();
   sub->callback([opt] { exit_code() = run_status(*opt); });
 }

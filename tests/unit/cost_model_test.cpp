@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "closed_form.hpp"
 #include "invsweep/solvers/registry.hpp"
@@ -19,6 +20,50 @@ TEST(CostModel, ExtrapolatesAFixedCostPlusAPerUnitCost) {
   EXPECT_NEAR(solvers::extrapolate_cost(0.7, 20, 0.6, 60, 1000), 0.7, 1e-12);
   // One calibration run only (the task is short): its time is the estimate.
   EXPECT_NEAR(solvers::extrapolate_cost(0.3, 10, 0.3, 10, 10), 0.3, 1e-12);
+}
+
+TEST(CostModel, MeanAndTwoStandardErrors) {
+  // 1, 2, 3, 4, 5: mean 3, sample variance 2.5, standard error sqrt(2.5 / 5) = sqrt(0.5).
+  const solvers::MeanAndSpread m = solvers::mean_and_spread({1, 2, 3, 4, 5});
+  EXPECT_NEAR(m.mean, 3.0, 1e-15);
+  EXPECT_NEAR(m.lo, 3.0 - 2 * std::sqrt(0.5), 1e-12);
+  EXPECT_NEAR(m.hi, 3.0 + 2 * std::sqrt(0.5), 1e-12);
+  const solvers::MeanAndSpread one = solvers::mean_and_spread({0.25});
+  EXPECT_EQ(one.lo, 0.25);
+  EXPECT_EQ(one.hi, 0.25);
+  EXPECT_EQ(solvers::mean_and_spread({0.0, 0.0, 10.0}).lo, 0.0);  // never negative
+}
+
+TEST(CostModel, CalibrationSamplesTasksSpreadOverTheSweep) {
+  VectorD coef(2);
+  coef << 1.0, 2.0;
+  const oracle::Oracle o = invsweep::testing::linear_oracle(coef, 0.0);
+  const std::string text =
+      "oracle = \"o.h5\"\nreplicates = 3\nsolvers = [\"generator\", \"adjoint\"]\n[objective]\nkind = "
+      "\"target\"\ntargets = { from = [1.0], to = [10.0], count = 10 }\n[[constraints]]\nname = \"a\"\n"
+      "[[constraints]]\nname = \"b\"\nfixed = { x1 = 0.5 }\n";
+  const sweep::Sweep s = sweep::parse_sweep("sweep.toml", text, o);
+  for (Index k = 0; k < 2; ++k) {
+    const std::vector<Index> ids = s.sample_tasks_of_solver(k, 5);
+    ASSERT_EQ(ids.size(), 5u);
+    std::set<Index> targets, constraints, replicates, distinct(ids.begin(), ids.end());
+    for (const Index id : ids) {
+      ASSERT_GE(id, 0);
+      ASSERT_LT(id, s.n_tasks());
+      const sweep::TaskCoords c = s.coords(id);
+      EXPECT_EQ(c.solver, k);
+      targets.insert(c.target);
+      constraints.insert(c.constraint);
+      replicates.insert(c.replicate);
+    }
+    EXPECT_EQ(distinct.size(), 5u);
+    // Targets 1, 3, 5, 7, 9 (the middles of five slices of ten), both settings, every replicate.
+    EXPECT_EQ(targets, (std::set<Index>{1, 3, 5, 7, 9}));
+    EXPECT_EQ(constraints.size(), 2u);
+    EXPECT_EQ(replicates.size(), 3u);
+  }
+  // A sweep smaller than the sample: every task once.
+  EXPECT_EQ(s.sample_tasks_of_solver(0, 1000).size(), 60u);
 }
 
 TEST(CostModel, CombinesPerTaskAndSharedCostsOverRanks) {

@@ -535,11 +535,14 @@ void Dataset::write_strings_at(std::span<const hsize_t> rows, const std::vector<
 }
 
 std::vector<std::string> Dataset::read_strings() const {
+  return read_strings(0, dims_.empty() ? 0 : dims_[0]);
+}
+
+std::vector<std::string> Dataset::read_strings(hsize_t row, hsize_t n) const {
   if (str_width_ == 0) throw Error(fmt::format("{}: not a fixed-length string dataset", path_));
-  const hsize_t n = dims_.empty() ? 0 : dims_[0];
   std::string buf(n * str_width_, '\0');
   const Handle t = fixed_string_type(str_width_);
-  read_rows(0, n, t.id(), buf.data());
+  read_rows(row, n, t.id(), buf.data());
   std::vector<std::string> out;
   for (hsize_t i = 0; i < n; ++i) {
     std::string v = buf.substr(i * str_width_, str_width_);

@@ -164,6 +164,8 @@ class Dataset {
   /// Strings of a string dataset into the rows `rows` (strictly increasing), one H5Dwrite.
   void write_strings_at(std::span<const hsize_t> rows, const std::vector<std::string>& values) const;
   std::vector<std::string> read_strings() const;
+  /// `count` strings from row `row`.
+  std::vector<std::string> read_strings(hsize_t row, hsize_t count) const;
   /// The class of the stored type (H5T_FLOAT, H5T_INTEGER, H5T_STRING, ...).
   H5T_class_t type_class() const;
 

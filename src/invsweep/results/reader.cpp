@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
-#include <map>
+#include <numeric>
 
 #include "invsweep/core/errors.hpp"
 #include "invsweep/h5/h5.hpp"
@@ -221,42 +222,98 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
   }
   out.bad_rows = invalid_done_rows(f, status);
 
-  // Best residual per (target, constraint) over done tasks, read one task row at a time.
-  const auto done = static_cast<std::uint8_t>(inverse::Status::done);
+  // Groups: tasks of the same (target, constraint setting), the same target meaning the same
+  // values bit for bit (maximize / minimize: the kind alone), numbered in the order of their
+  // first task. Found by sorting task ids by that key: a hash map of a million keys is slower.
   const auto kind_of = [&](std::size_t t) { return static_cast<inverse::ObjectiveKind>(objective[t]); };
-  std::map<std::pair<std::string, std::int32_t>, std::size_t> index;  // → groups
-  std::vector<std::size_t> first;
-  std::vector<double> row(ns);
-  for (std::size_t t = 0; t < n; ++t) {
-    const inverse::ObjectiveKind kind = kind_of(t);
+  const auto optimum = [&](std::size_t t) {
+    return kind_of(t) == inverse::ObjectiveKind::maximize || kind_of(t) == inverse::ObjectiveKind::minimize;
+  };
+  const auto bits = [&](std::size_t t, std::size_t k) { return std::bit_cast<std::uint64_t>(target[t * n_out + k]); };
+  // <0, 0, >0 as the key of task a sorts before, with, after that of task b.
+  const auto compare = [&](std::size_t a, std::size_t b) -> int {
+    if (constraint[a] != constraint[b]) return constraint[a] < constraint[b] ? -1 : 1;
+    const int ka = optimum(a) ? objective[a] : -1, kb = optimum(b) ? objective[b] : -1;
+    if (ka != kb) return ka < kb ? -1 : 1;
+    if (ka >= 0) return 0;
+    for (std::size_t k = 0; k < n_out; ++k)
+      if (bits(a, k) != bits(b, k)) return bits(a, k) < bits(b, k) ? -1 : 1;
+    return 0;
+  };
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const int c = compare(a, b);
+    return c != 0 ? c < 0 : a < b;  // within a group, by task id: its first task leads
+  });
+  std::vector<std::size_t> group_of(n);
+  std::vector<std::size_t> firsts;  // the first task of each group, in key order
+  for (std::size_t r = 0; r < n; ++r) {
+    if (r == 0 || compare(order[r - 1], order[r]) != 0) firsts.push_back(order[r]);
+    group_of[order[r]] = firsts.size() - 1;
+  }
+  std::vector<std::size_t> by_first(firsts.size()), renumber(firsts.size());
+  std::iota(by_first.begin(), by_first.end(), std::size_t{0});
+  std::sort(by_first.begin(), by_first.end(), [&](std::size_t a, std::size_t b) { return firsts[a] < firsts[b]; });
+  for (std::size_t k = 0; k < by_first.size(); ++k) {
+    renumber[by_first[k]] = k;
+    group_task.push_back(firsts[by_first[k]]);
+  }
+  for (std::size_t& g : group_of)
+    g = renumber[g];
+  out.groups.resize(group_task.size());
+  acc.resize(group_task.size());
+  // Target labels with the fewest significant digits (6 at least) that keep distinct targets
+  // apart: a fine target axis would otherwise print several groups under one label.
+  const auto label_of = [&](std::size_t t, int digits) {
     std::string label;
-    if (kind == inverse::ObjectiveKind::maximize || kind == inverse::ObjectiveKind::minimize) {
-      label = inverse::to_string(kind);
-    } else {
-      for (std::size_t k = 0; k < n_out; ++k)
-        label += fmt::format("{}{:g}", k ? "," : "", target[t * n_out + k]);
+    for (std::size_t k = 0; k < n_out; ++k)
+      label += fmt::format("{}{:.{}g}", k ? "," : "", target[t * n_out + k], digits);
+    return label;
+  };
+  for (const int digits : {6, 9, 12, 17}) {
+    std::vector<std::pair<std::int32_t, std::string>> labels;
+    for (std::size_t k = 0; k < group_task.size(); ++k) {
+      const std::size_t t = group_task[k];
+      out.groups[k].target = optimum(t) ? inverse::to_string(kind_of(t)) : label_of(t, digits);
+      if (!optimum(t)) labels.emplace_back(constraint[t], out.groups[k].target);
     }
-    const auto [it, fresh] = index.try_emplace({label, constraint[t]}, out.groups.size());
-    if (fresh) {
-      StatusSummary::Group g;
-      g.target = label;
-      const std::int32_t c = constraint[t];
-      g.constraint = c >= 0 && static_cast<std::size_t>(c) < cnames.size() ? cnames[static_cast<std::size_t>(c)] : "?";
-      out.groups.push_back(g);
-      acc.emplace_back();
-      group_task.push_back(t);
+    std::sort(labels.begin(), labels.end());
+    if (std::adjacent_find(labels.begin(), labels.end()) == labels.end()) break;
+  }
+  for (std::size_t k = 0; k < group_task.size(); ++k) {
+    const std::int32_t c = constraint[group_task[k]];
+    out.groups[k].constraint =
+        c >= 0 && static_cast<std::size_t>(c) < cnames.size() ? cnames[static_cast<std::size_t>(c)] : "?";
+  }
+  // Best residual per group over its done tasks, the residuals read in blocks of ~16 MiB.
+  const auto done = static_cast<std::uint8_t>(inverse::Status::done);
+  const hsize_t block = std::max<hsize_t>(1, (hsize_t{16} << 20) / std::max<hsize_t>(1, ns * sizeof(double)));
+  std::vector<double> rows;
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    const std::size_t b1 = std::min<std::size_t>(n, b0 + block);
+    bool any_done = false;
+    for (std::size_t t = b0; t < b1; ++t) {
+      StatusSummary::Group& g = out.groups[group_of[t]];
+      ++g.total;
+      if (status[t] != done) continue;
+      ++g.done;
+      any_done = true;
+      if (has_cert) acc[group_of[t]].add(cert[t], &blo[t * n_out], &bhi[t * n_out], n_out, reach[t], roots[t]);
     }
-    StatusSummary::Group& g = out.groups[it->second];
-    ++g.total;
-    if (status[t] != done) continue;
-    ++g.done;
-    if (has_cert) acc[it->second].add(cert[t], &blo[t * n_out], &bhi[t * n_out], n_out, reach[t], roots[t]);
-    residuals.read_rows(t, 1, H5T_NATIVE_DOUBLE, row.data());
-    const bool maximize = kind == inverse::ObjectiveKind::maximize;
-    for (double r : row) {
-      if (!std::isfinite(r)) continue;
-      if (!g.has_best || (maximize ? r > g.best : r < g.best)) g.best = r;
-      g.has_best = true;
+    if (!any_done || ns == 0) continue;
+    rows.resize((b1 - b0) * ns);
+    residuals.read_rows(b0, b1 - b0, H5T_NATIVE_DOUBLE, rows.data());
+    for (std::size_t t = b0; t < b1; ++t) {
+      if (status[t] != done) continue;
+      StatusSummary::Group& g = out.groups[group_of[t]];
+      const bool maximize = kind_of(t) == inverse::ObjectiveKind::maximize;
+      for (hsize_t k = 0; k < ns; ++k) {
+        const double r = rows[(t - b0) * ns + k];
+        if (!std::isfinite(r)) continue;
+        if (!g.has_best || (maximize ? r > g.best : r < g.best)) g.best = r;
+        g.has_best = true;
+      }
     }
   }
   std::vector<std::string> outputs = f.attr_strings("output_names");
@@ -267,13 +324,13 @@ StatusSummary read_status(const std::string& path, std::size_t max_messages) {
     const std::size_t t = group_task[k];
     out.groups[k].certificate = acc[k].text(kind_of(t), n_out ? &target[t * n_out] : nullptr, outputs);
   }
-  // A few messages of tasks that did not finish well.
-  const std::vector<std::string> messages = h5::Dataset::open(tasks, "message").read_strings();
+  // A few messages of tasks that did not finish well (only their rows are read).
+  const h5::Dataset messages = h5::Dataset::open(tasks, "message");
   for (std::size_t t = 0; t < n && out.messages.size() < max_messages; ++t) {
     if (status[t] == done || status[t] == static_cast<std::uint8_t>(inverse::Status::pending)) continue;
     const std::string name =
         status[t] < out.status_names.size() ? out.status_names[status[t]] : fmt::format("status {}", status[t]);
-    out.messages.push_back({static_cast<std::int64_t>(t), name, messages[t]});
+    out.messages.push_back({static_cast<std::int64_t>(t), name, messages.read_strings(t, 1).front()});
   }
   return out;
 }

@@ -190,8 +190,8 @@ std::uint64_t estimated_size(const sweep::Sweep& s, const oracle::Oracle& o) {
   const std::uint64_t spread = o.is_ensemble() ? mul(mul(u(s.samples), u(o.n_out())), 8) : 0;  // /spread
   // Plus what every file holds once: the oracle (its parameters, scalers, statistics) and the
   // sweep's text.
-  const std::uint64_t once =
-      add(mul(u(o.net.params().size() + 4 * (o.n_in() + o.n_out()) + o.n_in() * o.n_in()), 8), u(s.text.size()));
+  const std::uint64_t once = add(mul(u(o.net.params().size() + 4 * (o.n_in() + o.n_out()) + o.n_in() * o.n_in()), 8),
+                                 static_cast<std::uint64_t>(s.text.size()));
   const std::uint64_t bytes = add(mul(nt, add(per_task, spread)), once);
   if (overflow)
     throw ConfigError(

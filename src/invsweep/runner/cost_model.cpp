@@ -32,9 +32,11 @@ SweepCost estimate_cost(const sweep::Sweep& s, const oracle::Oracle& o, int rank
   for (Index k = 0; k < s.n_solvers(); ++k) {
     const Index id = s.solvers[static_cast<std::size_t>(k)];
     const solvers::Solver& solver = solvers::get(id);
-    const inverse::TaskSpec spec = s.task(s.first_task_of_solver(k));
+    std::vector<inverse::TaskSpec> sample;
+    for (const Index t : s.sample_tasks_of_solver(k, kCalibrationTasks))
+      sample.push_back(s.task(t));
     const Index tasks = s.n_tasks() / s.n_solvers();
-    const solvers::CostInput in{o, net, spec, tasks, s.n_targets(), s.n_constraints(), s.replicates, ranks};
+    const solvers::CostInput in{o, net, sample, tasks, s.n_targets(), s.n_constraints(), s.replicates, ranks};
     parts.push_back({std::string(solver.name()), tasks, solver.estimate(in), 0});
   }
   return combine(std::move(parts), ranks);

@@ -394,7 +394,7 @@ class Amortized final : public SolverWith<AmortizedSettings> {
 
   /// One model per (constraint, replicate) and rank that needs it, then forward passes.
   CostEstimate estimate(const CostInput& in) const override {
-    TaskSpec train = in.task;
+    TaskSpec train = in.sample.front();
     const int full = get(train.settings).steps;
     const int short_steps = std::min(full, 60);
     train.settings = with_work(train.settings, short_steps);
@@ -402,7 +402,7 @@ class Amortized final : public SolverWith<AmortizedSettings> {
     const AmortizedModel m = AmortizedModel::train(in.oracle, in.net, train);
     const double t_train = std::chrono::duration<double>(Clock::now() - t0).count() * full / short_steps;
     const Clock::time_point t1 = Clock::now();
-    (void)solve_amortized(in.oracle, in.net, in.task, m, false);
+    (void)solve_amortized(in.oracle, in.net, in.sample.front(), m, false);
     const double t_answer = std::chrono::duration<double>(Clock::now() - t1).count();
     CostEstimate e;
     e.per_task = t_answer;

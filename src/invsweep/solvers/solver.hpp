@@ -33,10 +33,10 @@ struct TaskContext {
   RunState* state = nullptr;  ///< from make_state(); null for a task run on its own
 };
 
-/// What a calibration run measured and what a sweep's tasks of this solver will cost.
+/// What a calibration measured and what a sweep's tasks of this solver will cost.
 struct CostEstimate {
-  double per_task = 0;                      ///< seconds per task (the median of the calibration's repeats)
-  double per_task_lo = 0, per_task_hi = 0;  ///< the smallest and largest repeat (0: not measured)
+  double per_task = 0;                      ///< seconds per task: the mean over the calibration's sample
+  double per_task_lo = 0, per_task_hi = 0;  ///< that mean ∓ two standard errors (0: not measured)
   double shared = 0;                        ///< seconds per shared unit (amortized: one model)
   Index shared_units = 0;                   ///< how many shared units the sweep needs (per rank that needs one)
   std::string detail;                       ///< one line for `check`
@@ -52,12 +52,14 @@ struct MemoryNeed {
   std::string key;   ///< the setting that drives it
 };
 
-/// What the cost hook may use: the oracle, one representative task, and the sweep's shape.
+/// What the cost hook may use: the oracle, a sample of the sweep's tasks, and the sweep's shape.
 struct CostInput {
   const oracle::Oracle& oracle;
   const nn::Mlp<float>& net;
-  const inverse::TaskSpec& task;  ///< the sweep's first task of this solver
-  Index tasks = 0;                ///< tasks of this solver in the sweep
+  /// Tasks of this solver spread over the sweep's targets, settings and replicates (not empty):
+  /// the calibration times each, because a task's cost can depend on its target and setting.
+  const std::vector<inverse::TaskSpec>& sample;
+  Index tasks = 0;  ///< tasks of this solver in the sweep
   Index targets = 0, constraints = 0, replicates = 0;
   int ranks = 1;
 };
@@ -107,8 +109,9 @@ class Solver {
     (void)in;
     return {};
   }
-  /// Calibrated estimate: by default two short timed runs extrapolated linearly in work()
-  /// (runner/cost_model.hpp); solvers whose cost has another shape override it.
+  /// Calibrated estimate: by default, for each task of the sample, two short timed runs
+  /// extrapolated linearly in work(), averaged over the sample (runner/cost_model.hpp);
+  /// solvers whose cost has another shape override it.
   virtual CostEstimate estimate(const CostInput& in) const;
 };
 
@@ -116,6 +119,12 @@ class Solver {
 /// fixed cost + per-unit cost × full (never negative), so that set-up and polish are not
 /// counted as work units.
 double extrapolate_cost(double seconds_a, std::int64_t a, double seconds_b, std::int64_t b, std::int64_t full);
+
+/// The mean of a calibration's per-task estimates and the mean ∓ two standard errors (lo ≥ 0).
+struct MeanAndSpread {
+  double mean = 0, lo = 0, hi = 0;
+};
+MeanAndSpread mean_and_spread(const std::vector<double>& v);
 
 /// The common part of a solver whose settings are the value type S with a table S::table().
 template <class S>

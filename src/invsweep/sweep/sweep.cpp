@@ -1,6 +1,8 @@
 // The grid: task coordinates, task specs, and the fingerprint.
 #include "invsweep/sweep/sweep.hpp"
 
+#include <algorithm>
+
 #include "invsweep/core/rng.hpp"
 #include "invsweep/solvers/registry.hpp"
 
@@ -19,6 +21,19 @@ TaskCoords Sweep::coords(Index task) const {
 
 Index Sweep::first_task_of_solver(Index k) const {
   return k * replicates;
+}
+
+std::vector<Index> Sweep::sample_tasks_of_solver(Index k, Index n) const {
+  n = std::min(n, n_targets() * n_constraints() * replicates);
+  // The middle of the i-th of n equal slices of an axis of `size` points.
+  const auto slice = [n](Index i, Index size) { return (2 * i + 1) * size / (2 * n); };
+  std::vector<Index> ids;
+  for (Index i = 0; i < n; ++i) {
+    // Targets in order, settings in reverse order (so that both vary together), replicates cycled.
+    const Index t = slice(i, n_targets()), c = slice(n - 1 - i, n_constraints());
+    ids.push_back(((t * n_constraints() + c) * n_solvers() + k) * replicates + i % replicates);
+  }
+  return ids;
 }
 
 std::uint64_t Sweep::shared_seed(Index constraint, Index replicate) const {

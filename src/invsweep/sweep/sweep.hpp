@@ -60,6 +60,9 @@ struct Sweep {
   inverse::TaskSpec task(Index id) const;
   /// The first task of solver axis position `k`.
   Index first_task_of_solver(Index k) const;
+  /// Up to `n` tasks of solver axis position `k` spread evenly over the (target, constraint)
+  /// cells and the replicates: what the cost calibration times as a sample of the sweep.
+  std::vector<Index> sample_tasks_of_solver(Index k, Index n) const;
   /// Seed of state shared by every target of (constraint, replicate) (the amortized model).
   std::uint64_t shared_seed(Index constraint, Index replicate) const;
   /// A fingerprint of everything that determines the results (every declared setting of the
