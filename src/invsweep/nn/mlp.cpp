@@ -180,14 +180,7 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
     MatrixMap<T> out = ws.act_map(i + 1);
     // z = W a, then bias and activation in one pass (in place unless z is kept).
     MatrixMap<T> z = ws.keeps_pre(i) ? ws.pre_map(i) : out;
-    if (l.in <= kSmallInner) {
-      product_small_inner(net.weight(i).data(), l.out, l.in, in.data(), z.data(), in.cols());
-    } else if (thin_rows(l.out)) {
-      // zᵀ = aᵀ Wᵀ into scratch [batch, out], then transposed into z.
-      MatrixMap<T> zt(ws.scratch(l.out * in.cols()), in.cols(), l.out);
-      zt.noalias() = in.transpose() * net.weight(i).transpose();
-      z = zt.transpose();
-    } else if (use_gemm<T>(l.out)) {
+    if (use_gemm<T>(l.out)) {
       const bool fuse = !ws.keeps_pre(i) && (l.act == Activation::tanh || l.act == Activation::identity);
       if constexpr (std::is_same_v<T, float>) {
         gemm::product(net.weight(i).data(), l.out, l.out, l.in, in.data(), 1, l.in, z.data(), l.out, in.cols(), false,
@@ -197,6 +190,13 @@ void forward(const Mlp<T>& net, MlpWorkspace<T>& ws) {
                       net.bias(i).data());
       }
       if (fuse) continue;
+    } else if (l.in <= kSmallInner) {
+      product_small_inner(net.weight(i).data(), l.out, l.in, in.data(), z.data(), in.cols());
+    } else if (thin_rows(l.out)) {
+      // zᵀ = aᵀ Wᵀ into scratch [batch, out], then transposed into z.
+      MatrixMap<T> zt(ws.scratch(l.out * in.cols()), in.cols(), l.out);
+      zt.noalias() = in.transpose() * net.weight(i).transpose();
+      z = zt.transpose();
     } else {
       z.noalias() = net.weight(i) * in;
     }
@@ -232,7 +232,13 @@ void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vecto
     }
     if (k > 0 || want_input_grad) {
       MatrixMap<T> gin = ws.grad_map(k);
-      if (l.out <= kSmallInner) {
+      if (use_gemm<T>(l.in)) {
+        // Wᵀ copied into scratch [in, out], then dL/da = Wᵀ g.
+        MatrixMap<T> wt(ws.scratch(l.in * l.out), l.in, l.out);
+        wt = net.weight(k).transpose();
+        if constexpr (std::is_same_v<T, float>)
+          gemm::product(wt.data(), l.in, l.in, l.out, g.data(), 1, l.out, gin.data(), l.in, g.cols(), false);
+      } else if (l.out <= kSmallInner) {
         // Inner size `out`: Wᵀ copied into scratch [in, out], then the small-inner product.
         MatrixMap<T> wt(ws.scratch(l.in * l.out), l.in, l.out);
         wt = net.weight(k).transpose();
@@ -242,12 +248,6 @@ void backward(const Mlp<T>& net, MlpWorkspace<T>& ws, std::type_identity_t<Vecto
         MatrixMap<T> gt(ws.scratch(l.in * g.cols()), g.cols(), l.in);
         gt.noalias() = g.transpose() * net.weight(k);
         gin = gt.transpose();
-      } else if (use_gemm<T>(l.in)) {
-        // Wᵀ copied into scratch [in, out], then dL/da = Wᵀ g.
-        MatrixMap<T> wt(ws.scratch(l.in * l.out), l.in, l.out);
-        wt = net.weight(k).transpose();
-        if constexpr (std::is_same_v<T, float>)
-          gemm::product(wt.data(), l.in, l.in, l.out, g.data(), 1, l.out, gin.data(), l.in, g.cols(), false);
       } else {
         gin.noalias() = net.weight(k).transpose() * g;
       }
