@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from .clusters import SettingClusters
 from .loader import Results
 from .table import Table
+from .tables import MAX_PANELS
 
 PER_PAGE = 12
 DPI = 110
@@ -81,7 +82,6 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-MAX_PANELS = 12  # per-setting plots show at most this many settings, the first in sweep order (the tables hold them all)
 
 
 def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
@@ -537,8 +537,8 @@ def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANE
             ax.set_title(_title(s.target, s.constraint_name), fontsize=10)
             ax.grid(alpha=0.3, axis="y")
         fig.suptitle("accepted vectors per feature and solver (boxes: quartiles; whiskers: 1.5 IQR)", fontsize=11)
-        fig.tight_layout(rect=(0, _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False), 1,
-                               1 - 0.45 / fig.get_figheight()))
+        room = _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False) * fig.get_figheight()
+        _grid_margins(fig, rows, cols, top=0.85, bottom=room + 0.4, hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=len(solvers) + 1)
         fig.savefig(out / _name("distributions", p, len(pages)), dpi=DPI)
         names.append(_name("distributions", p, len(pages)))
@@ -585,7 +585,8 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
             ax.grid(alpha=0.3, axis="y")
         fig.suptitle(title, fontsize=11)
         n_items = len(fig.axes[0].get_legend_handles_labels()[0])
-        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 4), 1, 1 - 0.45 / fig.get_figheight()))
+        _grid_margins(fig, len(page), 1, top=0.85, bottom=_legend_room(fig, n_items, 4) * fig.get_figheight() + 0.4,
+                      hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=4, title=series)
         name = _name(stem, p, len(pages))
         fig.savefig(out / name, dpi=DPI)
@@ -636,7 +637,7 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
     fig.suptitle("E[feature | target] (0 = box's lower end, 1 = upper; bands: 95 % interval of the mean)",
                  fontsize=11)
     n_items = len(fig.axes[0].get_legend_handles_labels()[0])
-    fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+    _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
     _legend_below(fig, fig.axes[0], ncol=8, title="feature")
     fig.savefig(out / "response.png", dpi=DPI)
     return ["response.png"]
@@ -680,7 +681,7 @@ def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> li
             ax.grid(alpha=0.3)
         fig.suptitle(title + " — bands: 95 % intervals", fontsize=11)
         n_items = len(features)
-        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+        _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
         _legend_below(fig, fig.axes[0], ncol=8, title="feature")
         name = _name("determinacy", p, len(pages))
         fig.savefig(out / name, dpi=DPI)
