@@ -135,7 +135,7 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
         t.to_csv(out / f"{name}.csv")
     stages.done("tables written")
 
-    from . import plots  # matplotlib: after the indices have started
+    from . import cloudplots, plots  # matplotlib: after the indices have started
 
     box = lambda c: prior_box(res, c)
     det = _headline(tables["determinacy"])
@@ -153,7 +153,7 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
     }
     # The clouds, one job per plot, started first: they are the largest share of the drawing.
     clouds = cloud_choice(found, max_clouds)
-    jobs = {**{f"clouds {k}": (lambda k=k, i=i: plots.solution_clouds([found[i]], res, out, 1, first=k + 1))
+    jobs = {**{f"clouds {k}": (lambda k=k, i=i: cloudplots.solution_clouds([found[i]], res, out, 1, first=k + 1))
                for k, i in enumerate(clouds)}, **jobs}
     for name, job in jobs.items():
         pool.start(name, job)
