@@ -115,7 +115,7 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
     # before anything else so that it runs beside the tables (and matplotlib's import).
     pool = parallel.Jobs(opts.jobs)
     if sensitivity:
-        pool.start("sensitivity", lambda: _sensitivity_job(res, out, opts))
+        pool.start_now("sensitivity", lambda: _sensitivity_job(res, out, opts))
     from .clusters import clusters_table, find_clusters
 
     tables = {
@@ -156,7 +156,7 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
     jobs = {**{f"clouds {k}": (lambda k=k, i=i: cloudplots.solution_clouds([found[i]], res, out, 1, first=k + 1))
                for k, i in enumerate(clouds)}, **jobs}
     for name, job in jobs.items():
-        pool.start(name, job)
+        pool.add(name, job)
     ran = pool.results()
     if sensitivity:
         tables["sensitivity"], names = ran["sensitivity"][0]
