@@ -14,18 +14,38 @@ them all with plots and an index.html; `python3 -m invsweep sensitivity ORACLE.h
 oracle's Sobol' indices.
 """
 
+from importlib import import_module
+
 from . import oracle  # noqa: F401  (callable: invsweep.oracle(path) reads an oracle)
-from .clusters import clusters_table, find_clusters
-from .determinacy import determinacy_table, response_table
-from .importance import compare_targets, importance_table
-from .loader import Results, ResultsError, load_results
-from .oracle import Oracle, load_oracle
-from .report import ReportOptions, write_report
-from .sensitivity import sensitivity_table, sobol
-from .table import Table
-from .tables import by_setting, summary_table, tasks_table, vectors_table
-from .dataset import open_results, results_frame, tidy
-from .export import task_vectors
+
+# Each public name and the module that defines it, imported on first use (PEP 562): the report
+# command then never loads pandas and xarray, which only open_results, tidy and the exports need.
+_WHERE = {
+    "clusters_table": "clusters", "find_clusters": "clusters",
+    "determinacy_table": "determinacy", "response_table": "determinacy",
+    "compare_targets": "importance", "importance_table": "importance",
+    "Results": "loader", "ResultsError": "loader", "load_results": "loader",
+    "Oracle": "oracle", "load_oracle": "oracle",
+    "ReportOptions": "report", "write_report": "report",
+    "sensitivity_table": "sensitivity", "sobol": "sensitivity",
+    "Table": "table",
+    "by_setting": "tables", "summary_table": "tables", "tasks_table": "tables", "vectors_table": "tables",
+    "open_results": "dataset", "results_frame": "dataset", "tidy": "dataset",
+    "task_vectors": "export",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __version__ = "0.1.0"
 

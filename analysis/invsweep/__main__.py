@@ -15,8 +15,8 @@ import math
 import sys
 
 from .loader import DEFAULT_RTOL, ResultsError
-from .plots import MAX_PANELS
 from .report import MAX_CLOUDS, QUICK_BOOT, QUICK_PLOTS, ReportOptions, write_report
+from .tables import MAX_PANELS
 
 
 def _parser() -> argparse.ArgumentParser:

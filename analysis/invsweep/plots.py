@@ -1,6 +1,6 @@
-"""PNG plots of a results file. Each function writes one or more files into `out` and returns
-their names. Figures are built with matplotlib's object API (no pyplot), so importing this
-module neither changes the user's backend nor needs a display."""
+"""PNG plots of a results file (the solution clouds are in cloudplots.py). Each function writes
+one or more files into `out` and returns their names. Figures are built with matplotlib's object
+API (no pyplot), so importing this module neither changes the user's backend nor needs a display."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .clusters import SettingClusters
 from .loader import Results
 from .table import Table
+from .tables import MAX_PANELS
 
 PER_PAGE = 12
 DPI = 110
@@ -51,6 +52,24 @@ def _save(fig: Figure, out: Path, name: str, tight: bool = True) -> str:
     return name
 
 
+def _hist(ax, values: np.ndarray, bins: np.ndarray, **kwargs) -> None:
+    """A filled histogram drawn as one outline (what ax.hist shows, without a patch per bin,
+    each of which costs matplotlib time to place and draw)."""
+    counts, edges = np.histogram(values, bins=bins)
+    ax.stairs(counts, edges, fill=True, lw=0, **kwargs)
+
+
+def _grid_margins(fig: Figure, rows: int, cols: int, left: float = 0.75, right: float = 0.2,
+                  top: float = 0.4, bottom: float = 0.55, wgap: float = 0.8, hgap: float = 0.75) -> None:
+    """Fixed margins and gaps in inches for a regular grid of panels, each with a title, axis
+    labels and tick labels (tight_layout measures them by drawing the figure once more)."""
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    aw = (w - left - right - (cols - 1) * wgap) / cols
+    ah = (h - top - bottom - (rows - 1) * hgap) / rows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h,
+                        wspace=wgap / aw, hspace=hgap / ah)
+
+
 def _title(target: str, constraint: str) -> str:
     return f"{target}  |  {constraint}"
 
@@ -63,7 +82,6 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
     return [(label, c, np.array(rows)) for (label, c), rows in seen.items()]
 
 
-MAX_PANELS = 12  # per-setting plots show at most this many settings, the first in sweep order (the tables hold them all)
 
 
 def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
@@ -98,7 +116,8 @@ def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[s
             ax.set_ylabel("loss")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        names.append(_save(fig, out, _name("loss_curves", p, len(pages))))
+        _grid_margins(fig, rows, cols)
+        names.append(_save(fig, out, _name("loss_curves", p, len(pages)), tight=False))
     return names
 
 
@@ -138,8 +157,8 @@ def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -
                     r = res.residuals[mine][valid[mine]]
                     zeros = int(np.sum(r <= 0)) if log else 0
                     text = res.solver_names[s] + (f" ({zeros} exactly 0, in the first bin)" if zeros else "")
-                    ax.hist(np.maximum(r, floor) if log else r, bins=bins, alpha=0.55,
-                            color=solver_color(res.solver_names[s]), label=text)
+                    _hist(ax, np.maximum(r, floor) if log else r, bins, alpha=0.55,
+                          color=solver_color(res.solver_names[s]), label=text)
                 if log:
                     _readable_log(ax, "x")
                 if np.isfinite(tol[tasks[0]]):
@@ -149,7 +168,8 @@ def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -
             ax.set_xlabel("objective value" if optimise else "residual")
             ax.set_ylabel("vectors")
             ax.grid(alpha=0.3)
-        names.append(_save(fig, out, _name("residuals", p, len(pages))))
+        _grid_margins(fig, rows, cols)
+        names.append(_save(fig, out, _name("residuals", p, len(pages)), tight=False))
     return names
 
 
@@ -196,136 +216,6 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
             ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         names.append(_save(fig, out, _name("importance", p, len(pages))))
     return names
-
-
-BEST_MAX_POINTS = 2000  # above this many points, legends take a fixed corner: "best" costs seconds
-
-
-def _legend_loc(n_points: int) -> str:
-    return "best" if n_points <= BEST_MAX_POINTS else "upper right"
-
-
-def _family_legend(ax, labels: np.ndarray) -> None:
-    handles, texts = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles[:10], texts[:10], fontsize=8, markerscale=2, loc=_legend_loc(len(labels)),
-                  title=f"{labels.max() + 1} families" if len(labels) and labels.max() else None,
-                  title_fontsize=8)
-
-
-def _scatter_families(ax, x: np.ndarray, y: np.ndarray, labels: np.ndarray, legend: bool) -> None:
-    for c in range(int(labels.max()) + 1 if len(labels) else 0):
-        mine = labels == c
-        ax.scatter(x[mine], y[mine], s=9, alpha=0.7, color=COLORS[c % len(COLORS)], lw=0,
-                   label=f"family {c} ({mine.sum()})" if legend else None)
-
-
-def _limits(ax, lo: float, hi: float, axis: str) -> None:
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        pad = 0.03 * (hi - lo)
-        (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
-
-
-def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40,
-                    first: int = 1) -> list[str]:
-    """Per setting: the accepted vectors' free features coloured by family — a strip for one
-    free feature, a pair plot for 2–5, the first two principal components above. Axes span the
-    oracle's training range. Files clouds_<first + i>.png for found[i]."""
-    names = []
-    lo, hi = res.oracle.lo, res.oracle.hi
-    for i, sc in enumerate(found[:max_plots]):
-        s = sc.setting
-        free = np.flatnonzero(s.free)
-        if len(free) == 0 or len(s.vectors) == 0:
-            continue
-        x, labels = s.vectors[:, free], sc.labels
-        fnames = [res.feature_names[j] for j in free]
-        n = len(free)
-        n_fam = labels.max() + 1
-        title = (f"{_title(s.target, s.constraint_name)}: {n_fam} {'family' if n_fam == 1 else 'families'}, "
-                 f"{len(labels)} vectors")
-        if n == 1:
-            fig = Figure(figsize=(8.0, 3.0))
-            ax = fig.add_subplot(1, 1, 1)
-            jitter = np.random.default_rng(0).uniform(-1, 1, len(x))
-            _scatter_families(ax, x[:, 0], jitter, labels, True)
-            for c in range(labels.max() + 1):
-                ax.axvline(x[labels == c, 0].mean(), color=COLORS[c % len(COLORS)], lw=1, ls="--")
-            _limits(ax, lo[free[0]], hi[free[0]], "x")
-            ax.set_yticks([])
-            ax.set_ylim(-1.6, 1.6)
-            ax.set_xlabel(fnames[0])
-            ax.set_title(title + "  (dashed: family centres)", fontsize=10)
-            _family_legend(ax, labels)
-        elif n <= 5:
-            fig = Figure(figsize=(2.6 * n + 1.0, 2.6 * n))
-            for a in range(n):
-                for b in range(a + 1):
-                    ax = fig.add_subplot(n, n, a * n + b + 1)
-                    if a == b:
-                        bins = np.linspace(*_span(x[:, a], lo[free[a]], hi[free[a]]), 30)
-                        for c in range(labels.max() + 1):
-                            ax.hist(x[labels == c, a], bins=bins, color=COLORS[c % len(COLORS)], alpha=0.6)
-                        _limits(ax, lo[free[a]], hi[free[a]], "x")
-                    else:
-                        _scatter_families(ax, x[:, b], x[:, a], labels, legend=(a == 1 and b == 0))
-                        _limits(ax, lo[free[b]], hi[free[b]], "x")
-                        _limits(ax, lo[free[a]], hi[free[a]], "y")
-                    if a == n - 1:
-                        ax.set_xlabel(fnames[b])
-                    if b == 0:
-                        ax.set_ylabel(fnames[a] if a > 0 else "count")
-                    ax.tick_params(labelsize=7)
-            handles, texts = fig.axes[1].get_legend_handles_labels()
-            # In the empty upper triangle, under the title.
-            fig.legend(handles[:10], texts[:10], loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=9,
-                       markerscale=2)
-            fig.suptitle(title, fontsize=11)
-            # Fixed margins instead of tight_layout: a pair plot's grid is regular, and measuring
-            # its tick labels was half the cost of drawing it.
-            fig.subplots_adjust(left=0.09, right=0.97, bottom=0.08, top=0.93, wspace=0.3, hspace=0.3)
-        else:
-            fig = Figure(figsize=(10.0, 6.0))
-            grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.1))
-            ax = fig.add_subplot(grid[0, 0])
-            side = fig.add_subplot(grid[0, 1])
-            side.axis("off")
-            z = sc.scaled - sc.scaled.mean(axis=0)
-            _, sv, vt = np.linalg.svd(z, full_matrices=False)
-            pc = z @ vt[:2].T
-            share = sv[:2] ** 2 / max(np.sum(sv**2), 1e-300)
-            _scatter_families(ax, pc[:, 0], pc[:, 1] if pc.shape[1] > 1 else np.zeros(len(pc)), labels, True)
-            _loadings(ax, side, pc, vt[:2], fnames)
-            ax.set_xlabel(f"PC1 ({100 * share[0]:.0f} % of variance; features scaled by range)")
-            ax.set_ylabel(f"PC2 ({100 * share[1]:.0f} %)" if len(share) > 1 else "")
-            ax.set_title(title, fontsize=10)
-            _family_legend(ax, labels)
-        names.append(_save(fig, out, f"clouds_{first + i}.png", tight=not 2 <= n <= 5))
-    return names
-
-
-def _loadings(ax, side, pc: np.ndarray, vt: np.ndarray, names: list[str]) -> None:
-    """A biplot: each feature's loading on PC1/PC2 as an arrow from the centre (scaled to the
-    cloud), and the loadings listed beside the axes, largest first."""
-    if vt.shape[0] < 2 or not len(pc):
-        return
-    reach = float(np.max(np.abs(pc[:, :2]))) or 1.0
-    scale = 0.9 * reach / max(float(np.max(np.hypot(vt[0], vt[1]))), 1e-300)
-    order = np.argsort(-np.hypot(vt[0], vt[1]))
-    for k in order[:8]:
-        ax.annotate("", xy=(scale * vt[0, k], scale * vt[1, k]), xytext=(0, 0),
-                    arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.1})
-        ax.text(1.07 * scale * vt[0, k], 1.07 * scale * vt[1, k], names[k], fontsize=8, ha="center", va="center",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
-    lines = ["loadings      PC1     PC2"] + [f"{names[k]:<10} {vt[0, k]:+.2f}   {vt[1, k]:+.2f}" for k in order]
-    side.text(0.0, 1.0, "\n".join(lines), family="monospace", fontsize=8, va="top", transform=side.transAxes)
-
-
-def _span(v: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        return lo, hi
-    a, b = float(v.min()), float(v.max())
-    return (a, b) if b > a else (a - 0.5, a + 0.5)
 
 
 def target_vs_achieved(res: Results, out: Path) -> list[str]:
@@ -446,16 +336,29 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
     ax.legend(fontsize=8, loc="upper right")
 
 
+class _InView(LogLocator):
+    """A LogLocator that returns only the ticks inside the view. LogLocator also returns those
+    a decade beyond each end, which are never drawn, but matplotlib builds a tick object (the
+    costliest part of a small panel) for every one."""
+
+    def __call__(self):
+        locs = np.asarray(super().__call__())
+        if self.axis is None or not len(locs):
+            return locs
+        lo, hi = sorted(self.axis.get_view_interval())
+        return locs[(locs >= lo * (1 - 1e-10)) & (locs <= hi * (1 + 1e-10))]
+
+
 def _readable_log(ax, axis: str = "y") -> None:
     """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2). Over less than two
-    decades the 2 and 5 multiples are labelled too, so that every panel shows several values."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
+    decades the 2 and 5 multiples are labelled too, so that every panel shows several values.
+    Minor ticks as matplotlib places them by default."""
     a = ax.yaxis if axis == "y" else ax.xaxis
     lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
     short = lo > 0 and hi / lo < 100
-    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
+    a.set_major_locator(_InView(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
     a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.0e}"))
+    a.set_minor_locator(_InView(base=10, subs=None))
     a.set_minor_formatter(NullFormatter())
 
 
@@ -517,8 +420,8 @@ def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANE
             ax.set_title(_title(s.target, s.constraint_name), fontsize=10)
             ax.grid(alpha=0.3, axis="y")
         fig.suptitle("accepted vectors per feature and solver (boxes: quartiles; whiskers: 1.5 IQR)", fontsize=11)
-        fig.tight_layout(rect=(0, _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False), 1,
-                               1 - 0.45 / fig.get_figheight()))
+        room = _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False) * fig.get_figheight()
+        _grid_margins(fig, rows, cols, top=0.85, bottom=room + 0.4, hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=len(solvers) + 1)
         fig.savefig(out / _name("distributions", p, len(pages)), dpi=DPI)
         names.append(_name("distributions", p, len(pages)))
@@ -565,7 +468,8 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
             ax.grid(alpha=0.3, axis="y")
         fig.suptitle(title, fontsize=11)
         n_items = len(fig.axes[0].get_legend_handles_labels()[0])
-        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 4), 1, 1 - 0.45 / fig.get_figheight()))
+        _grid_margins(fig, len(page), 1, top=0.85, bottom=_legend_room(fig, n_items, 4) * fig.get_figheight() + 0.4,
+                      hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=4, title=series)
         name = _name(stem, p, len(pages))
         fig.savefig(out / name, dpi=DPI)
@@ -616,7 +520,7 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
     fig.suptitle("E[feature | target] (0 = box's lower end, 1 = upper; bands: 95 % interval of the mean)",
                  fontsize=11)
     n_items = len(fig.axes[0].get_legend_handles_labels()[0])
-    fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+    _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
     _legend_below(fig, fig.axes[0], ncol=8, title="feature")
     fig.savefig(out / "response.png", dpi=DPI)
     return ["response.png"]
@@ -660,7 +564,7 @@ def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> li
             ax.grid(alpha=0.3)
         fig.suptitle(title + " — bands: 95 % intervals", fontsize=11)
         n_items = len(features)
-        fig.tight_layout(rect=(0, _legend_room(fig, n_items, 8), 1, 1 - 0.45 / fig.get_figheight()))
+        _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
         _legend_below(fig, fig.axes[0], ncol=8, title="feature")
         name = _name("determinacy", p, len(pages))
         fig.savefig(out / name, dpi=DPI)

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import parallel, plots
-from .clusters import clusters_table, find_clusters
+from . import parallel
 from .determinacy import determinacy_table, prior_box, response_table
 from .importance import compare_targets, importance_table
 from .loader import DEFAULT_RTOL, Results, load_results
 from .sensitivity import HALF_WIDTH, N_MAX, sensitivity_table
 from .table import Table
-from .tables import summary_table, tasks_table
+from .tables import MAX_PANELS, summary_table, tasks_table
 
 
 MAX_CLOUDS = 8  # solution-cloud plots: most families first (cloud_choice; clusters.csv holds all)
@@ -39,7 +38,7 @@ class ReportOptions:
     seed: int = 0
     link_distance: float | None = None  # None: chosen from the data (see clusters.py)
     max_cloud_plots: int = MAX_CLOUDS
-    max_panels: int = plots.MAX_PANELS  # per-setting panels of each per-setting plot (first in sweep order)
+    max_panels: int = MAX_PANELS  # per-setting panels of each per-setting plot (first in sweep order)
     sensitivity_n: int | None = None  # None: doubled until the intervals are within ±0.02
     sensitivity: bool = True  # False: no Sobol' indices (no oracle evaluations)
     jobs: int | None = None  # processes drawing the plots; None: every core
@@ -72,7 +71,8 @@ class _Stages:
 def write_report(results_path: str | Path, out_dir: str | Path, opts: ReportOptions | None = None) -> Path:
     """Reads the file (ResultsError on bad input, before anything is written), then writes the
     CSV tables, the PNG plots and index.html into out_dir; returns the index.html path. The
-    plots are drawn by `opts.jobs` processes (forked, so they share the loaded arrays)."""
+    Sobol' indices and the plots are computed by `opts.jobs` processes (forked, so they share
+    the loaded arrays); the indices start first, beside the tables."""
     opts = opts or ReportOptions()
     n_boot = QUICK_BOOT if opts.quick else opts.n_boot
     sensitivity = opts.sensitivity and not opts.quick
@@ -111,6 +111,13 @@ class _Index(type(Path())):
 
 def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: int, sensitivity: bool,
                 max_panels: int, max_clouds: int) -> None:
+    # The Sobol' indices need only the oracle and the boxes: the longest single job, started
+    # before anything else so that it runs beside the tables (and matplotlib's import).
+    pool = parallel.Jobs(opts.jobs)
+    if sensitivity:
+        pool.start_now("sensitivity", lambda: _sensitivity_job(res, out, opts))
+    from .clusters import clusters_table, find_clusters
+
     tables = {
         "summary": summary_table(res),
         "determinacy": determinacy_table(res, n_boot=n_boot, seed=opts.seed),
@@ -128,6 +135,8 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
         t.to_csv(out / f"{name}.csv")
     stages.done("tables written")
 
+    from . import cloudplots, plots  # matplotlib: after the indices have started
+
     box = lambda c: prior_box(res, c)
     det = _headline(tables["determinacy"])
     jobs = {
@@ -142,13 +151,13 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
         "residuals": lambda: plots.residual_histograms(res, out, max_panels),
         "achieved": lambda: plots.target_vs_achieved(res, out),
     }
-    # The clouds, one job per plot, started first: they are the largest share of the drawing;
-    # before them the Sobol' indices (table and plot), the longest single job.
+    # The clouds, one job per plot, started first: they are the largest share of the drawing.
     clouds = cloud_choice(found, max_clouds)
-    jobs = {**({"sensitivity": lambda: _sensitivity_job(res, out, opts)} if sensitivity else {}),
-            **{f"clouds {k}": (lambda k=k, i=i: plots.solution_clouds([found[i]], res, out, 1, first=k + 1))
+    jobs = {**{f"clouds {k}": (lambda k=k, i=i: cloudplots.solution_clouds([found[i]], res, out, 1, first=k + 1))
                for k, i in enumerate(clouds)}, **jobs}
-    ran = parallel.run(jobs, opts.jobs)
+    for name, job in jobs.items():
+        pool.add(name, job)
+    ran = pool.results()
     if sensitivity:
         tables["sensitivity"], names = ran["sensitivity"][0]
         ran["sensitivity"] = (names, ran["sensitivity"][1])
@@ -169,6 +178,8 @@ def _sensitivity_job(res: Results, out: Path, opts: ReportOptions) -> tuple[Tabl
     """The Sobol' indices: sensitivity.csv, the plot; returns (table, plot names)."""
     table = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
     table.to_csv(out / "sensitivity.csv")
+    from . import plots
+
     return table, plots.interval_bars(
         table, out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint", "output", "Sobol' index",
         "Sobol' indices of the oracle over each setting's box (solid: total ST, hatched: first-order S1; "

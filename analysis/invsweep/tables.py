@@ -16,6 +16,8 @@ import numpy as np
 from .loader import FEASIBLE_TOL, Results, best_residual
 from .table import Table
 
+MAX_PANELS = 12  # per-setting plots show at most this many settings, the first in sweep order (the tables hold them all)
+
 
 def _best_per_task(residuals: np.ndarray, valid: np.ndarray, maximize: np.ndarray) -> np.ndarray:
     """best_residual of each task's valid residuals, vectorised: [n] (NaN where none)."""
