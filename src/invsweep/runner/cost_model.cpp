@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "invsweep/solvers/registry.hpp"
 
 namespace invsweep::runner {
@@ -27,6 +31,15 @@ SweepCost combine(std::vector<SolverCost> parts, int ranks) {
 }
 
 SweepCost estimate_cost(const sweep::Sweep& s, const oracle::Oracle& o, int ranks) {
+#if defined(__GLIBC__)
+  // A rank of a sweep is a long-lived process whose heap keeps the memory its tasks free, so the
+  // next task's buffers come back without page faults. A fresh `check` process returned each
+  // calibration run's large blocks to the system and paid the faults again: sampler tasks took
+  // 73 ms here against 45 ms in a run. Calibrate with the heap of a long-lived process: large
+  // blocks from the heap, freed memory kept (this process ends after the estimate).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, -1);
+#endif
   const nn::Mlp<float> net = o.net.cast<float>();
   std::vector<SolverCost> parts;
   for (Index k = 0; k < s.n_solvers(); ++k) {
