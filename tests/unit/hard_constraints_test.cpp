@@ -35,6 +35,22 @@ void add_input_stats(oracle::Oracle& o, Rng& rng) {
   o.input_mean = o.input_scaler.mean + 0.3 * o.input_scaler.scale;
 }
 
+/// A random oracle (one output) with input statistics, its float network, and a target at the
+/// output's mean: the set-up of the plausibility tests.
+struct StatsCase {
+  Rng rng;
+  oracle::Oracle o;
+  nn::Mlp<float> net;
+  Objective obj;
+  StatsCase(std::uint64_t rng_seed, Index n_in, std::uint64_t oracle_seed)
+      : rng(rng_seed), o(random_oracle(n_in, 1, oracle_seed)) {
+    add_input_stats(o, rng);
+    net = o.net.cast<float>();
+    obj.kind = ObjectiveKind::target;
+    obj.target = VectorD::Constant(1, o.output_scaler.mean[0]);
+  }
+};
+
 /// Σ_k over constrained outputs of μ(e + e²), averaged over columns: the penalty's definition.
 double penalty_closed_form(const MatrixD& u, const VectorD& lo_u, const VectorD& hi_u) {
   double total = 0;
@@ -99,13 +115,11 @@ TEST(HardConstraints, OutputPenaltyMatchesItsDefinitionAndFiniteDifferences) {
 }
 
 TEST(HardConstraints, MahalanobisMatchesADirectInverseAndItsGradientFiniteDifferences) {
-  Rng rng(3);
-  oracle::Oracle o = random_oracle(4, 1, 9);
-  add_input_stats(o, rng);
-  const nn::Mlp<float> net = o.net.cast<float>();
-  Objective obj;
-  obj.kind = ObjectiveKind::target;
-  obj.target = VectorD::Constant(1, o.output_scaler.mean[0]);
+  StatsCase sc(3, 4, 9);
+  Rng& rng = sc.rng;
+  const oracle::Oracle& o = sc.o;
+  const nn::Mlp<float>& net = sc.net;
+  const Objective& obj = sc.obj;
   Constraint c = Constraint::free(4);
   c.fixed[2] = 1;
   c.fixed_value[2] = o.input_scaler.mean[2] + 0.7;
@@ -136,13 +150,11 @@ TEST(HardConstraints, MahalanobisMatchesADirectInverseAndItsGradientFiniteDiffer
 }
 
 TEST(HardConstraints, PlausibilityPenaltyGradientMatchesFiniteDifferences) {
-  Rng rng(8);
-  oracle::Oracle o = random_oracle(3, 1, 4);
-  add_input_stats(o, rng);
-  const nn::Mlp<float> net = o.net.cast<float>();
-  Objective obj;
-  obj.kind = ObjectiveKind::target;
-  obj.target = VectorD::Constant(1, o.output_scaler.mean[0]);
+  StatsCase sc(8, 3, 4);
+  Rng& rng = sc.rng;
+  const oracle::Oracle& o = sc.o;
+  const nn::Mlp<float>& net = sc.net;
+  const Objective& obj = sc.obj;
   Constraint c = Constraint::free(3);
   c.plausible = 1.0;
   const Index n = 12;
