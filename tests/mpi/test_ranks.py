@@ -155,11 +155,12 @@ def wait_until_done(path, count, process=None, timeout=120):
 
 @pytest.fixture(scope="module")
 def long_reference(invsweep_bin, tmp_path_factory):
-    """A longer sweep (about 6 s on 2 ranks of a quiet 2-core machine: longer than the first
-    batch flush at 2 s and the 3 s of test_stop_writes_the_unwritten_batch), run on one rank
-    without mpirun."""
+    """A longer sweep (384 tasks of 2000 steps: several 2 s batch flushes long on 3 ranks of a
+    quiet 2-core machine, so that the kill points below fall between flushes, and longer than
+    the 3 s of test_stop_writes_the_unwritten_batch), run on one rank without mpirun. Faster
+    training shortens it: 192 tasks ended before the sixth kill once the products got faster."""
     d = tmp_path_factory.mktemp("long")
-    sweep = make_sweep(invsweep_bin, d, targets=16, steps=2000)
+    sweep = make_sweep(invsweep_bin, d, targets=32, steps=2000)
     return sweep, read(reference_file(invsweep_bin, sweep))
 
 
