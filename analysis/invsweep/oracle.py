@@ -6,6 +6,7 @@ L_i(h) = act_i(W_i h + b_i), W_i stored [out, in] (PyTorch's nn.Linear conventio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from math import sqrt
 
@@ -118,6 +119,27 @@ class Oracle:
         for w, b, act in zip(self.weights, self.biases, self.activations):
             h = ACTIVATIONS[act](h @ w.T + b)
         return h * self.out_scale + self.out_mean
+
+    def fast(self, x: np.ndarray) -> np.ndarray:
+        """`self(x)` in float32 arithmetic: outputs within about 1e-6 of their scale, several
+        times faster where numpy has no optimized BLAS (Debian's default is the reference one),
+        for estimates that evaluate the oracle on many points (Sobol' indices)."""
+        h = ((np.asarray(x, dtype=np.float64) - self.in_mean) / self.in_scale).astype(np.float32)
+        for w, b, act in zip(self._weights32, self._biases32, self.activations):
+            # numpy's own float32 loops beat the reference BLAS except for short rows.
+            h = h @ w.T if w.shape[1] < 16 else np.einsum("ij,kj->ik", h.reshape(-1, w.shape[1]), w).reshape(
+                *h.shape[:-1], w.shape[0])
+            h += b
+            h = ACTIVATIONS[act](h)
+        return h.astype(np.float64) * self.out_scale + self.out_mean
+
+    @functools.cached_property
+    def _weights32(self) -> list[np.ndarray]:
+        return [np.ascontiguousarray(w, dtype=np.float32) for w in self.weights]
+
+    @functools.cached_property
+    def _biases32(self) -> list[np.ndarray]:
+        return [np.asarray(b, dtype=np.float32) for b in self.biases]
 
     @property
     def n_members(self) -> int:

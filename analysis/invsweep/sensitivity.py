@@ -15,7 +15,8 @@ AB_j is A with column j taken from B. Then, over the N rows,
     S1_j = 1 − mean((f(B) − f(AB_j))²) / (2V)
     ST_j = mean((f(A) − f(AB_j))²) / (2V)
 
-N(d + 2) oracle evaluations for d free features, batched through numpy. Plain Monte Carlo (not a
+N(d + 2) oracle evaluations for d free features, batched through numpy in float32 arithmetic
+(`Oracle.fast`: outputs within about 1e-6 of their scale, far inside the intervals). Plain Monte Carlo (not a
 quasi-random sequence) so that the bootstrap over the N rows gives honest 95 % intervals.
 
 N: by default doubled from N_START until every interval of every output is within ±HALF_WIDTH
@@ -31,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .determinacy import prior_box
-from .stats import interval, tied_ranks
+from .stats import interval, poisson1, tied_ranks
 from .table import Table
 
 N_START = 4096
@@ -85,16 +86,14 @@ def sobol(f: Callable[[np.ndarray], np.ndarray], lo, hi, fixed=None, n: int | No
     if n is not None and n < 2:
         raise SensitivityError(f"N must be >= 2, got {n}")
     rng = np.random.default_rng(seed)
+    acc = _Accumulator(len(free), n_boot)
     step = n if n is not None else N_START
-    rows: list[np.ndarray] = []  # per block: [N_block, q, n_out] per-row terms
-    total = 0
     while True:
-        rows.append(_block(f, lo, hi, fixed, free, step, rng))
-        total += step
-        out = _indices(np.concatenate(rows), free, n_boot, rng)
-        if n is not None or out.half_width <= half_width or total >= n_max:
+        acc.add(_block(f, lo, hi, fixed, free, step, rng), rng)
+        out = acc.indices(free)
+        if n is not None or out.half_width <= half_width or acc.rows >= n_max:
             return out
-        step = total  # doubling
+        step = acc.rows  # doubling
 
 
 def _block(f, lo, hi, fixed, free, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -130,23 +129,42 @@ def _from_means(mu: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return v, s1, st
 
 
-def _indices(terms: np.ndarray, free: np.ndarray, n_boot: int, rng: np.random.Generator) -> Sobol:
-    m, q, n_out = terms.shape
-    d = len(free)
-    v, s1, st = _from_means(terms.mean(axis=0), d)
-    flat = terms.reshape(m, q * n_out)
-    chunk = max(1, BOOT_CHUNK // m)
-    boot_s1, boot_st = [], []
-    for start in range(0, n_boot, chunk):
-        w = rng.poisson(1.0, (min(chunk, n_boot - start), m)).astype(np.float64)
-        mu = (w @ flat) / w.sum(axis=1, keepdims=True)
-        _, b1, bt = _from_means(mu.reshape(-1, q, n_out), d)
-        boot_s1.append(b1)
-        boot_st.append(bt)
-    s1_lo, s1_hi = interval(np.concatenate(boot_s1))
-    st_lo, st_hi = interval(np.concatenate(boot_st))
-    t = lambda a: np.asarray(a).T  # [d, n_out] -> [n_out, d]
-    return Sobol(free, m, v, t(s1), t(s1_lo), t(s1_hi), t(st), t(st_lo), t(st_hi))
+class _Accumulator:
+    """Sums of the per-row terms over every block so far, and the same sums under each of
+    n_boot Poisson(1) bootstrap weightings of the rows. A row's weights are drawn when its
+    block arrives, so the bootstrap of all rows is the sum over blocks: a doubling round
+    weighs only its new rows, and the rows themselves are not kept."""
+
+    def __init__(self, d: int, n_boot: int):
+        self.d, self.n_boot, self.rows = d, n_boot, 0
+        self.total = self.boot = self.weight = None
+        self.shape: tuple[int, int] = (0, 0)  # (4 + 2d, n_out)
+
+    def add(self, terms: np.ndarray, rng: np.random.Generator) -> None:
+        m, q, n_out = terms.shape
+        flat = terms.reshape(m, q * n_out)
+        if self.total is None:
+            self.total = np.zeros(q * n_out)
+            self.boot = np.zeros((self.n_boot, q * n_out))
+            self.weight = np.zeros(self.n_boot)
+        self.total += flat.sum(axis=0)
+        chunk = max(1, BOOT_CHUNK // self.n_boot)
+        for start in range(0, m, chunk):
+            rows = flat[start:start + chunk]
+            w = poisson1(rng, (self.n_boot, len(rows)))
+            self.boot += w @ rows
+            self.weight += w.sum(axis=1)
+        self.rows += m
+        self.shape = (q, n_out)
+
+    def indices(self, free: np.ndarray) -> Sobol:
+        v, s1, st = _from_means((self.total / self.rows).reshape(self.shape), self.d)
+        mu = self.boot / np.maximum(self.weight, 1.0)[:, None]
+        _, b1, bt = _from_means(mu.reshape(-1, *self.shape), self.d)
+        s1_lo, s1_hi = interval(b1)
+        st_lo, st_hi = interval(bt)
+        t = lambda a: np.asarray(a).T  # [d, n_out] -> [n_out, d]
+        return Sobol(free, self.rows, v, t(s1), t(s1_lo), t(s1_hi), t(st), t(st_lo), t(st_hi))
 
 
 def sensitivity_rows(s: Sobol, constraint: str, outputs: list[str], features: list[str]) -> list[dict]:
@@ -164,7 +182,7 @@ def sensitivity_rows(s: Sobol, constraint: str, outputs: list[str], features: li
 
 def oracle_sensitivity(oracle, n: int | None = None, seed: int = 0, name: str = "input_bounds") -> Table:
     """sensitivity.csv of an oracle over its input_bounds (every feature free)."""
-    s = sobol(oracle, oracle.lo, oracle.hi, n=n, seed=seed)
+    s = sobol(oracle.fast, oracle.lo, oracle.hi, n=n, seed=seed)
     return Table.from_rows(sensitivity_rows(s, name, oracle.output_names, oracle.input_names), COLUMNS)
 
 
@@ -177,7 +195,7 @@ def sensitivity_table(res, n: int | None = None, seed: int = 0) -> Table:
         con = res.constraints[c]
         lo, hi = prior_box(res, c)
         try:
-            s = sobol(res.oracle, lo, hi, fixed=np.where(con.fixed_mask, con.fixed_value, np.nan), n=n,
+            s = sobol(res.oracle.fast, lo, hi, fixed=np.where(con.fixed_mask, con.fixed_value, np.nan), n=n,
                       seed=seed + c)
         except SensitivityError:
             continue

@@ -17,6 +17,7 @@ of one run are correlated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import exp, factorial
 
 import numpy as np
 
@@ -53,11 +54,31 @@ def units(task: np.ndarray, x: np.ndarray) -> Units:
     return Units(count, sx, sxx, first)
 
 
+# P(K <= k) for K ~ Poisson(1); beyond k = 18 the terms are below a double's resolution near 1.
+_POISSON1_CDF = np.cumsum([exp(-1.0) / factorial(k) for k in range(25)])
+_COMMON = 7  # values 0..6 hold all but 8e-5 of the mass
+
+
+def poisson1(rng: np.random.Generator, shape) -> np.ndarray:
+    """Poisson(1) draws as float64, by inversion: K = the number of CDF values at or below a
+    uniform u. The same law as rng.poisson(1.0, shape) (to a double's resolution of the CDF),
+    about three times faster: a few vector comparisons for the common values instead of a
+    per-draw loop, the rare tail looked up."""
+    u = rng.random(shape)
+    k = np.zeros(u.shape, dtype=np.uint8)
+    for c in _POISSON1_CDF[:_COMMON]:
+        np.add(k, u >= c, out=k, casting="unsafe")
+    rare = u >= _POISSON1_CDF[_COMMON - 1]
+    if rare.any():
+        k[rare] = np.searchsorted(_POISSON1_CDF, u[rare], side="right")
+    return k.astype(np.float64)
+
+
 def poisson_weights(n_units: int, n_boot: int, rng: np.random.Generator):
     """Yields [b, n_units] Poisson(1) weights, n_boot rows in all, in slices of bounded size."""
     step = max(1, CHUNK // max(n_units, 1))
     for start in range(0, n_boot, step):
-        yield rng.poisson(1.0, (min(step, n_boot - start), n_units)).astype(np.float64)
+        yield poisson1(rng, (min(step, n_boot - start), n_units))
 
 
 def resampled_var(task: np.ndarray, x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:

@@ -142,13 +142,13 @@ def test_cluster_share_and_faithfulness(tmp_path):
 def test_task_level_resampling_equals_weighting_every_vector_of_a_task():
     # With >= 10 tasks the bootstrap works on per-task sums; the same Poisson draws applied to
     # every vector of each task, variance computed directly, must give the same numbers.
-    from invsweep.stats import MIN_TASKS, resampled_var
+    from invsweep.stats import MIN_TASKS, poisson1, resampled_var
 
     rng = np.random.default_rng(1)
     task = np.repeat(np.arange(MIN_TASKS + 2), 7)[rng.permutation(7 * (MIN_TASKS + 2))]
     x = rng.normal(3.0, 2.0, (len(task), 3))
     got = resampled_var(task, x, 50, np.random.default_rng(5))
-    w_task = np.random.default_rng(5).poisson(1.0, (50, MIN_TASKS + 2)).astype(float)
+    w_task = poisson1(np.random.default_rng(5), (50, MIN_TASKS + 2))
     w = w_task[:, np.unique(task, return_inverse=True)[1]]
     mean = (w @ x) / w.sum(axis=1, keepdims=True)
     want = np.einsum("bm,bmd->bd", w, (x[None] - mean[:, None]) ** 2) / w.sum(axis=1, keepdims=True)
