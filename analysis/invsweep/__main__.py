@@ -200,8 +200,24 @@ def _sensitivity(args) -> int:
     return 0
 
 
+def _keep_freed_memory() -> None:
+    """glibc hands each freed block over 128 KiB back to the system and faults it in again, page
+    by page, when the next array of that size arrives: a fifth of a small report's time went to
+    the kernel. The command's process and its workers keep what they free instead (the peak
+    resident size is what it was). No effect other than speed; nothing happens without glibc."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-4, 0)  # M_MMAP_MAX: large blocks from the heap too
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB of free heap
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # argparse itself exits 2 on bad arguments
+    _keep_freed_memory()
     if args.command == "import-model":
         return _import_model(args)
     if args.command == "export":

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from .clusters import SettingClusters
 from .loader import Results
-from .plots import COLORS, _hist, _save, _title
+from .plots import COLORS, _hist, _panel, _save, _title, styled
 
 _PAIR_TICKS = {"xtick.labelsize": 7, "ytick.labelsize": 7}
 BEST_MAX_POINTS = 2000  # above this many points, legends take a fixed corner: "best" costs seconds
@@ -42,6 +42,7 @@ def _limits(ax, lo: float, hi: float, axis: str) -> None:
         (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
 
 
+@styled
 def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_plots: int = 40,
                     first: int = 1) -> list[str]:
     """Per setting: the accepted vectors' free features coloured by family — a strip for one
@@ -80,7 +81,7 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
                 fig = Figure(figsize=(2.6 * n + 1.0, 2.6 * n))
                 for a in range(n):
                     for b in range(a + 1):
-                        ax = fig.add_subplot(n, n, a * n + b + 1)
+                        ax = _panel(fig, n, n, a * n + b + 1, nbins=4)
                         if a == b:
                             bins = np.linspace(*_span(x[:, a], lo[free[a]], hi[free[a]]), 30)
                             for c in range(labels.max() + 1):

@@ -133,8 +133,14 @@ class Jobs:
         """{name: (the job's return value, seconds it took)} in the order given; the first
         failed job's exception (in that order) is raised here, after every job has ended."""
         if not self.fork:
-            for i in self.queued:
-                self.done[i] = pickle.loads(_outcome(*self.jobs[i]))
+            # As in a worker: the collector leaves the objects that exist now alone (matplotlib
+            # makes many short-lived ones, and each full collection walked them all again).
+            gc.freeze()
+            try:
+                for i in self.queued:
+                    self.done[i] = pickle.loads(_outcome(*self.jobs[i]))
+            finally:
+                gc.unfreeze()
         else:
             qr = qw = None
             if self.queued:

@@ -4,13 +4,15 @@ API (no pyplot), so importing this module neither changes the user's backend nor
 
 from __future__ import annotations
 
+import functools
 import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 from .loader import Results
 from .table import Table
@@ -22,6 +24,23 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
           "#bcbd22", "#7f7f7f"]
 SOLVER_COLORS = {"generator": "#1f77b4", "adjoint": "#d62728", "amortized": "#2ca02c"}
 _PALETTE = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+# Titles at a fixed height above their axes. Placed automatically, each title measures its axes'
+# tick labels once more while drawing (to avoid labels at the top, which no plot here has): a
+# third of the cost of a grid of small panels.
+STYLE = {"axes.titley": 1.0}
+
+
+def styled(fn):
+    """Runs a plot function with STYLE (the caller's rc settings are left as they were)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with rc_context(STYLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def solver_color(name: str) -> str:
@@ -84,6 +103,7 @@ def _setting_rows(res: Results) -> list[tuple[str, int, np.ndarray]]:
 
 
 
+@styled
 def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: the median loss over tasks and the 10–90 % band, one colour per solver."""
     settings = _setting_rows(res)[:max_panels]
@@ -95,7 +115,7 @@ def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[s
         rows, cols = _grid(len(page))
         fig = Figure(figsize=(5.0 * cols, 3.6 * rows))
         for k, (label, c, tasks) in enumerate(page):
-            ax = fig.add_subplot(rows, cols, k + 1)
+            ax = _panel(fig, rows, cols, k + 1)
             for s in np.unique(res.tasks["solver"][tasks]):
                 mine = tasks[res.tasks["solver"][tasks] == s]
                 curves = res.loss[mine]
@@ -121,6 +141,7 @@ def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[s
     return names
 
 
+@styled
 def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[str]:
     """Per setting: histogram of the valid vectors' residuals per solver, the acceptance
     tolerance as a dashed line (log axis when every residual is positive)."""
@@ -134,7 +155,7 @@ def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -
         rows, cols = _grid(len(page))
         fig = Figure(figsize=(5.0 * cols, 3.6 * rows))
         for k, (label, c, tasks) in enumerate(page):
-            ax = fig.add_subplot(rows, cols, k + 1)
+            ax = _panel(fig, rows, cols, k + 1)
             r_all = res.residuals[tasks][valid[tasks]]
             optimise = bool(res.optimising()[tasks[0]])
             if len(r_all) == 0:
@@ -173,6 +194,7 @@ def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -
     return names
 
 
+@styled
 def importance_bars(imp: Table, out: Path) -> list[str]:
     """Per constraint: importance of each free feature, one bar per target, with the bootstrap
     interval; log scale (importances span orders of magnitude)."""
@@ -185,7 +207,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
         rows, cols = len(page), 1
         fig = Figure(figsize=(11.0, 3.8 * rows))
         for k, c in enumerate(page):
-            ax = fig.add_subplot(rows, cols, k + 1)
+            ax = _panel(fig, rows, cols, k + 1)
             t = imp.where(imp["constraint"] == c)
             features = list(dict.fromkeys(t["feature"].tolist()))
             targets = list(dict.fromkeys(t["target"].tolist()))
@@ -218,6 +240,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
     return names
 
 
+@styled
 def target_vs_achieved(res: Results, out: Path) -> list[str]:
     """Per output: achieved against target (when there are two targets or more), and the
     deviation achieved - target per target with the acceptance tolerance (accepted vectors in
@@ -239,7 +262,7 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
     fig = Figure(figsize=(5.4 * cols, 4.4 * rows))
     t = np.flatnonzero(has_target)
     for k, (kind, j) in enumerate(panels):
-        ax = fig.add_subplot(rows, cols, k + 1)
+        ax = _panel(fig, rows, cols, k + 1)
         name = res.output_names[j]
         t = np.flatnonzero(has_target & np.isfinite(res.target[:, j]))  # tasks targeting output j
         if kind == "scatter":
@@ -336,9 +359,9 @@ def _deviation(ax, res: Results, t: np.ndarray, j: int, valid, acc, tol) -> None
     ax.legend(fontsize=8, loc="upper right")
 
 
-class _InView(LogLocator):
-    """A LogLocator that returns only the ticks inside the view. LogLocator also returns those
-    a decade beyond each end, which are never drawn, but matplotlib builds a tick object (the
+class _InViewTicks:
+    """A locator that returns only the ticks inside the view. matplotlib's locators also return
+    one or two beyond each end, which are never drawn, but matplotlib builds a tick object (the
     costliest part of a small panel) for every one."""
 
     def __call__(self):
@@ -346,19 +369,40 @@ class _InView(LogLocator):
         if self.axis is None or not len(locs):
             return locs
         lo, hi = sorted(self.axis.get_view_interval())
-        return locs[(locs >= lo * (1 - 1e-10)) & (locs <= hi * (1 + 1e-10))]
+        pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
+        return locs[(locs >= lo - pad) & (locs <= hi + pad)]
+
+
+class _InView(_InViewTicks, LogLocator):
+    pass
+
+
+class _InViewLinear(_InViewTicks, MaxNLocator):
+    pass
+
+
+def _panel(fig: Figure, *where, nbins: int = 5):
+    """fig.add_subplot(*where) with at most nbins + 1 ticks per axis, all of them in view."""
+    ax = fig.add_subplot(*where)
+    for a in (ax.xaxis, ax.yaxis):
+        a.set_major_locator(_InViewLinear(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    return ax
 
 
 def _readable_log(ax, axis: str = "y") -> None:
     """Plain-number labels on a log axis (0.01, 1, 100 rather than 10^-2). Over less than two
     decades the 2 and 5 multiples are labelled too, so that every panel shows several values.
-    Minor ticks as matplotlib places them by default."""
+    Minor ticks (unlabelled) over at most three decades: beyond, the labelled decades are dense
+    enough, and each tick is an object matplotlib builds and draws."""
     a = ax.yaxis if axis == "y" else ax.xaxis
     lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
     short = lo > 0 and hi / lo < 100
     a.set_major_locator(_InView(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,), numticks=12))
     a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.6g}" if 1e-4 <= abs(v) < 1e6 else f"{v:.0e}"))
-    a.set_minor_locator(_InView(base=10, subs=None))
+    if lo > 0 and hi / lo <= 1e3:
+        a.set_minor_locator(_InView(base=10, subs=None))
+    else:
+        a.set_minor_locator(NullLocator())
     a.set_minor_formatter(NullFormatter())
 
 
@@ -380,6 +424,7 @@ def _legend_room(fig: Figure, n_items: int, ncol: int, titled: bool = True) -> f
     return min(0.4, (0.22 * lines + 0.15) / fig.get_figheight())
 
 
+@styled
 def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANELS) -> list[str]:
     """One panel per setting (target × constraint): a box per free feature and solver of the
     accepted vectors, each feature scaled to the setting's prior box (0 = lower end, 1 = upper),
@@ -396,7 +441,7 @@ def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANE
         rows, cols = _grid(len(page))
         fig = Figure(figsize=(5.2 * cols, 3.4 * rows + 0.6))
         for k, s in enumerate(page):
-            ax = fig.add_subplot(rows, cols, k + 1)
+            ax = _panel(fig, rows, cols, k + 1)
             free = np.flatnonzero(s.free)
             lo, hi = prior_box(s.constraint)
             width = len(solvers)
@@ -428,6 +473,7 @@ def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANE
     return names
 
 
+@styled
 def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, group: str, series: str,
                   ylabel: str, title: str, ylim=None, extra: tuple[str, str, str] | None = None) -> list[str]:
     """One panel per value of column `group`: a bar per feature and value of `series`, with the
@@ -477,6 +523,7 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
     return names
 
 
+@styled
 def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) -> list[str]:
     """Per (constraint, solver) group with three targets or more: each free feature's mean over
     the accepted vectors against the target (first output), scaled to the prior box, with a
@@ -496,7 +543,7 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
     rows, cols = _grid(len(keys))
     fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.6))
     for k, key in enumerate(keys):
-        ax = fig.add_subplot(rows, cols, k + 1)
+        ax = _panel(fig, rows, cols, k + 1)
         items = sorted(groups[key], key=lambda it: it[0].target_value[0])
         s0 = items[0][0]
         free = np.flatnonzero(s0.free)
@@ -526,6 +573,7 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
     return ["response.png"]
 
 
+@styled
 def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> list[str]:
     """Determinacy per constraint: bars per feature and target (with intervals) for up to
     `max_bars` targets; beyond that, when targets are single numbers, one line per feature
@@ -545,7 +593,7 @@ def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> li
         rows, cols = _grid(len(page))
         fig = Figure(figsize=(5.2 * cols, 3.6 * rows + 0.8))
         for k, key in enumerate(page):
-            ax = fig.add_subplot(rows, cols, k + 1)
+            ax = _panel(fig, rows, cols, k + 1)
             sub = det.where(det["constraint"] == key)
             for q, f in enumerate(features):
                 r = sub.where(sub["feature"] == f)

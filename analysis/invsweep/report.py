@@ -111,8 +111,10 @@ class _Index(type(Path())):
 
 def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: int, sensitivity: bool,
                 max_panels: int, max_clouds: int) -> None:
-    # The Sobol' indices need only the oracle and the boxes: the longest single job, started
-    # before anything else so that it runs beside the tables (and matplotlib's import).
+    # matplotlib first, so that no process imports it again; then the Sobol' indices, which need
+    # only the oracle and the boxes: the longest single job, run beside the tables.
+    from . import cloudplots, plots
+
     pool = parallel.Jobs(opts.jobs)
     if sensitivity:
         pool.start_now("sensitivity", lambda: _sensitivity_job(res, out, opts))
@@ -134,8 +136,6 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
     for name, t in tables.items():
         t.to_csv(out / f"{name}.csv")
     stages.done("tables written")
-
-    from . import cloudplots, plots  # matplotlib: after the indices have started
 
     box = lambda c: prior_box(res, c)
     det = _headline(tables["determinacy"])
