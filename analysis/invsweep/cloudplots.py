@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from .clusters import SettingClusters
 from .loader import Results
-from .plots import COLORS, _hist, _panel, _save, _title, styled
+from .figures import COLORS, _hist, _panel, _save, styled
+from .plots import _title
 
 _PAIR_TICKS = {"xtick.labelsize": 7, "ytick.labelsize": 7}
 BEST_MAX_POINTS = 2000  # above this many points, legends take a fixed corner: "best" costs seconds
