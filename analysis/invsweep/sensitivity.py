@@ -16,8 +16,9 @@ AB_j is A with column j taken from B. Then, over the N rows,
     ST_j = mean((f(A) − f(AB_j))²) / (2V)
 
 N(d + 2) oracle evaluations for d free features, batched through numpy in float32 arithmetic
-(`Oracle.fast`: outputs within about 1e-6 of their scale, far inside the intervals). Plain Monte Carlo (not a
-quasi-random sequence) so that the bootstrap over the N rows gives honest 95 % intervals.
+(`Oracle.fast`: outputs within about 1e-6 of their scale, far inside the intervals). Plain Monte
+Carlo (not a quasi-random sequence) so that the bootstrap over the N rows gives honest 95 %
+intervals.
 
 N: by default doubled from N_START until every interval of every output is within ±HALF_WIDTH
 (i.e. hi − lo ≤ 2·HALF_WIDTH), or N reaches N_MAX (then the table says so through its wider
