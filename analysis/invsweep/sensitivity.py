@@ -144,7 +144,8 @@ class _Accumulator:
     def add(self, terms: np.ndarray, rng: np.random.Generator) -> None:
         m, q, n_out = terms.shape
         flat = terms.reshape(m, q * n_out)
-        if self.total is None:
+        if self.total is None:  # the first block sets the shape of every sum
+            self.shape = (q, n_out)
             self.total = np.zeros(q * n_out)
             self.boot = np.zeros((self.n_boot, q * n_out))
             self.weight = np.zeros(self.n_boot)
@@ -156,7 +157,6 @@ class _Accumulator:
             self.boot += w @ rows
             self.weight += w.sum(axis=1)
         self.rows += m
-        self.shape = (q, n_out)
 
     def indices(self, free: np.ndarray) -> Sobol:
         v, s1, st = _from_means((self.total / self.rows).reshape(self.shape), self.d)
