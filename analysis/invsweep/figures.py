@@ -1,16 +1,24 @@
 """Figure mechanics shared by plots.py and cloudplots.py: colours, pages and grids of panels,
 fixed margins, axes with few tick objects, readable log axes, legends, and saving. matplotlib's
-cost is per object (an axes, a tick, a text), not per pixel: these helpers keep the count low."""
+cost is mostly per object (an axes, a tick, a text): these helpers keep the count low; and the
+PNG files are written here (Pillow's writer took longer than drawing)."""
 
 from __future__ import annotations
 
 import functools
+import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+import matplotlib
 from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.markers import TICKDOWN, TICKLEFT
+from matplotlib.transforms import ScaledTranslation
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 PER_PAGE = 12
@@ -59,11 +67,37 @@ def _name(stem: str, page: int, pages: int) -> str:
 
 
 def _save(fig: Figure, out: Path, name: str, tight: bool = True) -> str:
-    """tight=False: the caller has set the margins (tight_layout draws the figure once more)."""
+    """Draws the figure's light ticks (see _light_ticks) and writes it as PNG.
+    tight=False: the caller has set the margins (tight_layout draws the figure once more)."""
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    _light_ticks(fig, canvas.get_renderer())
     if tight:
         fig.tight_layout()
-    fig.savefig(out / name, dpi=DPI)
+    canvas.draw()
+    (out / name).write_bytes(png_bytes(np.asarray(canvas.buffer_rgba())))
     return name
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bytes(rgba: np.ndarray, level: int = 3) -> bytes:
+    """An 8-bit RGB PNG of an opaque (height, width, 4) uint8 image; alpha is dropped. Each row
+    is filtered with "Up" (its difference from the row above), the filter that suits plots
+    (large flat areas, long vertical edges), and deflated once: matplotlib's writer (Pillow)
+    tries five filters on every row, which took longer than drawing the figure."""
+    h, w = rgba.shape[:2]
+    rows = np.ascontiguousarray(rgba[..., :3]).reshape(h, 3 * w)
+    raw = np.empty((h, 1 + 3 * w), np.uint8)
+    raw[:, 0] = 2
+    raw[0, 0] = 0
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    head = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw.data, level))
+            + _chunk(b"IEND", b""))
 
 
 def _hist(ax, values: np.ndarray, bins: np.ndarray, **kwargs) -> None:
@@ -93,9 +127,13 @@ class _InViewTicks:
         locs = np.asarray(super().__call__())
         if self.axis is None or not len(locs):
             return locs
-        lo, hi = sorted(self.axis.get_view_interval())
+        # Compared on the axis's scale (log10 on a log axis), with a little slack for rounding.
+        scale = self.axis.get_transform()
+        lo, hi = sorted(scale.transform(np.asarray(self.axis.get_view_interval(), float)))
         pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
-        return locs[(locs >= lo - pad) & (locs <= hi + pad)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = scale.transform(locs.astype(float))
+        return locs[(at >= lo - pad) & (at <= hi + pad)]
 
 
 class _InView(_InViewTicks, LogLocator):
@@ -104,6 +142,86 @@ class _InView(_InViewTicks, LogLocator):
 
 class _InViewLinear(_InViewTicks, MaxNLocator):
     pass
+
+
+def grid_lines(ax, axis: str = "both", **kwargs) -> None:
+    """ax.grid(axis=axis, **kwargs), drawn by _save with the light ticks where there are any."""
+    ax._light_grid = ("xy" if axis == "both" else axis, kwargs)
+
+
+def _light_ticks(fig: Figure, renderer) -> None:
+    """For every axis whose ticks come from _panel's or _readable_log's locators: the ticks, their
+    labels, the offset text and the grid drawn as a few plain artists (one line of tick marks
+    per axis, one text per label), and matplotlib's own tick machinery switched off. matplotlib
+    builds five artists per tick (the costliest part of a small panel); these look the same."""
+    for ax in fig.axes:
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            which, style = getattr(ax, "_light_grid", ("", {}))
+            grid = style if name in which else None
+            if isinstance(axis.get_major_locator(), _InViewTicks):
+                _draw_axis_ticks(fig, ax, name, axis, renderer, grid)
+            elif grid is not None:  # ticks the plot has set itself: matplotlib's own grid
+                axis.grid(True, **grid)
+
+
+def _draw_axis_ticks(fig: Figure, ax, name: str, axis, renderer, grid: dict | None) -> None:
+    """One axis's light ticks, placed as matplotlib places its own (rc sizes and pads); the axis
+    label is moved out past the tick labels, measured with the figure's renderer."""
+    major = np.asarray(axis.get_major_locator()(), float)
+    minor_locator = axis.get_minor_locator()
+    minor = np.asarray(minor_locator(), float) if isinstance(minor_locator, _InViewTicks) else np.empty(0)
+    minor = minor[~np.isin(minor, major)]
+    formatter = axis.get_major_formatter()
+    formatter.set_locs(major)
+    labels = [formatter(v, i) for i, v in enumerate(major)]
+    offset = formatter.get_offset()
+    axis.set_major_locator(NullLocator())
+    axis.set_minor_locator(NullLocator())
+    rc = matplotlib.rcParams
+    key = "xtick" if name == "x" else "ytick"
+    trans = ax.get_xaxis_transform() if name == "x" else ax.get_yaxis_transform()
+    if grid is not None and len(major):
+        ends = np.array([0.0, 1.0, np.nan])
+        pos = np.repeat(major, 3)
+        across = np.tile(ends, len(major))
+        xy = (pos, across) if name == "x" else (across, pos)
+        below = {True: 0.5, "line": 1.5}.get(ax.get_axisbelow(), 2.5)  # as matplotlib stacks its grid
+        ax.add_artist(Line2D(*xy, transform=trans, color=rc["grid.color"], lw=rc["grid.linewidth"],
+                             ls=rc["grid.linestyle"], zorder=below, **grid))
+    marker = TICKDOWN if name == "x" else TICKLEFT
+    for ticks, kind in ((major, "major"), (minor, "minor")):
+        if len(ticks):
+            xy = (ticks, np.zeros(len(ticks))) if name == "x" else (np.zeros(len(ticks)), ticks)
+            ax.add_artist(Line2D(*xy, transform=trans, ls="none", marker=marker, markersize=rc[f"{key}.{kind}.size"],
+                                 markeredgewidth=rc[f"{key}.{kind}.width"], color=rc[f"{key}.color"],
+                                 clip_on=False))
+    size = rc[f"{key}.labelsize"]
+    pad = rc[f"{key}.major.size"] + rc[f"{key}.major.pad"]
+    shift = ScaledTranslation(0, -pad / 72, fig.dpi_scale_trans) if name == "x" else \
+        ScaledTranslation(-pad / 72, 0, fig.dpi_scale_trans)
+    width = height = 0.0
+    font = FontProperties(size=size)
+    for v, text in zip(major, labels):
+        if name == "x":
+            ax.text(v, 0, text, transform=trans + shift, ha="center", va="top", fontsize=size, clip_on=False)
+        else:
+            ax.text(0, v, text, transform=trans + shift, ha="right", va="center_baseline", fontsize=size,
+                    clip_on=False)
+        if text:
+            w, h, _ = renderer.get_text_width_height_descent(text, font, ismath="$" in text)
+            width, height = max(width, w), max(height, h)
+    points = 72 / fig.dpi
+    if name == "x":
+        axis.labelpad = pad + height * points + rc["axes.labelpad"]
+        if offset:
+            below_labels = ScaledTranslation(0, -(pad + height * points + 2) / 72, fig.dpi_scale_trans)
+            ax.text(1, 0, offset, transform=ax.transAxes + below_labels, ha="right", va="top", fontsize=size,
+                    clip_on=False)
+    else:
+        axis.labelpad = pad + width * points + rc["axes.labelpad"]
+        if offset:
+            ax.text(0, 1, offset, transform=ax.transAxes + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans),
+                    ha="left", va="bottom", fontsize=size, clip_on=False)
 
 
 def _panel(fig: Figure, *where, nbins: int = 5):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from .figures import (COLORS, DPI, _grid, _grid_margins, _hist, _legend_below, _legend_room, _name, _pages,
-                      _panel, _readable_log, _save, solver_color, styled)
+from .figures import (COLORS, _grid, _grid_margins, _hist, _legend_below, _legend_room, _name, _pages, _panel,
+                      _readable_log, _save, grid_lines, solver_color, styled)
 from .loader import Results
 from .table import Table
 from .tables import MAX_PANELS
@@ -61,7 +61,7 @@ def loss_curves(res: Results, out: Path, max_panels: int = MAX_PANELS) -> list[s
             ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
             ax.set_xlabel("step")
             ax.set_ylabel("loss")
-            ax.grid(alpha=0.3)
+            grid_lines(ax, alpha=0.3)
             ax.legend(fontsize=8)
         _grid_margins(fig, rows, cols)
         names.append(_save(fig, out, _name("loss_curves", p, len(pages)), tight=False))
@@ -115,7 +115,7 @@ def residual_histograms(res: Results, out: Path, max_panels: int = MAX_PANELS) -
             ax.set_title(_title(label, res.constraints[c].name), fontsize=10)
             ax.set_xlabel("objective value" if optimise else "residual")
             ax.set_ylabel("vectors")
-            ax.grid(alpha=0.3)
+            grid_lines(ax, alpha=0.3)
         _grid_margins(fig, rows, cols)
         names.append(_save(fig, out, _name("residuals", p, len(pages)), tight=False))
     return names
@@ -161,7 +161,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
             ax.set_xticklabels(features)
             ax.set_ylabel("importance = range / std")
             ax.set_title(f"feature importance  |  {c}   (#n = rank, bars = 95 % bootstrap interval)", fontsize=10)
-            ax.grid(alpha=0.3, axis="y")
+            grid_lines(ax, alpha=0.3, axis="y")
             ax.legend(fontsize=8, title="target", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         names.append(_save(fig, out, _name("importance", p, len(pages))))
     return names
@@ -225,7 +225,7 @@ def target_vs_achieved(res: Results, out: Path) -> list[str]:
             ax.set_ylabel(f"achieved {name} (oracle)")
             ax.set_title(f"maximize/minimize: achieved {name}", fontsize=10)
             ax.tick_params(axis="x", labelsize=8, rotation=20)
-        ax.grid(alpha=0.3)
+        grid_lines(ax, alpha=0.3)
     return [_save(fig, out, "target_vs_achieved.png")]
 
 
@@ -327,12 +327,12 @@ def distributions(res: Results, out: Path, prior_box, max_panels: int = MAX_PANE
             ax.set_ylim(-0.03, 1.03)
             ax.set_ylabel("position in the box (0 = lo, 1 = hi)", fontsize=8)
             ax.set_title(_title(s.target, s.constraint_name), fontsize=10)
-            ax.grid(alpha=0.3, axis="y")
+            grid_lines(ax, alpha=0.3, axis="y")
         fig.suptitle("accepted vectors per feature and solver (boxes: quartiles; whiskers: 1.5 IQR)", fontsize=11)
         room = _legend_room(fig, len(solvers) + 1, len(solvers) + 1, False) * fig.get_figheight()
         _grid_margins(fig, rows, cols, top=0.85, bottom=room + 0.4, hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=len(solvers) + 1)
-        fig.savefig(out / _name("distributions", p, len(pages)), dpi=DPI)
+        _save(fig, out, _name("distributions", p, len(pages)), tight=False)
         names.append(_name("distributions", p, len(pages)))
     return names
 
@@ -375,14 +375,14 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
                 ax.set_ylim(*ylim)
             ax.set_ylabel(ylabel, fontsize=9)
             ax.set_title(f"{key}", fontsize=10)
-            ax.grid(alpha=0.3, axis="y")
+            grid_lines(ax, alpha=0.3, axis="y")
         fig.suptitle(title, fontsize=11)
         n_items = len(fig.axes[0].get_legend_handles_labels()[0])
         _grid_margins(fig, len(page), 1, top=0.85, bottom=_legend_room(fig, n_items, 4) * fig.get_figheight() + 0.4,
                       hgap=0.6)
         _legend_below(fig, fig.axes[0], ncol=4, title=series)
         name = _name(stem, p, len(pages))
-        fig.savefig(out / name, dpi=DPI)
+        _save(fig, out, name, tight=False)
         names.append(name)
     return names
 
@@ -427,13 +427,13 @@ def response_curves(res: Results, out: Path, prior_box, max_panels: int = 12) ->
         ax.set_xlabel(f"target {res.output_names[0]}")
         ax.set_ylabel("mean position in the box", fontsize=8)
         ax.set_title(f"{key[0]}  |  {key[1]}", fontsize=10)
-        ax.grid(alpha=0.3)
+        grid_lines(ax, alpha=0.3)
     fig.suptitle("E[feature | target] (0 = box's lower end, 1 = upper; bands: 95 % interval of the mean)",
                  fontsize=11)
     n_items = len(fig.axes[0].get_legend_handles_labels()[0])
     _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
     _legend_below(fig, fig.axes[0], ncol=8, title="feature")
-    fig.savefig(out / "response.png", dpi=DPI)
+    _save(fig, out, "response.png", tight=False)
     return ["response.png"]
 
 
@@ -473,12 +473,12 @@ def determinacy_plot(det: Table, out: Path, title: str, max_bars: int = 8) -> li
             ax.set_xlabel("target")
             ax.set_ylabel("1 − Var(solutions) / Var(prior)", fontsize=8)
             ax.set_title(str(key), fontsize=10)
-            ax.grid(alpha=0.3)
+            grid_lines(ax, alpha=0.3)
         fig.suptitle(title + " — bands: 95 % intervals", fontsize=11)
         n_items = len(features)
         _grid_margins(fig, rows, cols, top=0.85, bottom=_legend_room(fig, n_items, 8) * fig.get_figheight() + 0.55)
         _legend_below(fig, fig.axes[0], ncol=8, title="feature")
         name = _name("determinacy", p, len(pages))
-        fig.savefig(out / name, dpi=DPI)
+        _save(fig, out, name, tight=False)
         names.append(name)
     return names
