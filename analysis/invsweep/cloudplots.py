@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle, StepPatch
+from matplotlib.text import Text
+from matplotlib.transforms import (Bbox, BboxTransform, BboxTransformTo, ScaledTranslation, TransformedBbox,
+                                   blended_transform_factory)
 
 from .clusters import SettingClusters
 from .loader import Results
-from .figures import COLORS, _hist, _panel, _save, styled
+from .figures import COLORS, DPI, _save, linear_ticks, styled, tick_artists
 from .plots import _title
 
 _PAIR_TICKS = {"xtick.labelsize": 7, "ytick.labelsize": 7}
@@ -79,31 +86,9 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
                 ax.set_title(title + "  (dashed: family centres)", fontsize=10)
                 _family_legend(ax, labels)
             elif n <= 5:
-                fig = Figure(figsize=(2.6 * n + 1.0, 2.6 * n))
-                for a in range(n):
-                    for b in range(a + 1):
-                        ax = _panel(fig, n, n, a * n + b + 1, nbins=4)
-                        if a == b:
-                            bins = np.linspace(*_span(x[:, a], lo[free[a]], hi[free[a]]), 30)
-                            for c in range(labels.max() + 1):
-                                _hist(ax, x[labels == c, a], bins, color=COLORS[c % len(COLORS)], alpha=0.6)
-                            _limits(ax, lo[free[a]], hi[free[a]], "x")
-                        else:
-                            _scatter_families(ax, x[:, b], x[:, a], labels, legend=(a == 1 and b == 0))
-                            _limits(ax, lo[free[b]], hi[free[b]], "x")
-                            _limits(ax, lo[free[a]], hi[free[a]], "y")
-                        if a == n - 1:
-                            ax.set_xlabel(fnames[b])
-                        if b == 0:
-                            ax.set_ylabel(fnames[a] if a > 0 else "count")
-                handles, texts = fig.axes[1].get_legend_handles_labels()
-                # In the empty upper triangle, under the title.
-                fig.legend(handles[:10], texts[:10], loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=9,
-                           markerscale=2)
+                fig = Figure(figsize=(2.6 * n + 1.0, 2.6 * n), dpi=DPI)
+                _pair_plot(fig, x, labels, fnames, lo[free], hi[free])
                 fig.suptitle(title, fontsize=11)
-                # Fixed margins instead of tight_layout: a pair plot's grid is regular, and measuring
-                # its tick labels was half the cost of drawing it.
-                fig.subplots_adjust(left=0.09, right=0.97, bottom=0.08, top=0.93, wspace=0.3, hspace=0.3)
             else:
                 fig = Figure(figsize=(10.0, 6.0))
                 grid = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.1))
@@ -122,6 +107,74 @@ def solution_clouds(found: list[SettingClusters], res: Results, out: Path, max_p
                 _family_legend(ax, labels)
             names.append(_save(fig, out, f"clouds_{first + i}.png", tight=not 2 <= n <= 5))
     return names
+
+
+def _pair_plot(fig: Figure, x: np.ndarray, labels: np.ndarray, names: list[str], lo: np.ndarray,
+               hi: np.ndarray) -> None:
+    """The lower triangle of a pair plot of x's columns (histograms on the diagonal), each panel
+    spanning its features' range [lo, hi] (3 % beyond), with the families' legend in the empty
+    upper triangle. Drawn as artists of the figure itself, in a regular grid with fixed margins:
+    an axes object per panel was most of the plot's cost. The panels look as _panel's axes
+    would (frames, ticks and labels placed from the same rc settings)."""
+    n = x.shape[1]
+    grid = fig.add_gridspec(n, n, left=0.09, right=0.97, bottom=0.08, top=0.93, wspace=0.3, hspace=0.3)
+    bottoms, tops, lefts, rights = grid.get_grid_positions(fig)
+    spans = [_padded(*_span(x[:, a], lo[a], hi[a])) for a in range(n)]
+    families = range(int(labels.max()) + 1 if len(labels) else 0)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    rc = matplotlib.rcParams
+    handles = []
+    for a in range(n):
+        for b in range(a + 1):
+            box = Bbox([[lefts[b], bottoms[a]], [rights[b], tops[a]]])
+            xlim = spans[b]
+            artists = []
+            if a == b:
+                bins = np.linspace(*_span(x[:, a], lo[a], hi[a]), 30)
+                counts = [np.histogram(x[labels == c, a], bins=bins)[0] for c in families]
+                top = max((int(k.max()) for k in counts), default=0)
+                ylim = (0.0, 1.05 * top if top else 1.0)
+                artists += [StepPatch(k, bins, fill=True, lw=0, color=COLORS[c % len(COLORS)], alpha=0.6)
+                            for c, k in zip(families, counts)]
+            else:
+                ylim = spans[a]
+                for c in families:
+                    mine = labels == c
+                    dots = Line2D(x[mine, b], x[mine, a], ls="none", marker="o", markersize=3, markeredgewidth=0,
+                                  alpha=0.7, color=COLORS[c % len(COLORS)], label=f"family {c} ({mine.sum()})")
+                    artists.append(dots)
+                    if a == 1 and b == 0:
+                        handles.append(dots)
+            data = BboxTransform(Bbox([[xlim[0], ylim[0]], [xlim[1], ylim[1]]]), box) + fig.transFigure
+            unit = BboxTransformTo(box) + fig.transFigure
+            clip = TransformedBbox(box, fig.transFigure)
+            for artist in artists:
+                artist.set_transform(data)
+                artist.set_clip_box(clip)
+                fig.add_artist(artist)
+            fig.add_artist(Rectangle((0, 0), 1, 1, transform=unit, fill=False, lw=rc["axes.linewidth"],
+                                     edgecolor=rc["axes.edgecolor"], zorder=2.5))
+            reach = {}
+            for name, (vlo, vhi) in (("x", xlim), ("y", ylim)):
+                locs, text, offset = linear_ticks(vlo, vhi, 4)
+                along = blended_transform_factory(data, unit) if name == "x" else blended_transform_factory(unit, data)
+                reach[name] = tick_artists(fig, fig.add_artist, name, along, unit, locs, np.empty(0), text, offset,
+                                           renderer) + rc["axes.labelpad"]
+            if a == n - 1:
+                fig.add_artist(Text(0.5, 0, names[b], transform=unit + ScaledTranslation(
+                    0, -reach["x"] / 72, fig.dpi_scale_trans), ha="center", va="top", fontsize=rc["axes.labelsize"]))
+            if b == 0:
+                fig.add_artist(Text(0, 0.5, names[a] if a > 0 else "count", transform=unit + ScaledTranslation(
+                    -reach["y"] / 72, 0, fig.dpi_scale_trans), ha="right", va="center", rotation=90,
+                    fontsize=rc["axes.labelsize"]))
+    if handles:  # in the empty upper triangle, under the title
+        fig.legend(handles[:10], [h.get_label() for h in handles[:10]], loc="upper right",
+                   bbox_to_anchor=(0.97, 0.9), fontsize=9, markerscale=2)
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    pad = 0.03 * (hi - lo)
+    return lo - pad, hi + pad
 
 
 def _loadings(ax, side, pc: np.ndarray, vt: np.ndarray, names: list[str]) -> None:

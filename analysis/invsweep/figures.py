@@ -17,11 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.markers import TICKDOWN, TICKLEFT
 from matplotlib.transforms import ScaledTranslation
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator, ScalarFormatter
 
 PER_PAGE = 12
+TICK_STEPS = [1, 2, 2.5, 5, 10]  # the tick spacings of a linear panel axis (times a power of 10)
 DPI = 110
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
           "#bcbd22", "#7f7f7f"]
@@ -170,31 +172,40 @@ def _draw_axis_ticks(fig: Figure, ax, name: str, axis, renderer, grid: dict | No
     major = np.asarray(axis.get_major_locator()(), float)
     minor_locator = axis.get_minor_locator()
     minor = np.asarray(minor_locator(), float) if isinstance(minor_locator, _InViewTicks) else np.empty(0)
-    minor = minor[~np.isin(minor, major)]
     formatter = axis.get_major_formatter()
     formatter.set_locs(major)
     labels = [formatter(v, i) for i, v in enumerate(major)]
-    offset = formatter.get_offset()
     axis.set_major_locator(NullLocator())
     axis.set_minor_locator(NullLocator())
-    rc = matplotlib.rcParams
-    key = "xtick" if name == "x" else "ytick"
     trans = ax.get_xaxis_transform() if name == "x" else ax.get_yaxis_transform()
     if grid is not None and len(major):
-        ends = np.array([0.0, 1.0, np.nan])
+        ends = np.tile([0.0, 1.0, np.nan], len(major))
         pos = np.repeat(major, 3)
-        across = np.tile(ends, len(major))
-        xy = (pos, across) if name == "x" else (across, pos)
+        rc = matplotlib.rcParams
         below = {True: 0.5, "line": 1.5}.get(ax.get_axisbelow(), 2.5)  # as matplotlib stacks its grid
-        ax.add_artist(Line2D(*xy, transform=trans, color=rc["grid.color"], lw=rc["grid.linewidth"],
-                             ls=rc["grid.linestyle"], zorder=below, **grid))
+        ax.add_artist(Line2D(*((pos, ends) if name == "x" else (ends, pos)), transform=trans,
+                             color=rc["grid.color"], lw=rc["grid.linewidth"], ls=rc["grid.linestyle"],
+                             zorder=below, **grid))
+    axis.labelpad = tick_artists(fig, ax.add_artist, name, trans, ax.transAxes, major, minor, labels,
+                                 formatter.get_offset(), renderer) + matplotlib.rcParams["axes.labelpad"]
+
+
+def tick_artists(fig: Figure, add, name: str, trans, unit, major: np.ndarray, minor: np.ndarray,
+                 labels: list[str], offset: str, renderer) -> float:
+    """Tick marks, tick labels and the offset text of one axis ("x" at the bottom, "y" at the
+    left) as plain artists handed to `add`, sized and placed from the rc settings as matplotlib
+    places its own. `trans`: the axis's blended transform (data along the axis, 0..1 across);
+    `unit`: the panel's 0..1 box. Returns how far the labels reach out from the spine, in
+    points (where the axis label goes)."""
+    rc = matplotlib.rcParams
+    key = "xtick" if name == "x" else "ytick"
     marker = TICKDOWN if name == "x" else TICKLEFT
+    minor = minor[~np.isin(minor, major)]
     for ticks, kind in ((major, "major"), (minor, "minor")):
         if len(ticks):
             xy = (ticks, np.zeros(len(ticks))) if name == "x" else (np.zeros(len(ticks)), ticks)
-            ax.add_artist(Line2D(*xy, transform=trans, ls="none", marker=marker, markersize=rc[f"{key}.{kind}.size"],
-                                 markeredgewidth=rc[f"{key}.{kind}.width"], color=rc[f"{key}.color"],
-                                 clip_on=False))
+            add(Line2D(*xy, transform=trans, ls="none", marker=marker, markersize=rc[f"{key}.{kind}.size"],
+                       markeredgewidth=rc[f"{key}.{kind}.width"], color=rc[f"{key}.color"], clip_on=False))
     size = rc[f"{key}.labelsize"]
     pad = rc[f"{key}.major.size"] + rc[f"{key}.major.pad"]
     shift = ScaledTranslation(0, -pad / 72, fig.dpi_scale_trans) if name == "x" else \
@@ -203,32 +214,44 @@ def _draw_axis_ticks(fig: Figure, ax, name: str, axis, renderer, grid: dict | No
     font = FontProperties(size=size)
     for v, text in zip(major, labels):
         if name == "x":
-            ax.text(v, 0, text, transform=trans + shift, ha="center", va="top", fontsize=size, clip_on=False)
+            add(Text(v, 0, text, transform=trans + shift, ha="center", va="top", fontsize=size, clip_on=False))
         else:
-            ax.text(0, v, text, transform=trans + shift, ha="right", va="center_baseline", fontsize=size,
-                    clip_on=False)
+            add(Text(0, v, text, transform=trans + shift, ha="right", va="center_baseline", fontsize=size,
+                     clip_on=False))
         if text:
             w, h, _ = renderer.get_text_width_height_descent(text, font, ismath="$" in text)
             width, height = max(width, w), max(height, h)
     points = 72 / fig.dpi
     if name == "x":
-        axis.labelpad = pad + height * points + rc["axes.labelpad"]
         if offset:
             below_labels = ScaledTranslation(0, -(pad + height * points + 2) / 72, fig.dpi_scale_trans)
-            ax.text(1, 0, offset, transform=ax.transAxes + below_labels, ha="right", va="top", fontsize=size,
-                    clip_on=False)
-    else:
-        axis.labelpad = pad + width * points + rc["axes.labelpad"]
-        if offset:
-            ax.text(0, 1, offset, transform=ax.transAxes + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans),
-                    ha="left", va="bottom", fontsize=size, clip_on=False)
+            add(Text(1, 0, offset, transform=unit + below_labels, ha="right", va="top", fontsize=size,
+                     clip_on=False))
+        return pad + height * points
+    if offset:
+        add(Text(0, 1, offset, transform=unit + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans), ha="left",
+                 va="bottom", fontsize=size, clip_on=False))
+    return pad + width * points
+
+
+def linear_ticks(lo: float, hi: float, nbins: int) -> tuple[np.ndarray, list[str], str]:
+    """The ticks a _panel axis gets over the view [lo, hi], their labels and the offset text
+    (matplotlib's locator and its default formatter, without an axis)."""
+    locs = MaxNLocator(nbins=nbins, steps=TICK_STEPS).tick_values(lo, hi)
+    pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
+    locs = locs[(locs >= lo - pad) & (locs <= hi + pad)]
+    formatter = ScalarFormatter()
+    formatter.create_dummy_axis()
+    formatter.axis.set_view_interval(lo, hi)
+    formatter.set_locs(locs)
+    return locs, [formatter(v, i) for i, v in enumerate(locs)], formatter.get_offset()
 
 
 def _panel(fig: Figure, *where, nbins: int = 5):
     """fig.add_subplot(*where) with at most nbins + 1 ticks per axis, all of them in view."""
     ax = fig.add_subplot(*where)
     for a in (ax.xaxis, ax.yaxis):
-        a.set_major_locator(_InViewLinear(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+        a.set_major_locator(_InViewLinear(nbins=nbins, steps=TICK_STEPS))
     return ax
 
 
