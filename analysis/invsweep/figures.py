@@ -14,6 +14,7 @@ import numpy as np
 import matplotlib
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
@@ -107,6 +108,36 @@ def _hist(ax, values: np.ndarray, bins: np.ndarray, **kwargs) -> None:
     each of which costs matplotlib time to place and draw)."""
     counts, edges = np.histogram(values, bins=bins)
     ax.stairs(counts, edges, fill=True, lw=0, **kwargs)
+
+
+def bars(ax, x: np.ndarray, heights: np.ndarray, width: float, err: np.ndarray | None = None,
+         capsize: float = 3.0, err_lw: float = 1.0, **style) -> None:
+    """ax.bar(x, heights, width, yerr=err, capsize=capsize, error_kw={"lw": err_lw}, **style) as
+    three artists: the bars (one collection), the error lines and their caps. ax.bar builds a
+    patch per bar and errorbar a container of artists per call, placed and drawn one by one.
+    Bars of unknown height (NaN) are left out, as ax.bar leaves them blank."""
+    x, heights = np.asarray(x, float), np.asarray(heights, float)
+    ok = np.isfinite(x) & np.isfinite(heights)
+    left, right = x[ok] - width / 2, x[ok] + width / 2
+    base = np.zeros(ok.sum())
+    verts = np.stack([np.column_stack(p) for p in ((left, base), (left, heights[ok]), (right, heights[ok]),
+                                                  (right, base))], axis=1)
+    color = style.pop("color", None)
+    label = style.pop("label", None)
+    edge = style.pop("edgecolor", None)
+    coll = PolyCollection(verts, facecolors=color, edgecolors=edge if edge is not None else "none",
+                          linewidths=style.pop("lw", 0), label=label, **style)
+    coll.sticky_edges.y.append(0.0)  # as bars: no margin below the baseline
+    ax.add_collection(coll)
+    if err is None:
+        return
+    lo, hi = heights - err[0], heights + err[1]
+    keep = np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+    ax.vlines(x[keep], lo[keep], hi[keep], colors="k", lw=err_lw, zorder=2)
+    if capsize > 0:
+        ends = np.concatenate([lo[keep], hi[keep]])
+        ax.add_line(Line2D(np.concatenate([x[keep], x[keep]]), ends, ls="none", marker="_", color="k",
+                           markersize=2 * capsize, markeredgewidth=err_lw, zorder=2))
 
 
 def _grid_margins(fig: Figure, rows: int, cols: int, left: float = 0.75, right: float = 0.2,

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .figures import (COLORS, _grid, _grid_margins, _hist, _legend_below, _legend_room, _name, _pages, _panel,
-                      _readable_log, _save, grid_lines, solver_color, styled)
+                      _readable_log, _save, bars, grid_lines, solver_color, styled)
 from .loader import Results
 from .table import Table
 from .tables import MAX_PANELS
@@ -147,8 +147,7 @@ def importance_bars(imp: Table, out: Path) -> list[str]:
                 val = np.minimum(r["importance"].astype(float), 1e12)
                 err = np.vstack([val - np.minimum(r["ci_low"].astype(float), val),
                                  np.maximum(np.minimum(r["ci_high"].astype(float), 1e12) - val, 0)])
-                ax.bar(x, val, width=width * 0.95, color=COLORS[i % len(COLORS)], label=target,
-                       yerr=err, capsize=3, error_kw={"lw": 1})
+                bars(ax, x, val, width * 0.95, err, capsize=3, err_lw=1, color=COLORS[i % len(COLORS)], label=target)
                 tip = val + err[1]
                 for xi, v, rank in zip(x, tip, r["rank"]):
                     ax.text(xi, v * 1.08, f"#{rank}", ha="center", va="bottom", fontsize=8)
@@ -350,7 +349,7 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
     for p, page in enumerate(pages):
         fig = Figure(figsize=(9.0, 3.4 * len(page) + 0.7))
         for k, key in enumerate(page):
-            ax = fig.add_subplot(len(page), 1, k + 1)
+            ax = _panel(fig, len(page), 1, k + 1)
             sub = t.where(t[group] == key)
             features = list(dict.fromkeys(sub["feature"].tolist()))
             pos = {f: j for j, f in enumerate(features)}
@@ -364,10 +363,9 @@ def interval_bars(t: Table, out: Path, stem: str, value: str, lo: str, hi: str, 
                     x = np.array([pos[f] for f in r["feature"]]) - 0.4 + w * (i * len(kinds) + m + 0.5)
                     val = r[v].astype(float)
                     err = np.vstack([np.maximum(val - r[a].astype(float), 0), np.maximum(r[b].astype(float) - val, 0)])
-                    ax.bar(x, val, width=w * 0.92, color=COLORS[i % len(COLORS)], hatch=hatch,
-                           alpha=0.55 if hatch else 0.9, edgecolor="k" if hatch else None, lw=0.5 if hatch else 0,
-                           yerr=err, capsize=2, error_kw={"lw": 0.9},
-                           label=(f"{lab} ({v})" if extra else str(lab)) if k == 0 else None)
+                    bars(ax, x, val, w * 0.92, err, capsize=2, err_lw=0.9, color=COLORS[i % len(COLORS)],
+                         hatch=hatch, alpha=0.55 if hatch else 0.9, edgecolor="k" if hatch else None,
+                         lw=0.5 if hatch else 0, label=(f"{lab} ({v})" if extra else str(lab)) if k == 0 else None)
             ax.axhline(0, color="k", lw=0.6)
             ax.set_xticks(range(len(features)))
             ax.set_xticklabels(features)

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from invsweep.cloudplots import _PAIR_TICKS, _pair_plot
-from invsweep.figures import COLORS, DPI, TICK_STEPS, _panel, _readable_log, _save, grid_lines, png_bytes
+from invsweep.figures import COLORS, DPI, TICK_STEPS, _panel, _readable_log, _save, bars, grid_lines, png_bytes
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (64, 129)])
@@ -157,3 +157,34 @@ def test_pair_plot_looks_as_matplotlibs_axes_draw_it(tmp_path, n):
     assert got.shape == want.shape
     # Only the axis labels' exact height differs (under 0.1 % of the pixels); dots 20 % larger: 1-1.6 %.
     assert np.mean(np.abs(got - want).sum(axis=2) > 96) < 0.003
+
+
+@pytest.mark.parametrize("case", ["plain", "hatched", "log"])
+def test_bars_look_as_matplotlibs_bars(tmp_path, case):
+    rng = np.random.default_rng(3)
+    x = np.arange(6.0)
+    heights = rng.uniform(0.2, 1.0, 6) * (1e3 if case == "log" else 1.0)
+    heights[2] = np.nan  # unknown: left blank
+    err = np.vstack([0.3 * heights, 0.2 * heights])
+    style = {"color": COLORS[1], "alpha": 0.9, "lw": 0}
+    if case == "hatched":
+        style = {"color": COLORS[2], "hatch": "//", "alpha": 0.55, "edgecolor": "k", "lw": 0.5}
+    images, limits = [], []
+    for mine in (True, False):
+        fig = Figure(figsize=(4, 3), dpi=DPI)
+        ax = fig.add_subplot()
+        if mine:
+            bars(ax, x, heights, 0.6, err, capsize=2, err_lw=0.9, label="a", **style)
+        else:
+            ax.bar(x, heights, width=0.6, yerr=err, capsize=2, error_kw={"lw": 0.9}, label="a", **style)
+        if case == "log":
+            ax.set_yscale("log")
+        ax.legend()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        images.append(np.asarray(canvas.buffer_rgba())[..., :3].astype(int))
+        limits.append(ax.get_xlim() + ax.get_ylim())
+    np.testing.assert_allclose(limits[0], limits[1], rtol=1e-9)
+    if case != "log":
+        assert limits[0][2] == 0  # no margin below the baseline
+    assert np.mean(np.abs(images[0] - images[1]).sum(axis=2) > 96) < 0.002
