@@ -2,7 +2,9 @@
 processes. The processes are forked, so they see the parent's arrays as they are when forked,
 without copying or pickling them; only each job's return value travels back (pickled, through a
 pipe). A job given to `start_now` runs at once in a process of its own, while the parent goes on
-computing what the other jobs need; the jobs given to `add` are shared, when `results` is called,
+computing what the other jobs need (its follow-up job, given its result, runs in a process forked
+from the parent once that result is back: it sees what the parent has built by then, such as
+imported modules); the jobs given to `add` are shared, when `results` is called,
 by worker processes that take them one at a time in the order given, each worker drawing many
 (a fresh process per job would fault in its memory and warm up matplotlib every time). Where
 fork is unavailable, or with one process, the jobs run in this process, in the order given,
@@ -65,15 +67,31 @@ class Jobs:
         self.queued: list[int] = []  # indices of the jobs given to add()
         self.procs: dict[int, tuple[int, bytearray]] = {}  # result pipe fd -> (pid, bytes read)
         self.done: dict[int, tuple[bool, object]] = {}
-        self.early: set[int] = set()  # result pipes of the processes running a start_now job
+        self.early: dict[int, int] = {}  # result pipe -> index of the start_now job it runs
+        self.then: dict[int, tuple[str, Callable]] = {}  # start_now job index -> its follow-up
 
-    def start_now(self, name: str, fn: Callable) -> None:
-        """Runs fn in a process forked now (in this process at results() without fork)."""
+    def start_now(self, name: str, fn: Callable, then: tuple[str, Callable] | None = None) -> None:
+        """Runs fn in a process forked now (in this process at results() without fork). `then`:
+        (name, follow) -- the job follow(fn's result), run once fn's result is back, before
+        the queued jobs, and reported under its own name (after the queued ones); not run if
+        fn fails."""
         self.jobs.append((name, fn))
+        i = len(self.jobs) - 1
+        if then is not None:
+            self.then[i] = then
         if not self.fork:
-            self.queued.append(len(self.jobs) - 1)
+            self.queued.append(i)
             return
-        self.early.add(self._fork([len(self.jobs) - 1], None))
+        self.early[self._fork([i], None)] = i
+
+    def _follow_up(self, i: int) -> int | None:
+        """Adds the follow-up of start_now job i, given its result; returns its job index."""
+        if i not in self.then or not self.done.get(i, (False,))[0]:
+            return None
+        name, follow = self.then.pop(i)
+        value = self.done[i][1][0]
+        self.jobs.append((name, lambda: follow(value)))
+        return len(self.jobs) - 1
 
     def add(self, name: str, fn: Callable) -> None:
         self.jobs.append((name, fn))
@@ -137,8 +155,11 @@ class Jobs:
             # makes many short-lived ones, and each full collection walked them all again).
             gc.freeze()
             try:
-                for i in self.queued:
+                for i in list(self.queued):
                     self.done[i] = pickle.loads(_outcome(*self.jobs[i]))
+                    k = self._follow_up(i)
+                    if k is not None:
+                        self.done[k] = pickle.loads(_outcome(*self.jobs[k]))
             finally:
                 gc.unfreeze()
         else:
@@ -153,11 +174,11 @@ class Jobs:
                 ready, _, _ = select.select(list(self.procs), [], [])
                 for fd in ready:
                     if not self._read(fd) and fd in self.early:
-                        self.early.discard(fd)
-                        # Its core is free: one more worker for the jobs still queued (it
-                        # leaves at once if the others have taken them all).
-                        if qr is not None and len(self.done) < len(self.jobs):
-                            self._fork([], qr)
+                        k = self._follow_up(self.early.pop(fd))
+                        # Its core is free: one more worker, for the follow-up and the jobs still
+                        # queued (it leaves at once if the others have taken them all).
+                        if k is not None or (qr is not None and len(self.done) < len(self.jobs)):
+                            self._fork([] if k is None else [k], qr)
             if qr is not None:
                 os.close(qr)
             gc.unfreeze()

@@ -111,13 +111,14 @@ class _Index(type(Path())):
 
 def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: int, sensitivity: bool,
                 max_panels: int, max_clouds: int) -> None:
-    # matplotlib first, so that no process imports it again; then the Sobol' indices, which need
-    # only the oracle and the boxes: the longest single job, run beside the tables.
-    from . import cloudplots, plots
-
+    # The Sobol' indices first, which need only the oracle and the boxes: the longest single job,
+    # run beside the imports and the tables. Their plot follows, in a process forked once this one
+    # has imported matplotlib (as every plotting process is: none imports it again).
     pool = parallel.Jobs(opts.jobs)
     if sensitivity:
-        pool.start_now("sensitivity", lambda: _sensitivity_job(res, out, opts))
+        pool.start_now("sensitivity", lambda: _sensitivity_job(res, out, opts),
+                       then=("sensitivity plot", lambda table: _sensitivity_plot(table, out)))
+    from . import cloudplots, plots
     from .clusters import clusters_table, find_clusters
 
     tables = {
@@ -159,8 +160,9 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
         pool.add(name, job)
     ran = pool.results()
     if sensitivity:
-        tables["sensitivity"], names = ran["sensitivity"][0]
-        ran["sensitivity"] = (names, ran["sensitivity"][1])
+        tables["sensitivity"], seconds = ran["sensitivity"]
+        names, plot_seconds = ran.pop("sensitivity plot")
+        ran["sensitivity"] = (names, seconds + plot_seconds)
     drawn = {k: v for k, (v, _) in ran.items()}
     figures = {"sensitivity": [], **{k: v for k, v in drawn.items() if not k.startswith("clouds ")}}
     figures["clouds"] = [n for k in range(len(clouds)) for n in drawn[f"clouds {k}"]]
@@ -174,13 +176,17 @@ def _write_into(res: Results, out: Path, opts: ReportOptions, stages, n_boot: in
     stages.done("index.html")
 
 
-def _sensitivity_job(res: Results, out: Path, opts: ReportOptions) -> tuple[Table, list[str]]:
-    """The Sobol' indices: sensitivity.csv, the plot; returns (table, plot names)."""
+def _sensitivity_job(res: Results, out: Path, opts: ReportOptions) -> Table:
+    """The Sobol' indices, written to sensitivity.csv."""
     table = sensitivity_table(res, n=opts.sensitivity_n, seed=opts.seed)
     table.to_csv(out / "sensitivity.csv")
+    return table
+
+
+def _sensitivity_plot(table: Table, out: Path) -> list[str]:
     from . import plots
 
-    return table, plots.interval_bars(
+    return plots.interval_bars(
         table, out, "sensitivity", "ST", "ST_lo", "ST_hi", "constraint", "output", "Sobol' index",
         "Sobol' indices of the oracle over each setting's box (solid: total ST, hatched: first-order S1; "
         "95 % intervals)", ylim=(-0.05, 1.05), extra=("S1", "S1_lo", "S1_hi"))
