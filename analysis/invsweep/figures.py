@@ -92,12 +92,13 @@ def png_bytes(rgba: np.ndarray, level: int = 3) -> bytes:
     (large flat areas, long vertical edges), and deflated once: matplotlib's writer (Pillow)
     tries five filters on every row, which took longer than drawing the figure."""
     h, w = rgba.shape[:2]
-    rows = np.ascontiguousarray(rgba[..., :3]).reshape(h, 3 * w)
+    rgb = rgba[..., :3]
     raw = np.empty((h, 1 + 3 * w), np.uint8)
     raw[:, 0] = 2
     raw[0, 0] = 0
-    raw[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    pixels = raw[:, 1:].reshape(h, w, 3)
+    pixels[0] = rgb[0]
+    np.subtract(rgb[1:], rgb[:-1], out=pixels[1:])
     head = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw.data, level))
             + _chunk(b"IEND", b""))
