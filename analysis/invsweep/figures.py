@@ -10,18 +10,18 @@ import struct
 import zlib
 from pathlib import Path
 
-import numpy as np
 import matplotlib
+import numpy as np
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.text import Text
 from matplotlib.markers import TICKDOWN, TICKLEFT
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator, ScalarFormatter
+from matplotlib.transforms import ScaledTranslation
 
 PER_PAGE = 12
 TICK_STEPS = [1, 2, 2.5, 5, 10]  # the tick spacings of a linear panel axis (times a power of 10)
