@@ -161,13 +161,17 @@ class _InViewTicks:
         locs = np.asarray(super().__call__())
         if self.axis is None or not len(locs):
             return locs
-        # Compared on the axis's scale (log10 on a log axis), with a little slack for rounding.
+        # Compared on the axis's scale (log10 on a log axis).
         scale = self.axis.get_transform()
         lo, hi = sorted(scale.transform(np.asarray(self.axis.get_view_interval(), float)))
-        pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
         with np.errstate(divide="ignore", invalid="ignore"):
-            at = scale.transform(locs.astype(float))
-        return locs[(at >= lo - pad) & (at <= hi + pad)]
+            return locs[_in_view(scale.transform(locs.astype(float)), lo, hi)]
+
+
+def _in_view(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Which values lie in [lo, hi], with a little slack for rounding."""
+    pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
+    return (values >= lo - pad) & (values <= hi + pad)
 
 
 class _InView(_InViewTicks, LogLocator):
@@ -270,8 +274,7 @@ def linear_ticks(lo: float, hi: float, nbins: int) -> tuple[np.ndarray, list[str
     """The ticks a _panel axis gets over the view [lo, hi], their labels and the offset text
     (matplotlib's locator and its default formatter, without an axis)."""
     locs = MaxNLocator(nbins=nbins, steps=TICK_STEPS).tick_values(lo, hi)
-    pad = 1e-10 * max(abs(lo), abs(hi), hi - lo)
-    locs = locs[(locs >= lo - pad) & (locs <= hi + pad)]
+    locs = locs[_in_view(locs, lo, hi)]
     formatter = ScalarFormatter()
     formatter.create_dummy_axis()
     formatter.axis.set_view_interval(lo, hi)
